@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { TRACKS } from '../nats/subjects.js';
+import { accountSid, callSid, isoTime, party, speaker, streamSid } from './common.js';
+
+const base = { callSid, at: isoTime };
+const frameCounts = z.object({ inbound: z.number().int().min(0), outbound: z.number().int().min(0) });
+
+export const CallStarted = z.object({
+  type: z.literal('call.started.v1'),
+  ...base,
+  accountSid,
+  from: party,
+  to: party,
+  direction: z.string().max(64),
+});
+
+/** Twilio's call status callback (the TwiML App's status callback URL). */
+export const CallStatusChanged = z.object({
+  type: z.literal('call.status.v1'),
+  ...base,
+  status: z.string().max(32),
+  durationSeconds: z.number().int().min(0).optional(),
+  sequenceNumber: z.number().int().min(0).optional(),
+});
+
+export const CallEnded = z.object({
+  type: z.literal('call.ended.v1'),
+  ...base,
+  status: z.string().max(32),
+  durationSeconds: z.number().int().min(0).optional(),
+});
+
+export const StreamStarted = z.object({
+  type: z.literal('call.stream-started.v1'),
+  ...base,
+  streamSid,
+  accountSid,
+  tracks: z.array(z.enum(TRACKS)),
+  speakers: z.object({ inbound: speaker, outbound: speaker }),
+  mediaFormat: z.object({ encoding: z.string(), sampleRate: z.number().int(), channels: z.number().int() }),
+  customParameters: z.record(z.string(), z.string()),
+});
+
+/**
+ * Published when the gateway has published every frame it received for the stream. `framesReceived` and
+ * `lastTimestampMs` let consumers know when they hold the whole stream.
+ */
+export const StreamStopped = z.object({
+  type: z.literal('call.stream-stopped.v1'),
+  ...base,
+  streamSid,
+  reason: z.enum(['stop', 'socket-closed', 'shutdown']),
+  framesReceived: frameCounts,
+  framesLost: frameCounts,
+  lastTimestampMs: z.object({ inbound: z.number().int().min(-1), outbound: z.number().int().min(-1) }),
+});
+
+/** Twilio's `<Stream statusCallback>` request. */
+export const StreamStatus = z.object({
+  type: z.literal('call.stream-status.v1'),
+  ...base,
+  streamSid,
+  streamEvent: z.string().max(32),
+  streamName: z.string().max(256).optional(),
+  streamError: z.string().max(1024).optional(),
+});
+
+export const Dtmf = z.object({
+  type: z.literal('call.dtmf.v1'),
+  ...base,
+  streamSid,
+  track: z.string().max(32),
+  digit: z.string().max(8),
+});
+
+export const Mark = z.object({
+  type: z.literal('call.mark.v1'),
+  ...base,
+  streamSid,
+  name: z.string().max(256),
+});
+
+export const AudioStored = z.object({
+  type: z.literal('call.audio-stored.v1'),
+  ...base,
+  files: z.array(
+    z.object({
+      speaker,
+      sampleRate: z.number().int(),
+      key: z.string(),
+      bytes: z.number().int().min(0),
+      durationMs: z.number().int().min(0),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    }),
+  ),
+  gapFilledMs: z.record(z.string(), z.number().int().min(0)),
+});
+
+export const CallEvent = z.discriminatedUnion('type', [
+  CallStarted,
+  CallStatusChanged,
+  CallEnded,
+  StreamStarted,
+  StreamStopped,
+  StreamStatus,
+  Dtmf,
+  Mark,
+  AudioStored,
+]);
+export type CallEvent = z.infer<typeof CallEvent>;

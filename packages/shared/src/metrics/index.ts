@@ -1,0 +1,32 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per service process, with Node's default metrics and the service name as a label. */
+export function createMetricsRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+export interface ConsumerMetrics {
+  messages: Counter<'consumer' | 'outcome'>;
+  seconds: Histogram<'consumer'>;
+}
+
+export function consumerMetrics(registry: Registry): ConsumerMetrics {
+  return {
+    messages: new Counter({
+      name: 'calltx_consumer_messages_total',
+      help: 'Messages handled by a JetStream consumer, by outcome (ok, invalid, failed, retried).',
+      labelNames: ['consumer', 'outcome'],
+      registers: [registry],
+    }),
+    seconds: new Histogram({
+      name: 'calltx_consumer_handle_seconds',
+      help: 'Time to handle one message.',
+      labelNames: ['consumer'],
+      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10, 60],
+      registers: [registry],
+    }),
+  };
+}

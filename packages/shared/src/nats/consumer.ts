@@ -1,0 +1,125 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiError,
+  type ConsumerConfig,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { z } from 'zod';
+import { CalltxError, InvalidMessageError } from '../errors/index.js';
+import { decodeEvent } from '../events/codec.js';
+import type { Logger } from '../log/index.js';
+import type { ConsumerMetrics } from '../metrics/index.js';
+
+export interface DurableConsumerSpec {
+  stream: string;
+  name: string;
+  filterSubject: string;
+  ackWaitMs: number;
+  maxDeliver: number;
+  maxAckPending: number;
+}
+
+const CONSUMER_NOT_FOUND = 10014;
+
+/** Creates or updates a durable pull consumer: every replica of a service shares it. */
+export async function ensureDurableConsumer(jsm: JetStreamManager, spec: DurableConsumerSpec): Promise<void> {
+  const config: Partial<ConsumerConfig> = {
+    durable_name: spec.name,
+    filter_subject: spec.filterSubject,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(spec.ackWaitMs),
+    max_deliver: spec.maxDeliver,
+    max_ack_pending: spec.maxAckPending,
+  };
+  try {
+    await jsm.consumers.info(spec.stream, spec.name);
+    await jsm.consumers.update(spec.stream, spec.name, config);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.code !== CONSUMER_NOT_FOUND) throw error;
+    await jsm.consumers.add(spec.stream, config);
+  }
+}
+
+export interface RunConsumerOptions<S extends z.ZodType> {
+  js: JetStreamClient;
+  stream: string;
+  consumer: string;
+  schema: S;
+  handle: (event: z.output<S>, msg: JsMsg) => Promise<void>;
+  logger: Logger;
+  metrics: ConsumerMetrics;
+  /** Handlers running at once. */
+  concurrency?: number;
+  /** Redelivery delay after a retryable failure, by delivery attempt. */
+  retryDelayMs?: (attempt: number) => number;
+}
+
+export interface RunningConsumer {
+  /** Stops fetching, waits for handlers in flight, then resolves. */
+  stop(): Promise<void>;
+  readonly done: Promise<void>;
+}
+
+const defaultRetryDelay = (attempt: number) => Math.min(30_000, 500 * 2 ** Math.max(0, attempt - 1));
+
+/**
+ * Pulls from a durable consumer and hands each validated event to `handle`. Invalid messages are terminated
+ * (redelivering the same bytes can't help), logged and counted; failures are retried with backoff when
+ * retryable and terminated otherwise. The loop itself never dies of a bad message.
+ */
+export async function runConsumer<S extends z.ZodType>(options: RunConsumerOptions<S>): Promise<RunningConsumer> {
+  const { js, stream, consumer: name, schema, handle, logger, metrics } = options;
+  const concurrency = options.concurrency ?? 1;
+  const retryDelay = options.retryDelayMs ?? defaultRetryDelay;
+  const consumer = await js.consumers.get(stream, name);
+  const messages = await consumer.consume({ max_messages: Math.max(2, concurrency * 2) });
+  const inFlight = new Set<Promise<void>>();
+
+  const process = async (msg: JsMsg): Promise<void> => {
+    const stopTimer = metrics.seconds.startTimer({ consumer: name });
+    try {
+      const event = decodeEvent(schema, msg.data, `message on ${msg.subject}`);
+      await handle(event, msg);
+      msg.ack();
+      metrics.messages.inc({ consumer: name, outcome: 'ok' });
+    } catch (error) {
+      if (error instanceof InvalidMessageError) {
+        msg.term(error.message);
+        metrics.messages.inc({ consumer: name, outcome: 'invalid' });
+        logger.warn({ subject: msg.subject, seq: msg.seq, issues: error.issues }, 'invalid message terminated');
+      } else if (!(error instanceof CalltxError) || error.retryable) {
+        msg.nak(retryDelay(msg.info.deliveryCount));
+        metrics.messages.inc({ consumer: name, outcome: 'retried' });
+        logger.warn({ err: error, subject: msg.subject, seq: msg.seq, attempt: msg.info.deliveryCount }, 'handler failed, will retry');
+      } else {
+        msg.term(error.message);
+        metrics.messages.inc({ consumer: name, outcome: 'failed' });
+        logger.error({ err: error, subject: msg.subject, seq: msg.seq }, 'handler failed permanently, message terminated');
+      }
+    } finally {
+      stopTimer();
+    }
+  };
+
+  const done = (async () => {
+    for await (const msg of messages) {
+      const task = process(msg).finally(() => inFlight.delete(task));
+      inFlight.add(task);
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  })();
+
+  return {
+    done,
+    async stop() {
+      await messages.close();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import { JetStreamApiError, RetentionPolicy, StorageType, DiscardPolicy, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import type { Logger } from '../log/index.js';
+import type { Family, Subjects } from './subjects.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+interface FamilyPolicy {
+  maxAgeMs: number;
+  /** Deduplication window for `Nats-Msg-Id`: must outlast the publisher's retries (Twilio retries for minutes). */
+  duplicateWindowMs: number;
+  description: string;
+}
+
+/** Retention per family: media is raw input consumed within minutes; events are kept for replay. */
+export const STREAM_POLICIES: Record<Family, FamilyPolicy> = {
+  calls: { maxAgeMs: 30 * DAY, duplicateWindowMs: HOUR, description: 'Call lifecycle events (public, v1)' },
+  media: { maxAgeMs: 3 * DAY, duplicateWindowMs: 10 * MINUTE, description: 'Raw mu-law frames from Twilio Media Streams' },
+  recordings: { maxAgeMs: 30 * DAY, duplicateWindowMs: 6 * HOUR, description: 'Recording callbacks and results (public, v1)' },
+  transcripts: { maxAgeMs: 30 * DAY, duplicateWindowMs: HOUR, description: 'Transcript events (public, v1)' },
+  audio: { maxAgeMs: DAY, duplicateWindowMs: 10 * MINUTE, description: 'Internal: 16 kHz speech audio for the transcriber' },
+};
+
+export function streamConfig(subjects: Subjects, family: Family, replicas = 1): Partial<StreamConfig> & { name: string } {
+  const policy = STREAM_POLICIES[family];
+  return {
+    name: subjects.streamName(family),
+    description: policy.description,
+    subjects: [subjects.all(family)],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(policy.maxAgeMs),
+    duplicate_window: nanos(policy.duplicateWindowMs),
+    num_replicas: replicas,
+  };
+}
+
+const STREAM_NOT_FOUND = 10059;
+
+/**
+ * Creates or updates the streams a service needs. Safe to run from every replica at every start: an existing
+ * stream is updated to the declared config (JetStream rejects incompatible changes, which fails the start loudly).
+ */
+export async function provisionStreams(
+  jsm: JetStreamManager,
+  subjects: Subjects,
+  families: readonly Family[],
+  logger: Logger,
+  replicas = 1,
+): Promise<void> {
+  for (const family of families) {
+    const config = streamConfig(subjects, family, replicas);
+    try {
+      await jsm.streams.info(config.name);
+      await jsm.streams.update(config.name, config);
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError) || error.code !== STREAM_NOT_FOUND) throw error;
+      try {
+        await jsm.streams.add(config);
+      } catch (addError) {
+        // Another replica created it between our info and add.
+        if (!(addError instanceof JetStreamApiError) || addError.code !== 10058) throw addError;
+      }
+    }
+    logger.debug({ stream: config.name }, 'stream provisioned');
+  }
+}

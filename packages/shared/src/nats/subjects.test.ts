@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidMessageError } from '../errors/index.js';
+import { Subjects } from './subjects.js';
+
+const CALL = 'CA0123456789abcdef0123456789abcdef';
+
+describe('Subjects', () => {
+  const subjects = new Subjects();
+
+  it('builds the documented public families', () => {
+    expect(subjects.call(CALL, 'started')).toBe(`calls.v1.${CALL}.started`);
+    expect(subjects.call(CALL, 'stream-stopped')).toBe(`calls.v1.${CALL}.stream-stopped`);
+    expect(subjects.media(CALL, 'inbound')).toBe(`media.v1.${CALL}.inbound`);
+    expect(subjects.recording(CALL, 'in-progress')).toBe(`recordings.v1.${CALL}.in-progress`);
+    expect(subjects.transcript(CALL, 'technician', 'final')).toBe(`transcripts.v1.${CALL}.technician.final`);
+    expect(subjects.audio(CALL, 'agent')).toBe(`audio.v1.${CALL}.agent`);
+  });
+
+  it('builds wildcards and stream names', () => {
+    expect(subjects.all('media')).toBe('media.v1.>');
+    expect(subjects.all('transcripts', CALL)).toBe(`transcripts.v1.${CALL}.>`);
+    expect(subjects.streamName('recordings')).toBe('RECORDINGS');
+  });
+
+  it('namespaces subjects and streams with a prefix', () => {
+    const scoped = new Subjects('t123');
+    expect(scoped.media(CALL, 'outbound')).toBe(`t123.media.v1.${CALL}.outbound`);
+    expect(scoped.all('calls')).toBe('t123.calls.v1.>');
+    expect(scoped.streamName('calls')).toBe('t123_CALLS');
+    expect(scoped.parse(`t123.media.v1.${CALL}.outbound`)).toEqual({ family: 'media', callSid: CALL, track: 'outbound' });
+    expect(scoped.parse(`media.v1.${CALL}.outbound`)).toBeNull();
+  });
+
+  it.each([
+    ['a dot', `${CALL}.x`],
+    ['a wildcard', '*'],
+    ['a tail wildcard', '>'],
+    ['a short sid', 'CA123'],
+    ['a wrong prefix', 'RE0123456789abcdef0123456789abcdef'],
+  ])('refuses a CallSid with %s', (_, sid) => {
+    expect(() => subjects.call(sid, 'started')).toThrow(InvalidMessageError);
+  });
+
+  it('refuses unknown tracks, events, statuses and malformed speakers', () => {
+    expect(() => subjects.media(CALL, 'both' as never)).toThrow(InvalidMessageError);
+    expect(() => subjects.call(CALL, 'exploded' as never)).toThrow(InvalidMessageError);
+    expect(() => subjects.recording(CALL, 'deleted' as never)).toThrow(InvalidMessageError);
+    expect(() => subjects.transcript(CALL, 'Agent.x', 'final')).toThrow(InvalidMessageError);
+    expect(() => new Subjects('a.b')).toThrow(InvalidMessageError);
+  });
+
+  it('parses what it builds and rejects the rest', () => {
+    expect(subjects.parse(subjects.call(CALL, 'ended'))).toEqual({ family: 'calls', callSid: CALL, event: 'ended' });
+    expect(subjects.parse(subjects.recording(CALL, 'stored'))).toEqual({ family: 'recordings', callSid: CALL, status: 'stored' });
+    expect(subjects.parse(subjects.transcript(CALL, 'agent', 'partial'))).toEqual({
+      family: 'transcripts',
+      callSid: CALL,
+      speaker: 'agent',
+      kind: 'partial',
+    });
+    expect(subjects.parse(subjects.audio(CALL, 'technician'))).toEqual({ family: 'audio', callSid: CALL, speaker: 'technician' });
+    expect(subjects.parse(`media.v2.${CALL}.inbound`)).toBeNull();
+    expect(subjects.parse(`media.v1.${CALL}.sideways`)).toBeNull();
+    expect(subjects.parse(`media.v1.${CALL}.inbound.extra`)).toBeNull();
+    expect(subjects.parse(`calls.v1.CAnot.started`)).toBeNull();
+    expect(subjects.parse('nonsense')).toBeNull();
+  });
+});

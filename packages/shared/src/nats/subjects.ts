@@ -1,0 +1,143 @@
+import { InvalidMessageError } from '../errors/index.js';
+
+/** Media Stream tracks as Twilio names them: inbound = from the browser (agent), outbound = to it. */
+export const TRACKS = ['inbound', 'outbound'] as const;
+export type Track = (typeof TRACKS)[number];
+
+export const CALL_EVENTS = [
+  'started',
+  'status',
+  'stream-started',
+  'stream-stopped',
+  'stream-status',
+  'dtmf',
+  'mark',
+  'ended',
+  'audio-stored',
+] as const;
+export type CallEventName = (typeof CALL_EVENTS)[number];
+
+/** Twilio's recording callback statuses, plus `stored` once the recording-fetcher has archived it. */
+export const RECORDING_STATUSES = ['in-progress', 'completed', 'absent', 'failed', 'stored'] as const;
+export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
+
+export const TRANSCRIPT_KINDS = ['partial', 'final'] as const;
+export type TranscriptKind = (typeof TRANSCRIPT_KINDS)[number];
+
+/** The public subject families (v1) and the internal ones. */
+export const FAMILIES = {
+  calls: 'calls.v1',
+  media: 'media.v1',
+  recordings: 'recordings.v1',
+  transcripts: 'transcripts.v1',
+  /** Internal: 16 kHz speech audio from stream-ingest and recording-fetcher to the transcriber. */
+  audio: 'audio.v1',
+} as const;
+export type Family = keyof typeof FAMILIES;
+
+export const CALL_SID_PATTERN = /^CA[0-9a-fA-F]{32}$/;
+const SPEAKER_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+
+export type ParsedSubject =
+  | { family: 'calls'; callSid: string; event: CallEventName }
+  | { family: 'media'; callSid: string; track: Track }
+  | { family: 'recordings'; callSid: string; status: RecordingStatus }
+  | { family: 'transcripts'; callSid: string; speaker: string; kind: TranscriptKind }
+  | { family: 'audio'; callSid: string; speaker: string };
+
+function token(kind: string, value: string, valid: (value: string) => boolean): string {
+  // Subject tokens come from the outside world (Twilio, configs): a '.', '*' or '>' would reroute messages.
+  if (!valid(value)) throw new InvalidMessageError('subject token', [`${kind} ${JSON.stringify(value)} is not valid`]);
+  return value;
+}
+const oneOf =
+  <T extends string>(values: readonly T[]) =>
+  (value: string): value is T =>
+    (values as readonly string[]).includes(value);
+
+/**
+ * The one place subjects are built and parsed. An optional namespace prefix isolates test runs or tenants on a
+ * shared server; production runs without one, so subjects read exactly as documented.
+ */
+export class Subjects {
+  readonly prefix: string;
+
+  constructor(prefix = '') {
+    token('prefix', prefix, (p) => p === '' || /^[A-Za-z0-9_-]+$/.test(p));
+    this.prefix = prefix;
+  }
+
+  private join(...parts: string[]): string {
+    return this.prefix ? `${this.prefix}.${parts.join('.')}` : parts.join('.');
+  }
+
+  call(callSid: string, event: CallEventName): string {
+    return this.join(FAMILIES.calls, callSid_(callSid), token('call event', event, oneOf(CALL_EVENTS)));
+  }
+
+  media(callSid: string, track: Track): string {
+    return this.join(FAMILIES.media, callSid_(callSid), token('track', track, oneOf(TRACKS)));
+  }
+
+  recording(callSid: string, status: RecordingStatus): string {
+    return this.join(FAMILIES.recordings, callSid_(callSid), token('recording status', status, oneOf(RECORDING_STATUSES)));
+  }
+
+  transcript(callSid: string, speaker: string, kind: TranscriptKind): string {
+    return this.join(
+      FAMILIES.transcripts,
+      callSid_(callSid),
+      speaker_(speaker),
+      token('transcript kind', kind, oneOf(TRANSCRIPT_KINDS)),
+    );
+  }
+
+  audio(callSid: string, speaker: string): string {
+    return this.join(FAMILIES.audio, callSid_(callSid), speaker_(speaker));
+  }
+
+  /** Wildcard over a family, optionally narrowed to one call. */
+  all(family: Family, callSid?: string): string {
+    return callSid === undefined ? this.join(FAMILIES[family], '>') : this.join(FAMILIES[family], callSid_(callSid), '>');
+  }
+
+  /** JetStream stream name for a family (stream names can't contain '.'). */
+  streamName(family: Family): string {
+    const base = family.toUpperCase();
+    return this.prefix ? `${this.prefix}_${base}` : base;
+  }
+
+  parse(subject: string): ParsedSubject | null {
+    const parts = subject.split('.');
+    if (this.prefix) {
+      if (parts.shift() !== this.prefix) return null;
+    }
+    const [family, version, callSid, a, b, ...rest] = parts;
+    if (version !== 'v1' || callSid === undefined || !CALL_SID_PATTERN.test(callSid) || rest.length > 0) return null;
+    switch (family) {
+      case 'calls':
+        return b === undefined && a !== undefined && oneOf(CALL_EVENTS)(a) ? { family: 'calls', callSid, event: a } : null;
+      case 'media':
+        return b === undefined && a !== undefined && oneOf(TRACKS)(a) ? { family: 'media', callSid, track: a } : null;
+      case 'recordings':
+        return b === undefined && a !== undefined && oneOf(RECORDING_STATUSES)(a)
+          ? { family: 'recordings', callSid, status: a }
+          : null;
+      case 'transcripts':
+        return a !== undefined && SPEAKER_PATTERN.test(a) && b !== undefined && oneOf(TRANSCRIPT_KINDS)(b)
+          ? { family: 'transcripts', callSid, speaker: a, kind: b }
+          : null;
+      case 'audio':
+        return b === undefined && a !== undefined && SPEAKER_PATTERN.test(a) ? { family: 'audio', callSid, speaker: a } : null;
+      default:
+        return null;
+    }
+  }
+}
+
+function callSid_(value: string): string {
+  return token('CallSid', value, (v) => CALL_SID_PATTERN.test(v));
+}
+function speaker_(value: string): string {
+  return token('speaker', value, (v) => SPEAKER_PATTERN.test(v));
+}
