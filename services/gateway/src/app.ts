@@ -1,0 +1,125 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { Registry } from 'prom-client';
+import { WebSocketServer } from 'ws';
+import { createServiceHttp, type Logger, type ServiceHttp, type Subjects } from '@calltx/shared';
+import type { GatewayConfig } from './config.js';
+import { MediaPublisher } from './media/publisher.js';
+import { MediaStreamSession } from './media/session.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import { checkUpgradeSignature } from './twilio/signature.js';
+import { PATHS } from './twilio/twiml.js';
+import { webhookRouter } from './webhooks/router.js';
+
+/** Twilio's messages are a few hundred bytes; anything near this is not a media stream. */
+export const MAX_WS_MESSAGE_BYTES = 64 * 1024;
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  js: JetStreamClient;
+  subjects: Subjects;
+  logger: Logger;
+  registry: Registry;
+  isNatsConnected: () => boolean;
+}
+
+export interface Gateway {
+  http: ServiceHttp;
+  metrics: GatewayMetrics;
+  publisher: MediaPublisher;
+  /** Open media streams. */
+  readonly sessions: ReadonlySet<MediaStreamSession>;
+  /** Refuses new connections and upgrades; open streams and requests in flight carry on. */
+  stopIntake(): void;
+  /** Resolves when every HTTP request and socket has ended. */
+  closed(): Promise<void>;
+  /** Waits for open streams to end by themselves, up to `waitMs`, then finishes the rest and closes their sockets. */
+  closeStreams(waitMs: number): Promise<void>;
+  /** Gives up lifecycle-event retries (force shutdown). */
+  abort(): void;
+}
+
+export function createGateway({ config, js, subjects, logger, registry, isNatsConnected }: GatewayDeps): Gateway {
+  const metrics = createGatewayMetrics(registry);
+  const http = createServiceHttp({ registry, checks: { nats: isNatsConnected } });
+  const publisher = new MediaPublisher({
+    js,
+    subjects,
+    metrics,
+    logger,
+    flushMs: config.MEDIA_FLUSH_MS,
+    maxBufferedFrames: config.MEDIA_BUFFER_MAX_FRAMES,
+  });
+  const shutdown = new AbortController();
+  const sessions = new Set<MediaStreamSession>();
+  let accepting = true;
+  let httpClosed: Promise<void> | undefined;
+
+  http.app.use(
+    webhookRouter({
+      js,
+      subjects,
+      logger,
+      metrics,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      authToken: config.TWILIO_AUTH_TOKEN,
+      accountSid: config.TWILIO_ACCOUNT_SID,
+      callerId: config.TWILIO_CALLER_ID,
+    }),
+  );
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES, perMessageDeflate: false });
+  const refuse = (socket: Duplex, status: string, reason: string) => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${reason}`);
+  };
+  http.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== PATHS.mediaStream) return refuse(socket, '404 Not Found', 'Not found');
+    if (!accepting) return refuse(socket, '503 Service Unavailable', 'Shutting down');
+    const outcome = checkUpgradeSignature(config.TWILIO_AUTH_TOKEN, config.PUBLIC_BASE_URL, req);
+    if (outcome !== 'valid') {
+      metrics.signatureRejections.inc({ route: PATHS.mediaStream, reason: outcome });
+      logger.warn({ route: PATHS.mediaStream, reason: outcome }, 'media stream refused: bad signature');
+      return refuse(socket, '403 Forbidden', outcome === 'missing' ? 'Missing X-Twilio-Signature' : 'Invalid X-Twilio-Signature');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new MediaStreamSession(ws, {
+        js,
+        subjects,
+        publisher,
+        metrics,
+        logger,
+        trackSpeakers: { inbound: config.TRACK_SPEAKERS.inbound!, outbound: config.TRACK_SPEAKERS.outbound! },
+        shutdownSignal: shutdown.signal,
+      });
+      sessions.add(session);
+      ws.once('close', () => {
+        void session.finish('socket-closed').finally(() => sessions.delete(session));
+      });
+    });
+  });
+
+  return {
+    http,
+    metrics,
+    publisher,
+    sessions,
+    stopIntake() {
+      accepting = false;
+      httpClosed ??= http.close();
+    },
+    closed() {
+      httpClosed ??= http.close();
+      return httpClosed;
+    },
+    async closeStreams(waitMs) {
+      const deadline = Date.now() + waitMs;
+      while (sessions.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      await Promise.all([...sessions].map((session) => session.close()));
+    },
+    abort() {
+      shutdown.abort();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  Subjects,
+  connectNats,
+  createLogger,
+  createMetricsRegistry,
+  createShutdown,
+  provisionStreams,
+  startupFailure,
+} from '@calltx/shared';
+import { createGateway } from './app.js';
+import { loadGatewayConfig } from './config.js';
+
+const SERVICE = 'gateway';
+
+async function main(): Promise<void> {
+  const config = loadGatewayConfig();
+  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  const registry = createMetricsRegistry(SERVICE);
+  const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
+
+  const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
+  await provisionStreams(await jetstreamManager(nats.nc), subjects, ['calls', 'media', 'recordings'], logger);
+  const js = jetstream(nats.nc);
+
+  const gateway = createGateway({ config, js, subjects, logger, registry, isNatsConnected: nats.isConnected });
+  const port = await gateway.http.listen(config.PORT);
+  logger.info({ port, publicBaseUrl: config.PUBLIC_BASE_URL }, 'gateway listening');
+
+  // Streams get most of the grace period to end by themselves; the rest finishes and stores their frames.
+  const shutdown = createShutdown({ logger, graceMs: config.SHUTDOWN_GRACE_MS });
+  shutdown.add('stop intake', async () => gateway.stopIntake());
+  shutdown.add('media streams', () => gateway.closeStreams(config.SHUTDOWN_GRACE_MS * 0.5));
+  shutdown.add('http', () => gateway.closed());
+  shutdown.add('nats', () => nats.nc.drain());
+  shutdown.installSignalHandlers();
+}
+
+main().catch((error: unknown) => startupFailure(SERVICE, error));

@@ -1,0 +1,206 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import {
+  TwilioStream,
+  eventually,
+  openMediaStream,
+  readStream,
+  send,
+  startGateway,
+  type GatewayHarness,
+  type StoredMessage,
+} from '../testing/harness.js';
+
+let h: GatewayHarness;
+beforeAll(async () => {
+  h = await startGateway({ MEDIA_FLUSH_MS: '10' });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const counter = async (name: string, labels: Record<string, string> = {}) => {
+  const text = await (await fetch(`${h.baseUrl}/metrics`)).text();
+  const labelText = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (labelText.every((l) => line.includes(l))) total += Number(line.split(' ').at(-1));
+  }
+  return total;
+};
+
+type Frames = Array<{ chunk: number; timestampMs: number; payload: string }>;
+const framesOf = (messages: StoredMessage[]) => messages.flatMap((m) => m.json.frames as Frames);
+
+async function streamCall(frames: number, options: { stop?: boolean } = {}) {
+  const call = new TwilioStream();
+  const ws = await openMediaStream(h);
+  await send(ws, call.connected());
+  await send(ws, call.start({ callSid: call.callSid }));
+  for (let i = 0; i < frames; i += 1) {
+    await send(ws, call.media('inbound'));
+    await send(ws, call.media('outbound'));
+  }
+  if (options.stop !== false) await send(ws, call.stop());
+  return { call, ws };
+}
+
+const stopped = (call: TwilioStream) =>
+  eventually(async () => {
+    const [stop] = await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.call(call.callSid, 'stream-stopped'));
+    if (!stop) throw new Error('no stream-stopped yet');
+    return stop.json;
+  });
+
+describe('WS /twilio/media-stream', () => {
+  it('refuses upgrades without a valid signature, and other paths', async () => {
+    await expect(openMediaStream(h, 'missing')).rejects.toThrow('refused with 403');
+    await expect(openMediaStream(h, 'forged')).rejects.toThrow('refused with 403');
+    const other = new WebSocket(`${h.baseUrl.replace('http', 'ws')}/elsewhere`);
+    await expect(new Promise((_, reject) => other.once('unexpected-response', (_r, res) => reject(new Error(String(res.statusCode)))))).rejects.toThrow('404');
+  });
+
+  it('publishes both tracks in order with their speakers, then stream-started/stopped', async () => {
+    const { call, ws } = await streamCall(120);
+    const stop = await stopped(call);
+    expect(stop).toMatchObject({
+      type: 'call.stream-stopped.v1',
+      reason: 'stop',
+      streamSid: call.streamSid,
+      framesReceived: { inbound: 120, outbound: 120 },
+      framesLost: { inbound: 0, outbound: 0 },
+      lastTimestampMs: { inbound: 119 * 20, outbound: 119 * 20 },
+    });
+    for (const [track, speaker] of [['inbound', 'agent'], ['outbound', 'technician']] as const) {
+      const messages = await readStream(h.nats.nc, h.subjects.streamName('media'), h.subjects.media(call.callSid, track));
+      expect(messages.every((m) => m.json.speaker === speaker && m.json.track === track && m.json.type === 'media.frames.v1')).toBe(true);
+      expect(messages.every((m) => m.msgId === `${call.streamSid}:${track}:${(m.json.frames as Frames)[0]!.chunk}`)).toBe(true);
+      const frames = framesOf(messages);
+      expect(frames.map((f) => f.chunk)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+      expect(frames.map((f) => f.timestampMs)).toEqual(Array.from({ length: 120 }, (_, i) => i * 20));
+      expect(frames.every((f) => Buffer.from(f.payload, 'base64').readUInt32BE(0) === frames.indexOf(f) + 1)).toBe(true);
+    }
+    const [started] = await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.call(call.callSid, 'stream-started'));
+    expect(started?.json).toMatchObject({ speakers: { inbound: 'agent', outbound: 'technician' }, customParameters: { callSid: call.callSid } });
+    ws.close();
+  });
+
+  it('finishes the stream when the socket closes without stop', async () => {
+    const { call, ws } = await streamCall(10, { stop: false });
+    ws.close();
+    expect(await stopped(call)).toMatchObject({ reason: 'socket-closed', framesReceived: { inbound: 10, outbound: 10 } });
+  });
+
+  it('publishes dtmf and mark events', async () => {
+    const call = new TwilioStream();
+    const ws = await openMediaStream(h);
+    await send(ws, call.start());
+    await send(ws, call.dtmf('7'));
+    await send(ws, call.mark('greeting-done'));
+    const events = await eventually(async () => {
+      const stored = await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.all('calls', call.callSid));
+      if (stored.length < 3) throw new Error('waiting');
+      return stored.map((m) => m.json);
+    });
+    expect(events).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'call.dtmf.v1', digit: '7', track: 'inbound_track' }),
+        expect.objectContaining({ type: 'call.mark.v1', name: 'greeting-done' }),
+      ]),
+    );
+    ws.close();
+  });
+
+  it('counts gaps in chunk numbers and out-of-order frames', async () => {
+    const gapsBefore = await counter('calltx_gateway_frame_gaps_total', { track: 'inbound' });
+    const call = new TwilioStream();
+    const ws = await openMediaStream(h);
+    await send(ws, call.start());
+    const first = call.media('inbound');
+    call.media('inbound');
+    call.media('inbound'); // two frames Twilio "lost"
+    const fourth = call.media('inbound');
+    await send(ws, first);
+    await send(ws, fourth);
+    await send(ws, call.stop());
+    await stopped(call);
+    expect((await counter('calltx_gateway_frame_gaps_total', { track: 'inbound' })) - gapsBefore).toBe(2);
+    ws.close();
+  });
+
+  it('rejects bad input, counts every message and keeps the connection', async () => {
+    const call = new TwilioStream();
+    const ws = await openMediaStream(h);
+    const rejected = (reason: string) => counter('calltx_gateway_ws_rejected_total', { reason });
+    const before = {
+      beforeStart: await rejected('media-before-start'),
+      json: await rejected('malformed-json'),
+      unknown: await rejected('unknown-event'),
+      binary: await rejected('binary'),
+      invalid: await rejected('invalid'),
+      duplicate: await rejected('duplicate-start'),
+    };
+    await send(ws, call.media('inbound'));
+    await send(ws, call.start());
+    await new Promise<void>((resolve) => ws.send('{not json', () => resolve()));
+    await send(ws, { event: 'teleport' });
+    await new Promise<void>((resolve) => ws.send(Buffer.from([1, 2, 3]), { binary: true }, () => resolve()));
+    const badPayload = call.media('outbound');
+    badPayload.media.payload = '***';
+    await send(ws, badPayload);
+    await send(ws, call.start());
+    await send(ws, call.media('inbound'));
+    await send(ws, call.stop());
+    const stop = await stopped(call);
+    expect(stop).toMatchObject({ framesReceived: { inbound: 1, outbound: 0 } });
+    expect(await rejected('media-before-start')).toBe(before.beforeStart + 1);
+    expect(await rejected('malformed-json')).toBe(before.json + 1);
+    expect(await rejected('unknown-event')).toBe(before.unknown + 1);
+    expect(await rejected('binary')).toBe(before.binary + 1);
+    expect(await rejected('invalid')).toBe(before.invalid + 1);
+    expect(await rejected('duplicate-start')).toBe(before.duplicate + 1);
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    ws.close();
+  });
+
+  it('closes the socket with 1009 on an oversized message and counts it', async () => {
+    const before = await counter('calltx_gateway_ws_rejected_total', { reason: 'oversized' });
+    const ws = await openMediaStream(h);
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.send('x'.repeat(128 * 1024));
+    expect(await closed).toBe(1009);
+    await eventually(async () => expect(await counter('calltx_gateway_ws_rejected_total', { reason: 'oversized' })).toBe(before + 1));
+  });
+
+  it('survives thousands of mutated messages, counting each one', async () => {
+    const call = new TwilioStream();
+    const ws = await openMediaStream(h);
+    await send(ws, call.start());
+    const handled = async () => (await counter('calltx_gateway_ws_messages_total')) + (await counter('calltx_gateway_ws_rejected_total', { reason: 'binary' })) + (await counter('calltx_gateway_ws_rejected_total', { reason: 'malformed-json' }));
+    const before = await handled();
+    let seed = 42;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const templates = [call.media('inbound'), call.dtmf('1'), call.mark('m'), call.start(), call.connected(), call.media('outbound')];
+    const MUTATIONS = 3000;
+    for (let i = 0; i < MUTATIONS; i += 1) {
+      const text = JSON.stringify(templates[i % templates.length]);
+      const chars = [...text];
+      const edits = 1 + Math.floor(random() * 4);
+      for (let e = 0; e < edits; e += 1) {
+        const at = Math.floor(random() * chars.length);
+        const op = random();
+        if (op < 0.4) chars[at] = String.fromCharCode(32 + Math.floor(random() * 95));
+        else if (op < 0.7) chars.splice(at, 1);
+        else chars.splice(at, 0, ['"', '{', '}', ']', '\\', '0', '-', 'null'][Math.floor(random() * 8)]!);
+      }
+      if (i % 500 === 0) ws.send(Buffer.from(chars.join('')), { binary: true });
+      else ws.send(chars.join(''));
+    }
+    await send(ws, call.stop());
+    await stopped(call);
+    await eventually(async () => expect((await handled()) - before).toBe(MUTATIONS + 1));
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    ws.close();
+  });
+});

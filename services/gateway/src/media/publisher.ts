@@ -1,0 +1,188 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { Logger, Subjects, Track } from '@calltx/shared';
+import type { GatewayMetrics } from '../metrics.js';
+
+export interface Frame {
+  chunk: number;
+  timestampMs: number;
+  /** Twilio's base64 mu-law, passed through untouched. */
+  payload: string;
+  /** performance.now() when the frame arrived, for the receive → ack latency. */
+  receivedAt: number;
+}
+
+export interface TrackIdentity {
+  callSid: string;
+  streamSid: string;
+  track: Track;
+  speaker: string;
+}
+
+interface Batch {
+  msgId: string;
+  frames: Frame[];
+  body: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 2_000;
+const PUBLISH_TIMEOUT_MS = 5_000;
+
+/**
+ * Per-track queue: frames accumulate for at most `flushMs` (or until a batch is full), then go to JetStream one
+ * batch at a time so the stream keeps each track's order even across retries. While a batch is in flight the
+ * next one fills, which is what batches frames under load.
+ */
+export class TrackPublisher {
+  private pending: Frame[] = [];
+  private inFlight: Batch | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private idle: Array<() => void> = [];
+  private retryDelay = RETRY_MIN_MS;
+  private lastLostLog = 0;
+  /** `received` includes `lost`: what JetStream holds for the track is received − lost. */
+  readonly counts = { received: 0, lost: 0, lastTimestampMs: -1 };
+
+  constructor(
+    private readonly owner: MediaPublisher,
+    readonly identity: TrackIdentity,
+    private readonly subject: string,
+  ) {}
+
+  /** Accepts a frame unless the gateway-wide buffer is full; then the frame is counted lost (and logged). */
+  add(frame: Frame): boolean {
+    this.counts.received += 1;
+    this.counts.lastTimestampMs = Math.max(this.counts.lastTimestampMs, frame.timestampMs);
+    if (!this.owner.reserve()) {
+      this.counts.lost += 1;
+      this.owner.metrics.frames.inc({ track: this.identity.track, outcome: 'lost' });
+      if (frame.receivedAt - this.lastLostLog > 1_000) {
+        this.lastLostLog = frame.receivedAt;
+        this.owner.logger.error(
+          { callSid: this.identity.callSid, track: this.identity.track, lost: this.counts.lost },
+          'media buffer full (JetStream unreachable?): frames lost',
+        );
+      }
+      return false;
+    }
+    insertInChunkOrder(this.pending, frame);
+    if (this.pending.length >= this.owner.maxFramesPerMessage) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.owner.flushMs);
+    return true;
+  }
+
+  /** Resolves once every frame accepted so far is stored in JetStream. */
+  whenIdle(): Promise<void> {
+    this.flush();
+    if (!this.inFlight && this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.inFlight || this.pending.length === 0) return;
+    const frames = this.pending.splice(0, this.owner.maxFramesPerMessage);
+    const { callSid, streamSid, track, speaker } = this.identity;
+    const message = {
+      type: 'media.frames.v1',
+      callSid,
+      streamSid,
+      track,
+      speaker,
+      receivedAt: new Date().toISOString(),
+      frames: frames.map(({ chunk, timestampMs, payload }) => ({ chunk, timestampMs, payload })),
+    };
+    // The first chunk identifies the batch; a retry reuses it, so JetStream stores the batch once.
+    this.inFlight = { msgId: `${streamSid}:${track}:${frames[0]!.chunk}`, frames, body: encoder.encode(JSON.stringify(message)) };
+    this.send(this.inFlight);
+  }
+
+  private send(batch: Batch): void {
+    this.owner.js.publish(this.subject, batch.body, { msgID: batch.msgId, timeout: PUBLISH_TIMEOUT_MS }).then(
+      () => this.acked(batch),
+      (error: unknown) => this.failed(batch, error),
+    );
+  }
+
+  private acked(batch: Batch): void {
+    const now = performance.now();
+    const { metrics } = this.owner;
+    for (const frame of batch.frames) metrics.frameAckSeconds.observe((now - frame.receivedAt) / 1_000);
+    metrics.frames.inc({ track: this.identity.track, outcome: 'published' }, batch.frames.length);
+    this.owner.release(batch.frames.length);
+    this.retryDelay = RETRY_MIN_MS;
+    this.inFlight = undefined;
+    if (this.pending.length >= this.owner.maxFramesPerMessage || (this.pending.length > 0 && this.timer === undefined)) this.flush();
+    if (!this.inFlight && this.pending.length === 0) for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  private failed(batch: Batch, error: unknown): void {
+    this.owner.metrics.publishRetries.inc();
+    this.owner.logger.warn(
+      { err: error, callSid: this.identity.callSid, track: this.identity.track, frames: batch.frames.length, retryInMs: this.retryDelay },
+      'media publish failed, retrying',
+    );
+    setTimeout(() => this.send(batch), this.retryDelay);
+    this.retryDelay = Math.min(RETRY_MAX_MS, this.retryDelay * 2);
+  }
+}
+
+function insertInChunkOrder(frames: Frame[], frame: Frame): void {
+  let i = frames.length;
+  while (i > 0 && frames[i - 1]!.chunk > frame.chunk) i -= 1;
+  frames.splice(i, 0, frame);
+}
+
+export interface MediaPublisherOptions {
+  js: JetStreamClient;
+  subjects: Subjects;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  flushMs: number;
+  maxBufferedFrames: number;
+  maxFramesPerMessage?: number;
+}
+
+/** Owns the bound on frames held in gateway memory across all tracks. */
+export class MediaPublisher {
+  readonly js: JetStreamClient;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly flushMs: number;
+  readonly maxFramesPerMessage: number;
+  private readonly subjects: Subjects;
+  private readonly maxBufferedFrames: number;
+  private buffered = 0;
+
+  constructor(options: MediaPublisherOptions) {
+    this.js = options.js;
+    this.subjects = options.subjects;
+    this.metrics = options.metrics;
+    this.logger = options.logger;
+    this.flushMs = options.flushMs;
+    this.maxBufferedFrames = options.maxBufferedFrames;
+    this.maxFramesPerMessage = options.maxFramesPerMessage ?? 50;
+  }
+
+  track(identity: TrackIdentity): TrackPublisher {
+    return new TrackPublisher(this, identity, this.subjects.media(identity.callSid, identity.track));
+  }
+
+  get bufferedFrames(): number {
+    return this.buffered;
+  }
+
+  reserve(): boolean {
+    if (this.buffered >= this.maxBufferedFrames) return false;
+    this.buffered += 1;
+    this.metrics.bufferedFrames.set(this.buffered);
+    return true;
+  }
+
+  release(frames: number): void {
+    this.buffered -= frames;
+    this.metrics.bufferedFrames.set(this.buffered);
+  }
+}

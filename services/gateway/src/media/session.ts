@@ -1,0 +1,201 @@
+import type { WebSocket, RawData } from 'ws';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { z } from 'zod';
+import { callEvents, type Logger, type Subjects, type Track } from '@calltx/shared';
+import type { GatewayMetrics } from '../metrics.js';
+import { publishUntilStored } from './control.js';
+import type { MediaPublisher, TrackPublisher } from './publisher.js';
+import { ConnectedMessage, DtmfMessage, MarkMessage, MediaMessage, StartMessage, StopMessage } from './twilio-messages.js';
+
+export interface SessionDeps {
+  js: JetStreamClient;
+  subjects: Subjects;
+  publisher: MediaPublisher;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  trackSpeakers: Record<Track, string>;
+  /** Aborted when shutdown stops waiting: retries of lifecycle events give up. */
+  shutdownSignal: AbortSignal;
+}
+
+type StopReason = 'stop' | 'socket-closed' | 'shutdown';
+type RejectReason = 'malformed-json' | 'unknown-event' | 'binary' | 'media-before-start' | 'invalid' | 'duplicate-start';
+
+interface Started {
+  callSid: string;
+  streamSid: string;
+  accountSid: string;
+  tracks: Record<Track, TrackPublisher>;
+  lastChunk: Record<Track, number>;
+}
+
+const now = () => new Date().toISOString();
+
+/**
+ * One Twilio Media Stream. Every message is handled or counted as rejected; nothing a peer sends can throw out of
+ * here. Frames go to the publisher at once; the stream is finished (all frames stored, then `stream-stopped`)
+ * on `stop`, on socket close, or on shutdown.
+ */
+export class MediaStreamSession {
+  private started: Started | undefined;
+  private finishing: Promise<void> | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly deps: SessionDeps,
+  ) {
+    this.log = deps.logger;
+    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('close', () => void this.finish('socket-closed'));
+    socket.on('error', (error) => {
+      const oversized = (error as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+      if (oversized) deps.metrics.wsRejected.inc({ reason: 'oversized' });
+      this.log.warn({ err: error, callSid: this.started?.callSid, reason: oversized ? 'oversized' : 'socket-error' }, 'media socket error');
+    });
+  }
+
+  get callSid(): string | undefined {
+    return this.started?.callSid;
+  }
+
+  /** Finishes the stream and closes the socket (used at shutdown). */
+  async close(): Promise<void> {
+    const done = this.finish('shutdown');
+    this.socket.close(1001, 'gateway shutting down');
+    await done;
+  }
+
+  private reject(reason: RejectReason, detail?: Record<string, unknown>): void {
+    this.deps.metrics.wsRejected.inc({ reason });
+    this.log.warn({ reason, callSid: this.started?.callSid, ...detail }, 'media message rejected');
+  }
+
+  private parse<S extends z.ZodType>(schema: S, message: unknown): z.output<S> | undefined {
+    const result = schema.safeParse(message);
+    if (result.success) return result.data;
+    this.reject('invalid', { issues: result.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) });
+    return undefined;
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (isBinary) return this.reject('binary');
+    let message: unknown;
+    try {
+      message = JSON.parse(data.toString());
+    } catch {
+      return this.reject('malformed-json');
+    }
+    const event = typeof message === 'object' && message !== null ? (message as { event?: unknown }).event : undefined;
+    this.deps.metrics.wsMessages.inc({ event: typeof event === 'string' && event.length <= 16 ? event : 'other' });
+    switch (event) {
+      case 'media':
+        return this.onMedia(message);
+      case 'connected':
+        this.parse(ConnectedMessage, message);
+        return;
+      case 'start':
+        return this.onStart(message);
+      case 'stop':
+        return this.onStop(message);
+      case 'dtmf':
+        return this.onDtmf(message);
+      case 'mark':
+        return this.onMark(message);
+      default:
+        return this.reject('unknown-event');
+    }
+  }
+
+  private onStart(message: unknown): void {
+    const start = this.parse(StartMessage, message);
+    if (!start) return;
+    if (this.started) return this.reject('duplicate-start');
+    const { callSid, streamSid, accountSid } = start.start;
+    const { publisher, trackSpeakers } = this.deps;
+    const track = (t: Track) => publisher.track({ callSid, streamSid, track: t, speaker: trackSpeakers[t] });
+    this.started = {
+      callSid,
+      streamSid,
+      accountSid,
+      tracks: { inbound: track('inbound'), outbound: track('outbound') },
+      lastChunk: { inbound: 0, outbound: 0 },
+    };
+    this.deps.metrics.streams.inc();
+    this.log.info({ callSid, streamSid, tracks: start.start.tracks }, 'media stream started');
+    const event = callEvents.streamStarted({
+      callSid,
+      at: now(),
+      streamSid,
+      accountSid,
+      tracks: start.start.tracks,
+      speakers: { inbound: trackSpeakers.inbound, outbound: trackSpeakers.outbound },
+      mediaFormat: start.start.mediaFormat,
+      customParameters: start.start.customParameters,
+    });
+    void publishUntilStored(this.deps.js, this.deps.subjects.call(callSid, 'stream-started'), event, `${streamSid}:stream-started`, this.log, this.deps.shutdownSignal);
+  }
+
+  private onMedia(message: unknown): void {
+    const receivedAt = performance.now();
+    if (!this.started) return this.reject('media-before-start');
+    const media = this.parse(MediaMessage, message);
+    if (!media) return;
+    if (media.streamSid !== this.started.streamSid) return this.reject('invalid', { issues: ['streamSid differs from start'] });
+    const { track, chunk, timestamp, payload } = media.media;
+    const { metrics } = this.deps;
+    metrics.frames.inc({ track, outcome: 'received' });
+    const last = this.started.lastChunk[track];
+    if (chunk > last + 1 && last > 0) metrics.gaps.inc({ track }, chunk - last - 1);
+    if (chunk <= last) metrics.frames.inc({ track, outcome: 'out-of-order' });
+    this.started.lastChunk[track] = Math.max(last, chunk);
+    this.started.tracks[track].add({ chunk, timestampMs: timestamp, payload, receivedAt });
+  }
+
+  private onStop(message: unknown): void {
+    const stop = this.parse(StopMessage, message);
+    if (!stop) return;
+    void this.finish('stop');
+  }
+
+  private onDtmf(message: unknown): void {
+    const dtmf = this.parse(DtmfMessage, message);
+    if (!dtmf || !this.started) return;
+    const { callSid, streamSid } = this.started;
+    const event = callEvents.dtmf({ callSid, at: now(), streamSid, track: dtmf.dtmf.track, digit: dtmf.dtmf.digit });
+    void publishUntilStored(this.deps.js, this.deps.subjects.call(callSid, 'dtmf'), event, `${streamSid}:dtmf:${dtmf.sequenceNumber}`, this.log, this.deps.shutdownSignal);
+  }
+
+  private onMark(message: unknown): void {
+    const mark = this.parse(MarkMessage, message);
+    if (!mark || !this.started) return;
+    const { callSid, streamSid } = this.started;
+    const event = callEvents.mark({ callSid, at: now(), streamSid, name: mark.mark.name });
+    void publishUntilStored(this.deps.js, this.deps.subjects.call(callSid, 'mark'), event, `${streamSid}:mark:${mark.sequenceNumber}`, this.log, this.deps.shutdownSignal);
+  }
+
+  /** Idempotent: the first reason wins. Resolves when every received frame and `stream-stopped` are stored. */
+  finish(reason: StopReason): Promise<void> {
+    this.finishing ??= this.doFinish(reason);
+    return this.finishing;
+  }
+
+  private async doFinish(reason: StopReason): Promise<void> {
+    const started = this.started;
+    if (!started) return;
+    const { inbound, outbound } = started.tracks;
+    await Promise.all([inbound.whenIdle(), outbound.whenIdle()]);
+    this.deps.metrics.streams.dec();
+    const event = callEvents.streamStopped({
+      callSid: started.callSid,
+      at: now(),
+      streamSid: started.streamSid,
+      reason,
+      framesReceived: { inbound: inbound.counts.received, outbound: outbound.counts.received },
+      framesLost: { inbound: inbound.counts.lost, outbound: outbound.counts.lost },
+      lastTimestampMs: { inbound: inbound.counts.lastTimestampMs, outbound: outbound.counts.lastTimestampMs },
+    });
+    await publishUntilStored(this.deps.js, this.deps.subjects.call(started.callSid, 'stream-stopped'), event, `${started.streamSid}:stream-stopped`, this.log, this.deps.shutdownSignal);
+    this.log.info({ callSid: started.callSid, reason, frames: event.framesReceived, lost: event.framesLost }, 'media stream finished');
+  }
+}

@@ -1,0 +1,58 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
+
+export function createGatewayMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    webhooks: new Counter({
+      name: 'calltx_gateway_webhooks_total',
+      help: 'Twilio webhook requests by route and outcome.',
+      labelNames: ['route', 'outcome'] as const,
+      registers,
+    }),
+    signatureRejections: new Counter({
+      name: 'calltx_gateway_signature_rejections_total',
+      help: 'Requests and upgrades refused for a missing or invalid X-Twilio-Signature.',
+      labelNames: ['route', 'reason'] as const,
+      registers,
+    }),
+    streams: new Gauge({ name: 'calltx_gateway_active_streams', help: 'Media stream sockets open.', registers }),
+    wsMessages: new Counter({
+      name: 'calltx_gateway_ws_messages_total',
+      help: 'Media stream WebSocket messages by event; rejected ones by reason.',
+      labelNames: ['event'] as const,
+      registers,
+    }),
+    wsRejected: new Counter({
+      name: 'calltx_gateway_ws_rejected_total',
+      help: 'WebSocket messages dropped, by reason (malformed-json, unknown-event, binary, oversized, media-before-start, invalid).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    frames: new Counter({
+      name: 'calltx_gateway_frames_total',
+      help: 'Audio frames by outcome: received, published (acked by JetStream), lost (buffer full), duplicate.',
+      labelNames: ['track', 'outcome'] as const,
+      registers,
+    }),
+    gaps: new Counter({
+      name: 'calltx_gateway_frame_gaps_total',
+      help: 'Frames missing from Twilio by chunk number (gaps in the input, not losses here).',
+      labelNames: ['track'] as const,
+      registers,
+    }),
+    bufferedFrames: new Gauge({
+      name: 'calltx_gateway_buffered_frames',
+      help: 'Frames received but not yet acknowledged by JetStream.',
+      registers,
+    }),
+    publishRetries: new Counter({ name: 'calltx_gateway_publish_retries_total', help: 'Media publishes retried.', registers }),
+    frameAckSeconds: new Histogram({
+      name: 'calltx_gateway_frame_ack_seconds',
+      help: 'Time from a frame received to its JetStream acknowledgement.',
+      buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 1, 5],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,166 @@
+import express, { Router, type Request, type Response } from 'express';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { z } from 'zod';
+import { callEvents, publishEvent, recordingEvents, type Logger, type Subjects } from '@calltx/shared';
+import type { GatewayMetrics } from '../metrics.js';
+import { requireTwilioSignature } from '../twilio/signature.js';
+import { CallStatusParams, RecordingStatusParams, StreamStatusParams, TERMINAL_CALL_STATUSES, VoiceParams } from '../twilio/params.js';
+import { E164, PATHS, dialTwiml, refusalTwiml } from '../twilio/twiml.js';
+
+export interface WebhookDeps {
+  js: JetStreamClient;
+  subjects: Subjects;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  publicBaseUrl: string;
+  authToken: string;
+  accountSid: string;
+  callerId: string;
+}
+
+const now = () => new Date().toISOString();
+
+/**
+ * Twilio's HTTP webhooks. Each one is validated, handed to JetStream and answered as soon as JetStream has stored
+ * it (Twilio gives up after 15 s and retries; a 503 makes it retry sooner, and the Nats-Msg-Id collapses retries).
+ */
+export function webhookRouter(deps: WebhookDeps): Router {
+  const { js, subjects, logger, metrics } = deps;
+  const router = Router();
+  router.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  router.use(
+    requireTwilioSignature({
+      authToken: deps.authToken,
+      publicBaseUrl: deps.publicBaseUrl,
+      onRejected: (reason, path) => {
+        metrics.signatureRejections.inc({ route: path, reason });
+        logger.warn({ route: path, reason }, 'webhook refused: bad signature');
+      },
+    }),
+  );
+
+  /** Parses the form, refusing requests for another account; responds 400 and returns undefined when invalid. */
+  const parse = <S extends z.ZodType<{ AccountSid: string }>>(route: string, schema: S, req: Request, res: Response): z.output<S> | undefined => {
+    const result = schema.safeParse(req.body);
+    if (!result.success || result.data.AccountSid !== deps.accountSid) {
+      const issues = result.success ? ['AccountSid: not this account'] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+      metrics.webhooks.inc({ route, outcome: 'invalid' });
+      logger.warn({ route, issues }, 'webhook refused: invalid parameters');
+      res.status(400).type('text/plain').send(`Invalid parameters: ${issues.join('; ')}`);
+      return undefined;
+    }
+    return result.data;
+  };
+
+  const publishThenAnswer = async (route: string, res: Response, publish: () => Promise<unknown>, answer: () => void) => {
+    try {
+      await publish();
+      metrics.webhooks.inc({ route, outcome: 'ok' });
+      answer();
+    } catch (error) {
+      metrics.webhooks.inc({ route, outcome: 'unavailable' });
+      logger.error({ err: error, route }, 'webhook not stored: JetStream unavailable, asking Twilio to retry');
+      res.status(503).set('Retry-After', '2').type('text/plain').send('Temporarily unavailable');
+    }
+  };
+
+  router.post(PATHS.voice, async (req, res) => {
+    const params = parse('voice', VoiceParams, req, res);
+    if (!params) return;
+    const to = params.To.trim();
+    if (!E164.test(to)) {
+      metrics.webhooks.inc({ route: 'voice', outcome: 'refused' });
+      logger.warn({ callSid: params.CallSid, to, reason: 'destination is not an E.164 number' }, 'call refused');
+      res.type('text/xml').send(refusalTwiml('Sorry, this call cannot be placed: the number is not valid.'));
+      return;
+    }
+    const event = callEvents.started({
+      callSid: params.CallSid,
+      accountSid: params.AccountSid,
+      at: now(),
+      from: params.From,
+      to,
+      direction: params.Direction,
+    });
+    await publishThenAnswer(
+      'voice',
+      res,
+      () => publishEvent(js, subjects.call(params.CallSid, 'started'), event, `${params.CallSid}:started`),
+      () => {
+        logger.info({ callSid: params.CallSid, to }, 'dialing technician');
+        res.type('text/xml').send(
+          dialTwiml({
+            publicBaseUrl: deps.publicBaseUrl,
+            callerId: deps.callerId,
+            to,
+            streamParameters: { callSid: params.CallSid },
+          }),
+        );
+      },
+    );
+  });
+
+  router.post(PATHS.recordingStatus, async (req, res) => {
+    const p = parse('recording-status', RecordingStatusParams, req, res);
+    if (!p) return;
+    const event = recordingEvents.status({
+      callSid: p.CallSid,
+      at: now(),
+      accountSid: p.AccountSid,
+      recordingSid: p.RecordingSid,
+      status: p.RecordingStatus,
+      recordingUrl: p.RecordingUrl,
+      durationSeconds: p.RecordingDuration,
+      channels: p.RecordingChannels,
+      source: p.RecordingSource,
+      startTime: p.RecordingStartTime,
+      errorCode: p.ErrorCode,
+    });
+    await publishThenAnswer(
+      'recording-status',
+      res,
+      () => publishEvent(js, subjects.recording(p.CallSid, p.RecordingStatus), event, `${p.RecordingSid}:${p.RecordingStatus}`),
+      () => res.status(204).end(),
+    );
+  });
+
+  router.post(PATHS.streamStatus, async (req, res) => {
+    const p = parse('stream-status', StreamStatusParams, req, res);
+    if (!p) return;
+    const event = callEvents.streamStatus({
+      callSid: p.CallSid,
+      at: now(),
+      streamSid: p.StreamSid,
+      streamEvent: p.StreamEvent,
+      streamName: p.StreamName,
+      streamError: p.StreamError,
+    });
+    await publishThenAnswer(
+      'stream-status',
+      res,
+      () => publishEvent(js, subjects.call(p.CallSid, 'stream-status'), event, `${p.StreamSid}:${p.StreamEvent}`),
+      () => res.status(204).end(),
+    );
+  });
+
+  router.post(PATHS.callStatus, async (req, res) => {
+    const p = parse('call-status', CallStatusParams, req, res);
+    if (!p) return;
+    const at = now();
+    await publishThenAnswer(
+      'call-status',
+      res,
+      async () => {
+        const status = callEvents.status({ callSid: p.CallSid, at, status: p.CallStatus, durationSeconds: p.CallDuration, sequenceNumber: p.SequenceNumber });
+        await publishEvent(js, subjects.call(p.CallSid, 'status'), status, `${p.CallSid}:status:${p.CallStatus}`);
+        if (TERMINAL_CALL_STATUSES.has(p.CallStatus)) {
+          const ended = callEvents.ended({ callSid: p.CallSid, at, status: p.CallStatus, durationSeconds: p.CallDuration });
+          await publishEvent(js, subjects.call(p.CallSid, 'ended'), ended, `${p.CallSid}:ended`);
+        }
+      },
+      () => res.status(204).end(),
+    );
+  });
+
+  return router;
+}
