@@ -1,5 +1,6 @@
 import * as calls from './calls.js';
 import * as recordings from './recordings.js';
+import * as speech from './speech.js';
 import * as transcripts from './transcripts.js';
 import { eventFactory } from './codec.js';
 
@@ -9,6 +10,7 @@ export { CallEvent } from './calls.js';
 export { MediaFrames } from './media.js';
 export { RecordingEvent, RecordingStatusChanged } from './recordings.js';
 export { TranscriptEvent } from './transcripts.js';
+export { SpeechSegment, TranscriptionJob } from './speech.js';
 
 export const callEvents = {
   started: eventFactory(calls.CallStarted),
@@ -32,7 +34,13 @@ export const transcriptEvents = {
   final: eventFactory(transcripts.TranscriptFinal),
 };
 
-/** Every event schema by type string: the source the AsyncAPI document is generated from. */
+/** Internal events between services. */
+export const internalEvents = {
+  speechSegment: eventFactory(speech.SpeechSegment),
+  transcriptionJob: eventFactory(speech.TranscriptionJob),
+};
+
+/** Every public event schema by type string: the source the AsyncAPI document is generated from. */
 export const EVENT_TYPES = Object.fromEntries(
   [
     ...calls.CallEvent.options,

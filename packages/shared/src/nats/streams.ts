@@ -12,6 +12,8 @@ interface FamilyPolicy {
   /** Deduplication window for `Nats-Msg-Id`: must outlast the publisher's retries (Twilio retries for minutes). */
   duplicateWindowMs: number;
   description: string;
+  /** Work queues drop a message once acknowledged: jobs, not history. */
+  workQueue?: boolean;
 }
 
 /** Retention per family: media is raw input consumed within minutes; events are kept for replay. */
@@ -20,7 +22,8 @@ export const STREAM_POLICIES: Record<Family, FamilyPolicy> = {
   media: { maxAgeMs: 3 * DAY, duplicateWindowMs: 10 * MINUTE, description: 'Raw mu-law frames from Twilio Media Streams' },
   recordings: { maxAgeMs: 30 * DAY, duplicateWindowMs: 6 * HOUR, description: 'Recording callbacks and results (public, v1)' },
   transcripts: { maxAgeMs: 30 * DAY, duplicateWindowMs: HOUR, description: 'Transcript events (public, v1)' },
-  audio: { maxAgeMs: DAY, duplicateWindowMs: 10 * MINUTE, description: 'Internal: 16 kHz speech audio for the transcriber' },
+  audio: { maxAgeMs: HOUR, duplicateWindowMs: 10 * MINUTE, description: 'Internal: live 16 kHz speech segments for the transcriber', workQueue: true },
+  transcribe: { maxAgeMs: 7 * DAY, duplicateWindowMs: HOUR, description: 'Internal: post-call transcription jobs', workQueue: true },
 };
 
 export function streamConfig(subjects: Subjects, family: Family, replicas = 1): Partial<StreamConfig> & { name: string } {
@@ -29,7 +32,7 @@ export function streamConfig(subjects: Subjects, family: Family, replicas = 1): 
     name: subjects.streamName(family),
     description: policy.description,
     subjects: [subjects.all(family)],
-    retention: RetentionPolicy.Limits,
+    retention: policy.workQueue ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
     storage: StorageType.File,
     discard: DiscardPolicy.Old,
     max_age: nanos(policy.maxAgeMs),

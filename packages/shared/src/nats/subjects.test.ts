@@ -13,7 +13,9 @@ describe('Subjects', () => {
     expect(subjects.media(CALL, 'inbound')).toBe(`media.v1.${CALL}.inbound`);
     expect(subjects.recording(CALL, 'in-progress')).toBe(`recordings.v1.${CALL}.in-progress`);
     expect(subjects.transcript(CALL, 'technician', 'final')).toBe(`transcripts.v1.${CALL}.technician.final`);
-    expect(subjects.audio(CALL, 'agent')).toBe(`audio.v1.${CALL}.agent`);
+    expect(subjects.audio(CALL, 'agent', 'partial')).toBe(`audio.v1.${CALL}.agent.partial`);
+    expect(subjects.allAudio('final')).toBe('audio.v1.*.*.final');
+    expect(subjects.transcribe(CALL, 'technician')).toBe(`transcribe.v1.${CALL}.technician`);
   });
 
   it('builds wildcards and stream names', () => {
@@ -58,7 +60,8 @@ describe('Subjects', () => {
       speaker: 'agent',
       kind: 'partial',
     });
-    expect(subjects.parse(subjects.audio(CALL, 'technician'))).toEqual({ family: 'audio', callSid: CALL, speaker: 'technician' });
+    expect(subjects.parse(subjects.audio(CALL, 'technician', 'final'))).toEqual({ family: 'audio', callSid: CALL, speaker: 'technician', kind: 'final' });
+    expect(subjects.parse(subjects.transcribe(CALL, 'agent'))).toEqual({ family: 'transcribe', callSid: CALL, speaker: 'agent' });
     expect(subjects.parse(`media.v2.${CALL}.inbound`)).toBeNull();
     expect(subjects.parse(`media.v1.${CALL}.sideways`)).toBeNull();
     expect(subjects.parse(`media.v1.${CALL}.inbound.extra`)).toBeNull();

@@ -30,8 +30,10 @@ export const FAMILIES = {
   media: 'media.v1',
   recordings: 'recordings.v1',
   transcripts: 'transcripts.v1',
-  /** Internal: 16 kHz speech audio from stream-ingest and recording-fetcher to the transcriber. */
+  /** Internal: 16 kHz speech segments (live) from stream-ingest to the transcriber, partial or final. */
   audio: 'audio.v1',
+  /** Internal: post-call transcription jobs (one recorded channel each) from recording-fetcher. */
+  transcribe: 'transcribe.v1',
 } as const;
 export type Family = keyof typeof FAMILIES;
 
@@ -43,7 +45,8 @@ export type ParsedSubject =
   | { family: 'media'; callSid: string; track: Track }
   | { family: 'recordings'; callSid: string; status: RecordingStatus }
   | { family: 'transcripts'; callSid: string; speaker: string; kind: TranscriptKind }
-  | { family: 'audio'; callSid: string; speaker: string };
+  | { family: 'audio'; callSid: string; speaker: string; kind: TranscriptKind }
+  | { family: 'transcribe'; callSid: string; speaker: string };
 
 function token(kind: string, value: string, valid: (value: string) => boolean): string {
   // Subject tokens come from the outside world (Twilio, configs): a '.', '*' or '>' would reroute messages.
@@ -92,8 +95,18 @@ export class Subjects {
     );
   }
 
-  audio(callSid: string, speaker: string): string {
-    return this.join(FAMILIES.audio, callSid_(callSid), speaker_(speaker));
+  /** A live speech segment for the transcriber: `partial` while the utterance goes on, `final` when it ends. */
+  audio(callSid: string, speaker: string, kind: TranscriptKind): string {
+    return this.join(FAMILIES.audio, callSid_(callSid), speaker_(speaker), token('segment kind', kind, oneOf(TRANSCRIPT_KINDS)));
+  }
+
+  /** Wildcard over live segments of one kind across all calls (the transcriber's consumers filter by kind). */
+  allAudio(kind: TranscriptKind): string {
+    return this.join(FAMILIES.audio, '*', '*', token('segment kind', kind, oneOf(TRANSCRIPT_KINDS)));
+  }
+
+  transcribe(callSid: string, speaker: string): string {
+    return this.join(FAMILIES.transcribe, callSid_(callSid), speaker_(speaker));
   }
 
   /** Wildcard over a family, optionally narrowed to one call. */
@@ -128,7 +141,11 @@ export class Subjects {
           ? { family: 'transcripts', callSid, speaker: a, kind: b }
           : null;
       case 'audio':
-        return b === undefined && a !== undefined && SPEAKER_PATTERN.test(a) ? { family: 'audio', callSid, speaker: a } : null;
+        return a !== undefined && SPEAKER_PATTERN.test(a) && b !== undefined && oneOf(TRANSCRIPT_KINDS)(b)
+          ? { family: 'audio', callSid, speaker: a, kind: b }
+          : null;
+      case 'transcribe':
+        return b === undefined && a !== undefined && SPEAKER_PATTERN.test(a) ? { family: 'transcribe', callSid, speaker: a } : null;
       default:
         return null;
     }
