@@ -8,7 +8,9 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: { project: ['./tsconfig.tests.json'], tsconfigRootDir: import.meta.dirname },
+    },
     plugins: { 'import-x': importX },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -17,7 +19,14 @@ export default tseslint.config(
       'import-x/no-cycle': 'error',
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@calltx/*/src/*', '**/../../packages/*/src/*', '**/../../services/*/src/*'], message: "Import the package's public entry, not its src." }] },
+        {
+          patterns: [
+            {
+              group: ['@calltx/*/src/*', '**/../../packages/*/src/*', '**/../../services/*/src/*'],
+              message: "Import the package's public entry, not its src.",
+            },
+          ],
+        },
       ],
     },
   },

@@ -40,7 +40,14 @@ export interface Gateway {
   abort(): void;
 }
 
-export function createGateway({ config, js, subjects, logger, registry, isNatsConnected }: GatewayDeps): Gateway {
+export function createGateway({
+  config,
+  js,
+  subjects,
+  logger,
+  registry,
+  isNatsConnected,
+}: GatewayDeps): Gateway {
   const metrics = createGatewayMetrics(registry);
   const http = createServiceHttp({ registry, checks: { nats: isNatsConnected } });
   const publisher = new MediaPublisher({
@@ -69,7 +76,11 @@ export function createGateway({ config, js, subjects, logger, registry, isNatsCo
     }),
   );
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES, perMessageDeflate: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_WS_MESSAGE_BYTES,
+    perMessageDeflate: false,
+  });
   const refuse = (socket: Duplex, status: string, reason: string) => {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${reason}`);
   };
@@ -81,7 +92,11 @@ export function createGateway({ config, js, subjects, logger, registry, isNatsCo
     if (outcome !== 'valid') {
       metrics.signatureRejections.inc({ route: PATHS.mediaStream, reason: outcome });
       logger.warn({ route: PATHS.mediaStream, reason: outcome }, 'media stream refused: bad signature');
-      return refuse(socket, '403 Forbidden', outcome === 'missing' ? 'Missing X-Twilio-Signature' : 'Invalid X-Twilio-Signature');
+      return refuse(
+        socket,
+        '403 Forbidden',
+        outcome === 'missing' ? 'Missing X-Twilio-Signature' : 'Invalid X-Twilio-Signature',
+      );
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new MediaStreamSession(ws, {
@@ -115,7 +130,8 @@ export function createGateway({ config, js, subjects, logger, registry, isNatsCo
     },
     async closeStreams(waitMs) {
       const deadline = Date.now() + waitMs;
-      while (sessions.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      while (sessions.size > 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
       await Promise.all([...sessions].map((session) => session.close()));
     },
     abort() {

@@ -23,7 +23,14 @@ async function main(): Promise<void> {
   await provisionStreams(await jetstreamManager(nats.nc), subjects, ['calls', 'media', 'recordings'], logger);
   const js = jetstream(nats.nc);
 
-  const gateway = createGateway({ config, js, subjects, logger, registry, isNatsConnected: nats.isConnected });
+  const gateway = createGateway({
+    config,
+    js,
+    subjects,
+    logger,
+    registry,
+    isNatsConnected: nats.isConnected,
+  });
   const port = await gateway.http.listen(config.PORT);
   logger.info({ port, publicBaseUrl: config.PUBLIC_BASE_URL }, 'gateway listening');
 

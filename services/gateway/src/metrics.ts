@@ -17,7 +17,11 @@ export function createGatewayMetrics(registry: Registry) {
       labelNames: ['route', 'reason'] as const,
       registers,
     }),
-    streams: new Gauge({ name: 'calltx_gateway_active_streams', help: 'Media stream sockets open.', registers }),
+    streams: new Gauge({
+      name: 'calltx_gateway_active_streams',
+      help: 'Media stream sockets open.',
+      registers,
+    }),
     wsMessages: new Counter({
       name: 'calltx_gateway_ws_messages_total',
       help: 'Media stream WebSocket messages by event; rejected ones by reason.',
@@ -47,7 +51,11 @@ export function createGatewayMetrics(registry: Registry) {
       help: 'Frames received but not yet acknowledged by JetStream.',
       registers,
     }),
-    publishRetries: new Counter({ name: 'calltx_gateway_publish_retries_total', help: 'Media publishes retried.', registers }),
+    publishRetries: new Counter({
+      name: 'calltx_gateway_publish_retries_total',
+      help: 'Media publishes retried.',
+      registers,
+    }),
     frameAckSeconds: new Histogram({
       name: 'calltx_gateway_frame_ack_seconds',
       help: 'Time from a frame received to its JetStream acknowledgement.',

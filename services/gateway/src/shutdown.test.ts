@@ -3,7 +3,17 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Subjects } from '@calltx/shared';
-import { ACCOUNT_SID, AUTH_TOKEN, CALLER_ID, PUBLIC_BASE_URL, TwilioStream, eventually, openMediaStream, readStream, send } from './testing/harness.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  CALLER_ID,
+  PUBLIC_BASE_URL,
+  TwilioStream,
+  eventually,
+  openMediaStream,
+  readStream,
+  send,
+} from './testing/harness.js';
 import { spawnGateway } from './testing/process.js';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -13,13 +23,21 @@ const subjects = new Subjects(prefix);
 afterAll(async () => {
   const nc = await connect({ servers: NATS_URL });
   const jsm = await jetstreamManager(nc);
-  for (const family of ['calls', 'media', 'recordings'] as const) await jsm.streams.delete(subjects.streamName(family)).catch(() => undefined);
+  for (const family of ['calls', 'media', 'recordings'] as const)
+    await jsm.streams.delete(subjects.streamName(family)).catch(() => undefined);
   await nc.close();
 });
 
 describe('gateway process', () => {
   it('exits non-zero naming every invalid variable', async () => {
-    await expect(spawnGateway({ PUBLIC_BASE_URL: 'not a url', TWILIO_AUTH_TOKEN: '', TWILIO_ACCOUNT_SID: 'AC1', TWILIO_CALLER_ID: '+15005550006' })).rejects.toThrow(
+    await expect(
+      spawnGateway({
+        PUBLIC_BASE_URL: 'not a url',
+        TWILIO_AUTH_TOKEN: '',
+        TWILIO_ACCOUNT_SID: 'AC1',
+        TWILIO_CALLER_ID: '+15005550006',
+      }),
+    ).rejects.toThrow(
       /exited with 1: gateway: Invalid configuration:\n {2}- TWILIO_ACCOUNT_SID .*\n {2}- TWILIO_AUTH_TOKEN is required\n {2}- PUBLIC_BASE_URL must be an http\(s\) URL/,
     );
   });
@@ -57,16 +75,22 @@ describe('gateway process', () => {
     expect(sent).toBeGreaterThan(200);
 
     const nc = await connect({ servers: NATS_URL });
-    const [stop] = await eventually(() => readStream(nc, subjects.streamName('calls'), subjects.call(call.callSid, 'stream-stopped')));
-    const stopEvent = stop!.json as { reason: string; framesReceived: Record<string, number>; framesLost: Record<string, number> };
+    const [stop] = await eventually(() =>
+      readStream(nc, subjects.streamName('calls'), subjects.call(call.callSid, 'stream-stopped')),
+    );
+    const stopEvent = stop!.json as {
+      reason: string;
+      framesReceived: Record<string, number>;
+      framesLost: Record<string, number>;
+    };
     expect(stopEvent.reason).toBe('shutdown');
     expect(stopEvent.framesLost).toEqual({ inbound: 0, outbound: 0 });
     for (const track of ['inbound', 'outbound'] as const) {
       const received = stopEvent.framesReceived[track]!;
       expect(received).toBeGreaterThanOrEqual(200);
-      const frames = (await readStream(nc, subjects.streamName('media'), subjects.media(call.callSid, track))).flatMap(
-        (m) => m.json.frames as Array<{ chunk: number }>,
-      );
+      const frames = (
+        await readStream(nc, subjects.streamName('media'), subjects.media(call.callSid, track))
+      ).flatMap((m) => m.json.frames as Array<{ chunk: number }>);
       expect(frames.map((f) => f.chunk)).toEqual(Array.from({ length: received }, (_, i) => i + 1));
     }
     await nc.close();

@@ -15,11 +15,16 @@ export function loadConfig<N extends VariableName>(
   const config: Record<string, unknown> = {};
   for (const name of names) {
     const raw = env[name];
-    const result = VARIABLES[name].schema.safeParse(raw === '' && name !== 'NATS_SUBJECT_PREFIX' ? undefined : raw);
+    const result = VARIABLES[name].schema.safeParse(
+      raw === '' && name !== 'NATS_SUBJECT_PREFIX' ? undefined : raw,
+    );
     if (result.success) {
       config[name] = result.data;
     } else {
-      const reason = raw === undefined || raw === '' ? 'is required' : result.error.issues.map((i) => i.message).join(', ');
+      const reason =
+        raw === undefined || raw === ''
+          ? 'is required'
+          : result.error.issues.map((i) => i.message).join(', ');
       problems.push(`${name} ${reason}`);
     }
   }

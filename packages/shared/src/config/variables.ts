@@ -21,30 +21,31 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
 const twilioSid = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be ${prefix} followed by 32 hex digits`);
 const speakerMap = (keys: readonly string[]) =>
-  z
-    .string()
-    .transform((value, ctx) => {
-      const map: Record<string, string> = {};
-      for (const pair of value.split(',')) {
-        const [key, speaker] = pair.split('=').map((part) => part.trim());
-        if (!key || !speaker || !keys.includes(key) || !/^[a-z][a-z0-9-]*$/.test(speaker)) {
-          ctx.addIssue({ code: 'custom', message: `expected ${keys.map((k) => `${k}=<speaker>`).join(',')}` });
-          return z.NEVER;
-        }
-        map[key] = speaker;
-      }
-      if (keys.some((key) => map[key] === undefined)) {
-        ctx.addIssue({ code: 'custom', message: `every one of ${keys.join(', ')} needs a speaker` });
+  z.string().transform((value, ctx) => {
+    const map: Record<string, string> = {};
+    for (const pair of value.split(',')) {
+      const [key, speaker] = pair.split('=').map((part) => part.trim());
+      if (!key || !speaker || !keys.includes(key) || !/^[a-z][a-z0-9-]*$/.test(speaker)) {
+        ctx.addIssue({ code: 'custom', message: `expected ${keys.map((k) => `${k}=<speaker>`).join(',')}` });
         return z.NEVER;
       }
-      return map;
-    });
+      map[key] = speaker;
+    }
+    if (keys.some((key) => map[key] === undefined)) {
+      ctx.addIssue({ code: 'custom', message: `every one of ${keys.join(', ')} needs a speaker` });
+      return z.NEVER;
+    }
+    return map;
+  });
 
 export const VARIABLES = {
   NATS_URL: spec(
     z
       .string()
-      .regex(/^(nats|tls|wss?):\/\/[^\s,]+(,(nats|tls|wss?):\/\/[^\s,]+)*$/, 'must be nats:// URL(s), comma-separated')
+      .regex(
+        /^(nats|tls|wss?):\/\/[^\s,]+(,(nats|tls|wss?):\/\/[^\s,]+)*$/,
+        'must be nats:// URL(s), comma-separated',
+      )
       .default('nats://127.0.0.1:4222'),
     'NATS server URL(s), comma-separated for a cluster.',
   ),
@@ -55,7 +56,11 @@ export const VARIABLES = {
       .default(''),
     'Optional namespace put before every subject and stream name (isolates tenants or test runs). Empty in production.',
   ),
-  DATABASE_URL: spec(z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }), 'PostgreSQL connection URL.', true),
+  DATABASE_URL: spec(
+    z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
+    'PostgreSQL connection URL.',
+    true,
+  ),
   S3_ENDPOINT: spec(httpUrl, 'S3/MinIO endpoint URL, e.g. http://minio:9000.'),
   S3_REGION: spec(z.string().min(1).default('us-east-1'), 'S3 region.'),
   S3_ACCESS_KEY: spec(z.string().min(1), 'S3 access key.', true),
@@ -65,17 +70,36 @@ export const VARIABLES = {
     'Bucket holding call audio and recordings.',
   ),
   TWILIO_ACCOUNT_SID: spec(twilioSid('AC'), 'Twilio Account SID (AC…).'),
-  TWILIO_AUTH_TOKEN: spec(z.string().min(16, 'must be a Twilio auth token'), 'Twilio auth token: validates webhook signatures and authenticates REST calls.', true),
-  TWILIO_CALLER_ID: spec(z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number'), 'Caller ID (E.164) shown to the technician.'),
-  TWILIO_API_BASE_URL: spec(httpUrl.default('https://api.twilio.com'), "Base URL of Twilio's REST API (the simulator's in local runs)."),
+  TWILIO_AUTH_TOKEN: spec(
+    z.string().min(16, 'must be a Twilio auth token'),
+    'Twilio auth token: validates webhook signatures and authenticates REST calls.',
+    true,
+  ),
+  TWILIO_CALLER_ID: spec(
+    z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number'),
+    'Caller ID (E.164) shown to the technician.',
+  ),
+  TWILIO_API_BASE_URL: spec(
+    httpUrl.default('https://api.twilio.com'),
+    "Base URL of Twilio's REST API (the simulator's in local runs).",
+  ),
   PUBLIC_BASE_URL: spec(
     httpUrl.transform((url) => url.replace(/\/+$/, '')),
     'Public base URL of the gateway as Twilio sees it (signatures are computed against it, not the Host header).',
   ),
-  PORT: spec(z.coerce.number().int().min(0).max(65535).default(8080), 'HTTP port (health, readiness, metrics; webhooks on the gateway).'),
-  LOG_LEVEL: spec(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'), 'Log level.'),
+  PORT: spec(
+    z.coerce.number().int().min(0).max(65535).default(8080),
+    'HTTP port (health, readiness, metrics; webhooks on the gateway).',
+  ),
+  LOG_LEVEL: spec(
+    z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    'Log level.',
+  ),
   LOG_FORMAT: spec(z.enum(['json', 'pretty']).default('json'), 'json for production, pretty for a terminal.'),
-  WHISPER_MODEL_DIR: spec(z.string().min(1), 'Directory holding a Whisper model in the onnx-community layout.'),
+  WHISPER_MODEL_DIR: spec(
+    z.string().min(1),
+    'Directory holding a Whisper model in the onnx-community layout.',
+  ),
   TRACK_SPEAKERS: spec(
     speakerMap(['inbound', 'outbound']).default({ inbound: 'agent', outbound: 'technician' }),
     'Media Stream track → speaker, e.g. inbound=agent,outbound=technician.',
@@ -92,7 +116,10 @@ export const VARIABLES = {
     z.coerce.number().int().min(100).default(150_000),
     'Frames the gateway buffers while NATS is unreachable; beyond it frames are counted as lost.',
   ),
-  SHUTDOWN_GRACE_MS: spec(z.coerce.number().int().min(0).default(20_000), 'Time to finish in-flight work on SIGTERM before forcing exit.'),
+  SHUTDOWN_GRACE_MS: spec(
+    z.coerce.number().int().min(0).default(20_000),
+    'Time to finish in-flight work on SIGTERM before forcing exit.',
+  ),
 } as const satisfies Record<string, VariableSpec>;
 
 export type VariableName = keyof typeof VARIABLES;

@@ -20,8 +20,16 @@ const transcriptFields = {
   }),
 };
 
-export const TranscriptPartial = z.object({ type: z.literal('transcript.partial.v1'), final: z.literal(false), ...transcriptFields });
-export const TranscriptFinal = z.object({ type: z.literal('transcript.final.v1'), final: z.literal(true), ...transcriptFields });
+export const TranscriptPartial = z.object({
+  type: z.literal('transcript.partial.v1'),
+  final: z.literal(false),
+  ...transcriptFields,
+});
+export const TranscriptFinal = z.object({
+  type: z.literal('transcript.final.v1'),
+  final: z.literal(true),
+  ...transcriptFields,
+});
 
 export const TranscriptEvent = z.discriminatedUnion('type', [TranscriptPartial, TranscriptFinal]);
 export type TranscriptEvent = z.infer<typeof TranscriptEvent>;

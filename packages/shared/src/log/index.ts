@@ -35,7 +35,12 @@ export interface LoggerConfig {
   destination?: pino.DestinationStream;
 }
 
-export function createLogger({ service, level = 'info', format = 'json', destination }: LoggerConfig): Logger {
+export function createLogger({
+  service,
+  level = 'info',
+  format = 'json',
+  destination,
+}: LoggerConfig): Logger {
   const options: LoggerOptions = {
     level,
     base: { service },
@@ -45,7 +50,10 @@ export function createLogger({ service, level = 'info', format = 'json', destina
   };
   if (destination) return pino(options, destination);
   if (format === 'pretty') {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } } });
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { colorize: true, ignore: 'pid,hostname' } },
+    });
   }
   return pino(options);
 }

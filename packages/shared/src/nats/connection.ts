@@ -19,7 +19,12 @@ export interface NatsLink {
  * Connects with endless reconnects, so a service outlives NATS restarts and rolling upgrades. Status changes are
  * logged so operators can correlate gaps.
  */
-export async function connectNats({ url, name, logger, connectTimeoutMs = 10_000 }: NatsConnectOptions): Promise<NatsLink> {
+export async function connectNats({
+  url,
+  name,
+  logger,
+  connectTimeoutMs = 10_000,
+}: NatsConnectOptions): Promise<NatsLink> {
   const nc = await connect({
     servers: url.split(','),
     name,

@@ -72,7 +72,9 @@ const defaultRetryDelay = (attempt: number) => Math.min(30_000, 500 * 2 ** Math.
  * (redelivering the same bytes can't help), logged and counted; failures are retried with backoff when
  * retryable and terminated otherwise. The loop itself never dies of a bad message.
  */
-export async function runConsumer<S extends z.ZodType>(options: RunConsumerOptions<S>): Promise<RunningConsumer> {
+export async function runConsumer<S extends z.ZodType>(
+  options: RunConsumerOptions<S>,
+): Promise<RunningConsumer> {
   const { js, stream, consumer: name, schema, handle, logger, metrics } = options;
   const concurrency = options.concurrency ?? 1;
   const retryDelay = options.retryDelayMs ?? defaultRetryDelay;
@@ -91,15 +93,24 @@ export async function runConsumer<S extends z.ZodType>(options: RunConsumerOptio
       if (error instanceof InvalidMessageError) {
         msg.term(error.message);
         metrics.messages.inc({ consumer: name, outcome: 'invalid' });
-        logger.warn({ subject: msg.subject, seq: msg.seq, issues: error.issues }, 'invalid message terminated');
+        logger.warn(
+          { subject: msg.subject, seq: msg.seq, issues: error.issues },
+          'invalid message terminated',
+        );
       } else if (!(error instanceof CalltxError) || error.retryable) {
         msg.nak(retryDelay(msg.info.deliveryCount));
         metrics.messages.inc({ consumer: name, outcome: 'retried' });
-        logger.warn({ err: error, subject: msg.subject, seq: msg.seq, attempt: msg.info.deliveryCount }, 'handler failed, will retry');
+        logger.warn(
+          { err: error, subject: msg.subject, seq: msg.seq, attempt: msg.info.deliveryCount },
+          'handler failed, will retry',
+        );
       } else {
         msg.term(error.message);
         metrics.messages.inc({ consumer: name, outcome: 'failed' });
-        logger.error({ err: error, subject: msg.subject, seq: msg.seq }, 'handler failed permanently, message terminated');
+        logger.error(
+          { err: error, subject: msg.subject, seq: msg.seq },
+          'handler failed permanently, message terminated',
+        );
       }
     } finally {
       stopTimer();

@@ -1,5 +1,11 @@
 export * from './subjects.js';
 export { connectNats, type NatsLink, type NatsConnectOptions } from './connection.js';
 export { provisionStreams, streamConfig, STREAM_POLICIES } from './streams.js';
-export { ensureDurableConsumer, runConsumer, type DurableConsumerSpec, type RunConsumerOptions, type RunningConsumer } from './consumer.js';
+export {
+  ensureDurableConsumer,
+  runConsumer,
+  type DurableConsumerSpec,
+  type RunConsumerOptions,
+  type RunningConsumer,
+} from './consumer.js';
 export { publishEvent, PublishError } from './publish.js';

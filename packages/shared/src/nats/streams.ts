@@ -1,4 +1,11 @@
-import { JetStreamApiError, RetentionPolicy, StorageType, DiscardPolicy, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  DiscardPolicy,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from '../log/index.js';
 import type { Family, Subjects } from './subjects.js';
@@ -19,14 +26,36 @@ interface FamilyPolicy {
 /** Retention per family: media is raw input consumed within minutes; events are kept for replay. */
 export const STREAM_POLICIES: Record<Family, FamilyPolicy> = {
   calls: { maxAgeMs: 30 * DAY, duplicateWindowMs: HOUR, description: 'Call lifecycle events (public, v1)' },
-  media: { maxAgeMs: 3 * DAY, duplicateWindowMs: 10 * MINUTE, description: 'Raw mu-law frames from Twilio Media Streams' },
-  recordings: { maxAgeMs: 30 * DAY, duplicateWindowMs: 6 * HOUR, description: 'Recording callbacks and results (public, v1)' },
+  media: {
+    maxAgeMs: 3 * DAY,
+    duplicateWindowMs: 10 * MINUTE,
+    description: 'Raw mu-law frames from Twilio Media Streams',
+  },
+  recordings: {
+    maxAgeMs: 30 * DAY,
+    duplicateWindowMs: 6 * HOUR,
+    description: 'Recording callbacks and results (public, v1)',
+  },
   transcripts: { maxAgeMs: 30 * DAY, duplicateWindowMs: HOUR, description: 'Transcript events (public, v1)' },
-  audio: { maxAgeMs: HOUR, duplicateWindowMs: 10 * MINUTE, description: 'Internal: live 16 kHz speech segments for the transcriber', workQueue: true },
-  transcribe: { maxAgeMs: 7 * DAY, duplicateWindowMs: HOUR, description: 'Internal: post-call transcription jobs', workQueue: true },
+  audio: {
+    maxAgeMs: HOUR,
+    duplicateWindowMs: 10 * MINUTE,
+    description: 'Internal: live 16 kHz speech segments for the transcriber',
+    workQueue: true,
+  },
+  transcribe: {
+    maxAgeMs: 7 * DAY,
+    duplicateWindowMs: HOUR,
+    description: 'Internal: post-call transcription jobs',
+    workQueue: true,
+  },
 };
 
-export function streamConfig(subjects: Subjects, family: Family, replicas = 1): Partial<StreamConfig> & { name: string } {
+export function streamConfig(
+  subjects: Subjects,
+  family: Family,
+  replicas = 1,
+): Partial<StreamConfig> & { name: string } {
   const policy = STREAM_POLICIES[family];
   return {
     name: subjects.streamName(family),

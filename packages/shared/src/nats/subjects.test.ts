@@ -29,7 +29,11 @@ describe('Subjects', () => {
     expect(scoped.media(CALL, 'outbound')).toBe(`t123.media.v1.${CALL}.outbound`);
     expect(scoped.all('calls')).toBe('t123.calls.v1.>');
     expect(scoped.streamName('calls')).toBe('t123_CALLS');
-    expect(scoped.parse(`t123.media.v1.${CALL}.outbound`)).toEqual({ family: 'media', callSid: CALL, track: 'outbound' });
+    expect(scoped.parse(`t123.media.v1.${CALL}.outbound`)).toEqual({
+      family: 'media',
+      callSid: CALL,
+      track: 'outbound',
+    });
     expect(scoped.parse(`media.v1.${CALL}.outbound`)).toBeNull();
   });
 
@@ -52,16 +56,33 @@ describe('Subjects', () => {
   });
 
   it('parses what it builds and rejects the rest', () => {
-    expect(subjects.parse(subjects.call(CALL, 'ended'))).toEqual({ family: 'calls', callSid: CALL, event: 'ended' });
-    expect(subjects.parse(subjects.recording(CALL, 'stored'))).toEqual({ family: 'recordings', callSid: CALL, status: 'stored' });
+    expect(subjects.parse(subjects.call(CALL, 'ended'))).toEqual({
+      family: 'calls',
+      callSid: CALL,
+      event: 'ended',
+    });
+    expect(subjects.parse(subjects.recording(CALL, 'stored'))).toEqual({
+      family: 'recordings',
+      callSid: CALL,
+      status: 'stored',
+    });
     expect(subjects.parse(subjects.transcript(CALL, 'agent', 'partial'))).toEqual({
       family: 'transcripts',
       callSid: CALL,
       speaker: 'agent',
       kind: 'partial',
     });
-    expect(subjects.parse(subjects.audio(CALL, 'technician', 'final'))).toEqual({ family: 'audio', callSid: CALL, speaker: 'technician', kind: 'final' });
-    expect(subjects.parse(subjects.transcribe(CALL, 'agent'))).toEqual({ family: 'transcribe', callSid: CALL, speaker: 'agent' });
+    expect(subjects.parse(subjects.audio(CALL, 'technician', 'final'))).toEqual({
+      family: 'audio',
+      callSid: CALL,
+      speaker: 'technician',
+      kind: 'final',
+    });
+    expect(subjects.parse(subjects.transcribe(CALL, 'agent'))).toEqual({
+      family: 'transcribe',
+      callSid: CALL,
+      speaker: 'agent',
+    });
     expect(subjects.parse(`media.v2.${CALL}.inbound`)).toBeNull();
     expect(subjects.parse(`media.v1.${CALL}.sideways`)).toBeNull();
     expect(subjects.parse(`media.v1.${CALL}.inbound.extra`)).toBeNull();

@@ -50,7 +50,8 @@ export type ParsedSubject =
 
 function token(kind: string, value: string, valid: (value: string) => boolean): string {
   // Subject tokens come from the outside world (Twilio, configs): a '.', '*' or '>' would reroute messages.
-  if (!valid(value)) throw new InvalidMessageError('subject token', [`${kind} ${JSON.stringify(value)} is not valid`]);
+  if (!valid(value))
+    throw new InvalidMessageError('subject token', [`${kind} ${JSON.stringify(value)} is not valid`]);
   return value;
 }
 const oneOf =
@@ -83,7 +84,11 @@ export class Subjects {
   }
 
   recording(callSid: string, status: RecordingStatus): string {
-    return this.join(FAMILIES.recordings, callSid_(callSid), token('recording status', status, oneOf(RECORDING_STATUSES)));
+    return this.join(
+      FAMILIES.recordings,
+      callSid_(callSid),
+      token('recording status', status, oneOf(RECORDING_STATUSES)),
+    );
   }
 
   transcript(callSid: string, speaker: string, kind: TranscriptKind): string {
@@ -97,7 +102,12 @@ export class Subjects {
 
   /** A live speech segment for the transcriber: `partial` while the utterance goes on, `final` when it ends. */
   audio(callSid: string, speaker: string, kind: TranscriptKind): string {
-    return this.join(FAMILIES.audio, callSid_(callSid), speaker_(speaker), token('segment kind', kind, oneOf(TRANSCRIPT_KINDS)));
+    return this.join(
+      FAMILIES.audio,
+      callSid_(callSid),
+      speaker_(speaker),
+      token('segment kind', kind, oneOf(TRANSCRIPT_KINDS)),
+    );
   }
 
   /** Wildcard over live segments of one kind across all calls (the transcriber's consumers filter by kind). */
@@ -111,7 +121,9 @@ export class Subjects {
 
   /** Wildcard over a family, optionally narrowed to one call. */
   all(family: Family, callSid?: string): string {
-    return callSid === undefined ? this.join(FAMILIES[family], '>') : this.join(FAMILIES[family], callSid_(callSid), '>');
+    return callSid === undefined
+      ? this.join(FAMILIES[family], '>')
+      : this.join(FAMILIES[family], callSid_(callSid), '>');
   }
 
   /** JetStream stream name for a family (stream names can't contain '.'). */
@@ -126,12 +138,17 @@ export class Subjects {
       if (parts.shift() !== this.prefix) return null;
     }
     const [family, version, callSid, a, b, ...rest] = parts;
-    if (version !== 'v1' || callSid === undefined || !CALL_SID_PATTERN.test(callSid) || rest.length > 0) return null;
+    if (version !== 'v1' || callSid === undefined || !CALL_SID_PATTERN.test(callSid) || rest.length > 0)
+      return null;
     switch (family) {
       case 'calls':
-        return b === undefined && a !== undefined && oneOf(CALL_EVENTS)(a) ? { family: 'calls', callSid, event: a } : null;
+        return b === undefined && a !== undefined && oneOf(CALL_EVENTS)(a)
+          ? { family: 'calls', callSid, event: a }
+          : null;
       case 'media':
-        return b === undefined && a !== undefined && oneOf(TRACKS)(a) ? { family: 'media', callSid, track: a } : null;
+        return b === undefined && a !== undefined && oneOf(TRACKS)(a)
+          ? { family: 'media', callSid, track: a }
+          : null;
       case 'recordings':
         return b === undefined && a !== undefined && oneOf(RECORDING_STATUSES)(a)
           ? { family: 'recordings', callSid, status: a }
@@ -145,7 +162,9 @@ export class Subjects {
           ? { family: 'audio', callSid, speaker: a, kind: b }
           : null;
       case 'transcribe':
-        return b === undefined && a !== undefined && SPEAKER_PATTERN.test(a) ? { family: 'transcribe', callSid, speaker: a } : null;
+        return b === undefined && a !== undefined && SPEAKER_PATTERN.test(a)
+          ? { family: 'transcribe', callSid, speaker: a }
+          : null;
       default:
         return null;
     }

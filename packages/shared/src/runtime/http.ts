@@ -19,7 +19,13 @@ export interface ServiceHttp {
  * check passes; 503 naming the failing ones otherwise) and `/metrics` (Prometheus). Services mount their own
  * routes on `app` before calling `listen`.
  */
-export function createServiceHttp({ registry, checks }: { registry: Registry; checks: Record<string, ReadinessCheck> }): ServiceHttp {
+export function createServiceHttp({
+  registry,
+  checks,
+}: {
+  registry: Registry;
+  checks: Record<string, ReadinessCheck>;
+}): ServiceHttp {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
@@ -30,11 +36,15 @@ export function createServiceHttp({ registry, checks }: { registry: Registry; ch
   });
   app.get('/readyz', async (_req, res) => {
     const results = await Promise.all(
-      Object.entries(checks).map(async ([name, check]) => [name, await Promise.resolve(check()).catch(() => false)] as const),
+      Object.entries(checks).map(
+        async ([name, check]) => [name, await Promise.resolve(check()).catch(() => false)] as const,
+      ),
     );
     const failing = results.filter(([, ok]) => !ok).map(([name]) => name);
     if (stopping) failing.push('shutting-down');
-    res.status(failing.length === 0 ? 200 : 503).json({ status: failing.length === 0 ? 'ready' : 'not-ready', failing });
+    res
+      .status(failing.length === 0 ? 200 : 503)
+      .json({ status: failing.length === 0 ? 'ready' : 'not-ready', failing });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());

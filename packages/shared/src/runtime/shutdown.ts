@@ -18,7 +18,15 @@ export interface Shutdown {
  * Graceful shutdown with two timers: after `graceMs` the remaining steps are abandoned with an error log and the
  * process exits non-zero (the force timer), so a stuck dependency can't keep a pod Terminating forever.
  */
-export function createShutdown({ logger, graceMs, exit = (code) => process.exit(code) }: { logger: Logger; graceMs: number; exit?: (code: number) => void }): Shutdown {
+export function createShutdown({
+  logger,
+  graceMs,
+  exit = (code) => process.exit(code),
+}: {
+  logger: Logger;
+  graceMs: number;
+  exit?: (code: number) => void;
+}): Shutdown {
   const steps: ShutdownStep[] = [];
   let running: Promise<void> | undefined;
 

@@ -5,7 +5,10 @@ export function startupFailure(service: string, error: unknown): never {
   if (error instanceof ConfigError) {
     process.stderr.write(`${service}: ${error.message}\n`);
   } else {
-    const err = error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { message: String(error) };
+    const err =
+      error instanceof Error
+        ? { name: error.name, message: error.message, stack: error.stack }
+        : { message: String(error) };
     process.stderr.write(`${JSON.stringify({ level: 'fatal', service, msg: 'failed to start', err })}\n`);
   }
   process.exit(1);

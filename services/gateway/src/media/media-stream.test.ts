@@ -48,7 +48,11 @@ async function streamCall(frames: number, options: { stop?: boolean } = {}) {
 
 const stopped = (call: TwilioStream) =>
   eventually(async () => {
-    const [stop] = await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.call(call.callSid, 'stream-stopped'));
+    const [stop] = await readStream(
+      h.nats.nc,
+      h.subjects.streamName('calls'),
+      h.subjects.call(call.callSid, 'stream-stopped'),
+    );
     if (!stop) throw new Error('no stream-stopped yet');
     return stop.json;
   });
@@ -58,7 +62,11 @@ describe('WS /twilio/media-stream', () => {
     await expect(openMediaStream(h, 'missing')).rejects.toThrow('refused with 403');
     await expect(openMediaStream(h, 'forged')).rejects.toThrow('refused with 403');
     const other = new WebSocket(`${h.baseUrl.replace('http', 'ws')}/elsewhere`);
-    await expect(new Promise((_, reject) => other.once('unexpected-response', (_r, res) => reject(new Error(String(res.statusCode)))))).rejects.toThrow('404');
+    await expect(
+      new Promise((_, reject) =>
+        other.once('unexpected-response', (_r, res) => reject(new Error(String(res.statusCode)))),
+      ),
+    ).rejects.toThrow('404');
   });
 
   it('publishes both tracks in order with their speakers, then stream-started/stopped', async () => {
@@ -72,24 +80,51 @@ describe('WS /twilio/media-stream', () => {
       framesLost: { inbound: 0, outbound: 0 },
       lastTimestampMs: { inbound: 119 * 20, outbound: 119 * 20 },
     });
-    for (const [track, speaker] of [['inbound', 'agent'], ['outbound', 'technician']] as const) {
-      const messages = await readStream(h.nats.nc, h.subjects.streamName('media'), h.subjects.media(call.callSid, track));
-      expect(messages.every((m) => m.json.speaker === speaker && m.json.track === track && m.json.type === 'media.frames.v1')).toBe(true);
-      expect(messages.every((m) => m.msgId === `${call.streamSid}:${track}:${(m.json.frames as Frames)[0]!.chunk}`)).toBe(true);
+    for (const [track, speaker] of [
+      ['inbound', 'agent'],
+      ['outbound', 'technician'],
+    ] as const) {
+      const messages = await readStream(
+        h.nats.nc,
+        h.subjects.streamName('media'),
+        h.subjects.media(call.callSid, track),
+      );
+      expect(
+        messages.every(
+          (m) => m.json.speaker === speaker && m.json.track === track && m.json.type === 'media.frames.v1',
+        ),
+      ).toBe(true);
+      expect(
+        messages.every(
+          (m) => m.msgId === `${call.streamSid}:${track}:${(m.json.frames as Frames)[0]!.chunk}`,
+        ),
+      ).toBe(true);
       const frames = framesOf(messages);
       expect(frames.map((f) => f.chunk)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
       expect(frames.map((f) => f.timestampMs)).toEqual(Array.from({ length: 120 }, (_, i) => i * 20));
-      expect(frames.every((f) => Buffer.from(f.payload, 'base64').readUInt32BE(0) === frames.indexOf(f) + 1)).toBe(true);
+      expect(
+        frames.every((f) => Buffer.from(f.payload, 'base64').readUInt32BE(0) === frames.indexOf(f) + 1),
+      ).toBe(true);
     }
-    const [started] = await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.call(call.callSid, 'stream-started'));
-    expect(started?.json).toMatchObject({ speakers: { inbound: 'agent', outbound: 'technician' }, customParameters: { callSid: call.callSid } });
+    const [started] = await readStream(
+      h.nats.nc,
+      h.subjects.streamName('calls'),
+      h.subjects.call(call.callSid, 'stream-started'),
+    );
+    expect(started?.json).toMatchObject({
+      speakers: { inbound: 'agent', outbound: 'technician' },
+      customParameters: { callSid: call.callSid },
+    });
     ws.close();
   });
 
   it('finishes the stream when the socket closes without stop', async () => {
     const { call, ws } = await streamCall(10, { stop: false });
     ws.close();
-    expect(await stopped(call)).toMatchObject({ reason: 'socket-closed', framesReceived: { inbound: 10, outbound: 10 } });
+    expect(await stopped(call)).toMatchObject({
+      reason: 'socket-closed',
+      framesReceived: { inbound: 10, outbound: 10 },
+    });
   });
 
   it('publishes dtmf and mark events', async () => {
@@ -99,7 +134,11 @@ describe('WS /twilio/media-stream', () => {
     await send(ws, call.dtmf('7'));
     await send(ws, call.mark('greeting-done'));
     const events = await eventually(async () => {
-      const stored = await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.all('calls', call.callSid));
+      const stored = await readStream(
+        h.nats.nc,
+        h.subjects.streamName('calls'),
+        h.subjects.all('calls', call.callSid),
+      );
       if (stored.length < 3) throw new Error('waiting');
       return stored.map((m) => m.json);
     });
@@ -170,18 +209,30 @@ describe('WS /twilio/media-stream', () => {
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     ws.send('x'.repeat(128 * 1024));
     expect(await closed).toBe(1009);
-    await eventually(async () => expect(await counter('calltx_gateway_ws_rejected_total', { reason: 'oversized' })).toBe(before + 1));
+    await eventually(async () =>
+      expect(await counter('calltx_gateway_ws_rejected_total', { reason: 'oversized' })).toBe(before + 1),
+    );
   });
 
   it('survives thousands of mutated messages, counting each one', async () => {
     const call = new TwilioStream();
     const ws = await openMediaStream(h);
     await send(ws, call.start());
-    const handled = async () => (await counter('calltx_gateway_ws_messages_total')) + (await counter('calltx_gateway_ws_rejected_total', { reason: 'binary' })) + (await counter('calltx_gateway_ws_rejected_total', { reason: 'malformed-json' }));
+    const handled = async () =>
+      (await counter('calltx_gateway_ws_messages_total')) +
+      (await counter('calltx_gateway_ws_rejected_total', { reason: 'binary' })) +
+      (await counter('calltx_gateway_ws_rejected_total', { reason: 'malformed-json' }));
     const before = await handled();
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    const templates = [call.media('inbound'), call.dtmf('1'), call.mark('m'), call.start(), call.connected(), call.media('outbound')];
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const templates = [
+      call.media('inbound'),
+      call.dtmf('1'),
+      call.mark('m'),
+      call.start(),
+      call.connected(),
+      call.media('outbound'),
+    ];
     const MUTATIONS = 3000;
     for (let i = 0; i < MUTATIONS; i += 1) {
       const text = JSON.stringify(templates[i % templates.length]);

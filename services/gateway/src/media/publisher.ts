@@ -95,7 +95,11 @@ export class TrackPublisher {
       frames: frames.map(({ chunk, timestampMs, payload }) => ({ chunk, timestampMs, payload })),
     };
     // The first chunk identifies the batch; a retry reuses it, so JetStream stores the batch once.
-    this.inFlight = { msgId: `${streamSid}:${track}:${frames[0]!.chunk}`, frames, body: encoder.encode(JSON.stringify(message)) };
+    this.inFlight = {
+      msgId: `${streamSid}:${track}:${frames[0]!.chunk}`,
+      frames,
+      body: encoder.encode(JSON.stringify(message)),
+    };
     this.send(this.inFlight);
   }
 
@@ -114,14 +118,24 @@ export class TrackPublisher {
     this.owner.release(batch.frames.length);
     this.retryDelay = RETRY_MIN_MS;
     this.inFlight = undefined;
-    if (this.pending.length >= this.owner.maxFramesPerMessage || (this.pending.length > 0 && this.timer === undefined)) this.flush();
+    if (
+      this.pending.length >= this.owner.maxFramesPerMessage ||
+      (this.pending.length > 0 && this.timer === undefined)
+    )
+      this.flush();
     if (!this.inFlight && this.pending.length === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
 
   private failed(batch: Batch, error: unknown): void {
     this.owner.metrics.publishRetries.inc();
     this.owner.logger.warn(
-      { err: error, callSid: this.identity.callSid, track: this.identity.track, frames: batch.frames.length, retryInMs: this.retryDelay },
+      {
+        err: error,
+        callSid: this.identity.callSid,
+        track: this.identity.track,
+        frames: batch.frames.length,
+        retryInMs: this.retryDelay,
+      },
       'media publish failed, retrying',
     );
     setTimeout(() => this.send(batch), this.retryDelay);

@@ -5,7 +5,14 @@ import { callEvents, type Logger, type Subjects, type Track } from '@calltx/shar
 import type { GatewayMetrics } from '../metrics.js';
 import { publishUntilStored } from './control.js';
 import type { MediaPublisher, TrackPublisher } from './publisher.js';
-import { ConnectedMessage, DtmfMessage, MarkMessage, MediaMessage, StartMessage, StopMessage } from './twilio-messages.js';
+import {
+  ConnectedMessage,
+  DtmfMessage,
+  MarkMessage,
+  MediaMessage,
+  StartMessage,
+  StopMessage,
+} from './twilio-messages.js';
 
 export interface SessionDeps {
   js: JetStreamClient;
@@ -19,7 +26,8 @@ export interface SessionDeps {
 }
 
 type StopReason = 'stop' | 'socket-closed' | 'shutdown';
-type RejectReason = 'malformed-json' | 'unknown-event' | 'binary' | 'media-before-start' | 'invalid' | 'duplicate-start';
+type RejectReason =
+  'malformed-json' | 'unknown-event' | 'binary' | 'media-before-start' | 'invalid' | 'duplicate-start';
 
 interface Started {
   callSid: string;
@@ -51,7 +59,10 @@ export class MediaStreamSession {
     socket.on('error', (error) => {
       const oversized = (error as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
       if (oversized) deps.metrics.wsRejected.inc({ reason: 'oversized' });
-      this.log.warn({ err: error, callSid: this.started?.callSid, reason: oversized ? 'oversized' : 'socket-error' }, 'media socket error');
+      this.log.warn(
+        { err: error, callSid: this.started?.callSid, reason: oversized ? 'oversized' : 'socket-error' },
+        'media socket error',
+      );
     });
   }
 
@@ -74,7 +85,9 @@ export class MediaStreamSession {
   private parse<S extends z.ZodType>(schema: S, message: unknown): z.output<S> | undefined {
     const result = schema.safeParse(message);
     if (result.success) return result.data;
-    this.reject('invalid', { issues: result.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`) });
+    this.reject('invalid', {
+      issues: result.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`),
+    });
     return undefined;
   }
 
@@ -86,8 +99,11 @@ export class MediaStreamSession {
     } catch {
       return this.reject('malformed-json');
     }
-    const event = typeof message === 'object' && message !== null ? (message as { event?: unknown }).event : undefined;
-    this.deps.metrics.wsMessages.inc({ event: typeof event === 'string' && event.length <= 16 ? event : 'other' });
+    const event =
+      typeof message === 'object' && message !== null ? (message as { event?: unknown }).event : undefined;
+    this.deps.metrics.wsMessages.inc({
+      event: typeof event === 'string' && event.length <= 16 ? event : 'other',
+    });
     switch (event) {
       case 'media':
         return this.onMedia(message);
@@ -133,7 +149,14 @@ export class MediaStreamSession {
       mediaFormat: start.start.mediaFormat,
       customParameters: start.start.customParameters,
     });
-    void publishUntilStored(this.deps.js, this.deps.subjects.call(callSid, 'stream-started'), event, `${streamSid}:stream-started`, this.log, this.deps.shutdownSignal);
+    void publishUntilStored(
+      this.deps.js,
+      this.deps.subjects.call(callSid, 'stream-started'),
+      event,
+      `${streamSid}:stream-started`,
+      this.log,
+      this.deps.shutdownSignal,
+    );
   }
 
   private onMedia(message: unknown): void {
@@ -141,7 +164,8 @@ export class MediaStreamSession {
     if (!this.started) return this.reject('media-before-start');
     const media = this.parse(MediaMessage, message);
     if (!media) return;
-    if (media.streamSid !== this.started.streamSid) return this.reject('invalid', { issues: ['streamSid differs from start'] });
+    if (media.streamSid !== this.started.streamSid)
+      return this.reject('invalid', { issues: ['streamSid differs from start'] });
     const { track, chunk, timestamp, payload } = media.media;
     const { metrics } = this.deps;
     metrics.frames.inc({ track, outcome: 'received' });
@@ -162,8 +186,21 @@ export class MediaStreamSession {
     const dtmf = this.parse(DtmfMessage, message);
     if (!dtmf || !this.started) return;
     const { callSid, streamSid } = this.started;
-    const event = callEvents.dtmf({ callSid, at: now(), streamSid, track: dtmf.dtmf.track, digit: dtmf.dtmf.digit });
-    void publishUntilStored(this.deps.js, this.deps.subjects.call(callSid, 'dtmf'), event, `${streamSid}:dtmf:${dtmf.sequenceNumber}`, this.log, this.deps.shutdownSignal);
+    const event = callEvents.dtmf({
+      callSid,
+      at: now(),
+      streamSid,
+      track: dtmf.dtmf.track,
+      digit: dtmf.dtmf.digit,
+    });
+    void publishUntilStored(
+      this.deps.js,
+      this.deps.subjects.call(callSid, 'dtmf'),
+      event,
+      `${streamSid}:dtmf:${dtmf.sequenceNumber}`,
+      this.log,
+      this.deps.shutdownSignal,
+    );
   }
 
   private onMark(message: unknown): void {
@@ -171,7 +208,14 @@ export class MediaStreamSession {
     if (!mark || !this.started) return;
     const { callSid, streamSid } = this.started;
     const event = callEvents.mark({ callSid, at: now(), streamSid, name: mark.mark.name });
-    void publishUntilStored(this.deps.js, this.deps.subjects.call(callSid, 'mark'), event, `${streamSid}:mark:${mark.sequenceNumber}`, this.log, this.deps.shutdownSignal);
+    void publishUntilStored(
+      this.deps.js,
+      this.deps.subjects.call(callSid, 'mark'),
+      event,
+      `${streamSid}:mark:${mark.sequenceNumber}`,
+      this.log,
+      this.deps.shutdownSignal,
+    );
   }
 
   /** Idempotent: the first reason wins. Resolves when every received frame and `stream-stopped` are stored. */
@@ -195,7 +239,17 @@ export class MediaStreamSession {
       framesLost: { inbound: inbound.counts.lost, outbound: outbound.counts.lost },
       lastTimestampMs: { inbound: inbound.counts.lastTimestampMs, outbound: outbound.counts.lastTimestampMs },
     });
-    await publishUntilStored(this.deps.js, this.deps.subjects.call(started.callSid, 'stream-stopped'), event, `${started.streamSid}:stream-stopped`, this.log, this.deps.shutdownSignal);
-    this.log.info({ callSid: started.callSid, reason, frames: event.framesReceived, lost: event.framesLost }, 'media stream finished');
+    await publishUntilStored(
+      this.deps.js,
+      this.deps.subjects.call(started.callSid, 'stream-stopped'),
+      event,
+      `${started.streamSid}:stream-stopped`,
+      this.log,
+      this.deps.shutdownSignal,
+    );
+    this.log.info(
+      { callSid: started.callSid, reason, frames: event.framesReceived, lost: event.framesLost },
+      'media stream finished',
+    );
   }
 }

@@ -2,12 +2,19 @@ import { z } from 'zod';
 import { TRACKS, schemas } from '@calltx/shared';
 
 /** Media Streams WebSocket messages as Twilio documents them (numbers arrive as strings). */
-const numeric = z.string().regex(/^\d{1,12}$/).transform(Number);
+const numeric = z
+  .string()
+  .regex(/^\d{1,12}$/)
+  .transform(Number);
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export const MAX_FRAME_PAYLOAD_CHARS = 8_192;
 
-export const ConnectedMessage = z.object({ event: z.literal('connected'), protocol: z.string().max(64), version: z.string().max(32) });
+export const ConnectedMessage = z.object({
+  event: z.literal('connected'),
+  protocol: z.string().max(64),
+  version: z.string().max(32),
+});
 
 export const StartMessage = z.object({
   event: z.literal('start'),

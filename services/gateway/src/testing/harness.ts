@@ -28,7 +28,8 @@ export const sid = (prefix: string) => `${prefix}${randomBytes(16).toString('hex
 export class LogCapture extends Writable {
   readonly lines: Array<Record<string, unknown>> = [];
   override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString().split('\n')) if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of chunk.toString().split('\n'))
+      if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
     done();
   }
   get text(): string {
@@ -50,7 +51,10 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
-export async function startGateway(overrides: Record<string, string> = {}, natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'): Promise<GatewayHarness> {
+export async function startGateway(
+  overrides: Record<string, string> = {},
+  natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+): Promise<GatewayHarness> {
   const prefix = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const config = loadGatewayConfig({
     NATS_URL: natsUrl,
@@ -70,7 +74,14 @@ export async function startGateway(overrides: Record<string, string> = {}, natsU
   const families: Family[] = ['calls', 'media', 'recordings'];
   await provisionStreams(jsm, subjects, families, logger);
   const js = jetstream(nats.nc);
-  const gateway = createGateway({ config, js, subjects, logger, registry: createMetricsRegistry('gateway'), isNatsConnected: nats.isConnected });
+  const gateway = createGateway({
+    config,
+    js,
+    subjects,
+    logger,
+    registry: createMetricsRegistry('gateway'),
+    isNatsConnected: nats.isConnected,
+  });
   const port = await gateway.http.listen(0, '127.0.0.1');
   return {
     gateway,
@@ -86,7 +97,8 @@ export async function startGateway(overrides: Record<string, string> = {}, natsU
       gateway.stopIntake();
       await gateway.closeStreams(0);
       await gateway.closed();
-      for (const family of families) await jsm.streams.delete(subjects.streamName(family)).catch(() => undefined);
+      for (const family of families)
+        await jsm.streams.delete(subjects.streamName(family)).catch(() => undefined);
       await nats.nc.close();
     },
   };
@@ -100,18 +112,37 @@ export async function postTwilio(
   signature: 'valid' | 'forged' | 'missing' = 'valid',
 ): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (signature === 'valid') headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_BASE_URL}${path}`, params);
-  if (signature === 'forged') headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature('not-the-token-0000000000', `${PUBLIC_BASE_URL}${path}`, params);
+  if (signature === 'valid')
+    headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(
+      AUTH_TOKEN,
+      `${PUBLIC_BASE_URL}${path}`,
+      params,
+    );
+  if (signature === 'forged')
+    headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(
+      'not-the-token-0000000000',
+      `${PUBLIC_BASE_URL}${path}`,
+      params,
+    );
   return fetch(`${h.baseUrl}${path}`, { method: 'POST', headers, body: new URLSearchParams(params) });
 }
 
 export const MEDIA_STREAM_URL = `${PUBLIC_BASE_URL.replace(/^http/, 'ws')}/twilio/media-stream`;
 
 /** Opens the media-stream socket like Twilio does; resolves once open, rejects with the HTTP status if refused. */
-export function openMediaStream(h: Pick<GatewayHarness, 'baseUrl'>, signature: 'valid' | 'forged' | 'missing' = 'valid'): Promise<WebSocket> {
+export function openMediaStream(
+  h: Pick<GatewayHarness, 'baseUrl'>,
+  signature: 'valid' | 'forged' | 'missing' = 'valid',
+): Promise<WebSocket> {
   const headers: Record<string, string> = {};
-  if (signature === 'valid') headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(AUTH_TOKEN, MEDIA_STREAM_URL, {});
-  if (signature === 'forged') headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${MEDIA_STREAM_URL}?x=1`, {});
+  if (signature === 'valid')
+    headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(AUTH_TOKEN, MEDIA_STREAM_URL, {});
+  if (signature === 'forged')
+    headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(
+      AUTH_TOKEN,
+      `${MEDIA_STREAM_URL}?x=1`,
+      {},
+    );
   const ws = new WebSocket(`${h.baseUrl.replace(/^http/, 'ws')}/twilio/media-stream`, { headers });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
@@ -155,22 +186,44 @@ export class TwilioStream {
       event: 'media',
       sequenceNumber: String(++this.sequence),
       streamSid: this.streamSid,
-      media: { track, chunk: String(chunk), timestamp: String((chunk - 1) * 20), payload: payload.toString('base64') },
+      media: {
+        track,
+        chunk: String(chunk),
+        timestamp: String((chunk - 1) * 20),
+        payload: payload.toString('base64'),
+      },
     };
   }
   dtmf(digit: string) {
-    return { event: 'dtmf', sequenceNumber: String(++this.sequence), streamSid: this.streamSid, dtmf: { track: 'inbound_track', digit } };
+    return {
+      event: 'dtmf',
+      sequenceNumber: String(++this.sequence),
+      streamSid: this.streamSid,
+      dtmf: { track: 'inbound_track', digit },
+    };
   }
   mark(name: string) {
-    return { event: 'mark', sequenceNumber: String(++this.sequence), streamSid: this.streamSid, mark: { name } };
+    return {
+      event: 'mark',
+      sequenceNumber: String(++this.sequence),
+      streamSid: this.streamSid,
+      mark: { name },
+    };
   }
   stop() {
-    return { event: 'stop', sequenceNumber: String(++this.sequence), streamSid: this.streamSid, stop: { accountSid: ACCOUNT_SID, callSid: this.callSid } };
+    return {
+      event: 'stop',
+      sequenceNumber: String(++this.sequence),
+      streamSid: this.streamSid,
+      stop: { accountSid: ACCOUNT_SID, callSid: this.callSid },
+    };
   }
 }
 
 export function send(ws: WebSocket, message: unknown): Promise<void> {
-  return new Promise((resolve, reject) => ws.send(JSON.stringify(message), (error) => (error ? reject(error) : resolve())));
+  return new Promise((resolve, reject) =>
+    ws.send(JSON.stringify(message), (error) => (error ? reject(error) : resolve())),
+  );
 }
 
 export interface StoredMessage {
@@ -181,7 +234,11 @@ export interface StoredMessage {
 }
 
 /** Every message currently stored in a stream, optionally only on one subject filter. */
-export async function readStream(nc: NatsConnection, stream: string, filterSubject?: string): Promise<StoredMessage[]> {
+export async function readStream(
+  nc: NatsConnection,
+  stream: string,
+  filterSubject?: string,
+): Promise<StoredMessage[]> {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(stream);
@@ -192,7 +249,12 @@ export async function readStream(nc: NatsConnection, stream: string, filterSubje
   for (;;) {
     const msg = await consumer.next({ expires: 1_000 });
     if (!msg) break;
-    out.push({ subject: msg.subject, seq: msg.seq, msgId: msg.headers?.get('Nats-Msg-Id'), json: msg.json<Record<string, unknown>>() });
+    out.push({
+      subject: msg.subject,
+      seq: msg.seq,
+      msgId: msg.headers?.get('Nats-Msg-Id'),
+      json: msg.json<Record<string, unknown>>(),
+    });
     if (msg.info.pending === 0) break;
   }
   return out;

@@ -37,7 +37,17 @@ export const StreamStatusParams = z.object({
 export const CallStatusParams = z.object({
   CallSid: schemas.callSid,
   AccountSid: schemas.accountSid,
-  CallStatus: z.enum(['queued', 'initiated', 'ringing', 'in-progress', 'completed', 'busy', 'failed', 'no-answer', 'canceled']),
+  CallStatus: z.enum([
+    'queued',
+    'initiated',
+    'ringing',
+    'in-progress',
+    'completed',
+    'busy',
+    'failed',
+    'no-answer',
+    'canceled',
+  ]),
   CallDuration: optionalInt,
   SequenceNumber: optionalInt,
 });

@@ -37,17 +37,34 @@ export function requireTwilioSignature(options: {
 }): RequestHandler {
   return (req, res, next) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const outcome = checkSignature(options.authToken, req.header(SIGNATURE_HEADER), publicUrl(options.publicBaseUrl, req.originalUrl), body);
+    const outcome = checkSignature(
+      options.authToken,
+      req.header(SIGNATURE_HEADER),
+      publicUrl(options.publicBaseUrl, req.originalUrl),
+      body,
+    );
     if (outcome === 'valid') {
       next();
       return;
     }
     options.onRejected(outcome, req.path);
-    res.status(403).type('text/plain').send(outcome === 'missing' ? 'Missing X-Twilio-Signature' : 'Invalid X-Twilio-Signature');
+    res
+      .status(403)
+      .type('text/plain')
+      .send(outcome === 'missing' ? 'Missing X-Twilio-Signature' : 'Invalid X-Twilio-Signature');
   };
 }
 
 /** The WebSocket upgrade is a GET without parameters: Twilio signs the stream URL alone. */
-export function checkUpgradeSignature(authToken: string, publicBaseUrl: string, req: IncomingMessage): SignatureOutcome {
-  return checkSignature(authToken, req.headers[SIGNATURE_HEADER], publicWebSocketUrl(publicBaseUrl, req.url ?? '/'), {});
+export function checkUpgradeSignature(
+  authToken: string,
+  publicBaseUrl: string,
+  req: IncomingMessage,
+): SignatureOutcome {
+  return checkSignature(
+    authToken,
+    req.headers[SIGNATURE_HEADER],
+    publicWebSocketUrl(publicBaseUrl, req.url ?? '/'),
+    {},
+  );
 }

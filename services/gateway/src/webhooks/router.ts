@@ -4,7 +4,13 @@ import type { z } from 'zod';
 import { callEvents, publishEvent, recordingEvents, type Logger, type Subjects } from '@calltx/shared';
 import type { GatewayMetrics } from '../metrics.js';
 import { requireTwilioSignature } from '../twilio/signature.js';
-import { CallStatusParams, RecordingStatusParams, StreamStatusParams, TERMINAL_CALL_STATUSES, VoiceParams } from '../twilio/params.js';
+import {
+  CallStatusParams,
+  RecordingStatusParams,
+  StreamStatusParams,
+  TERMINAL_CALL_STATUSES,
+  VoiceParams,
+} from '../twilio/params.js';
 import { E164, PATHS, dialTwiml, refusalTwiml } from '../twilio/twiml.js';
 
 export interface WebhookDeps {
@@ -40,26 +46,44 @@ export function webhookRouter(deps: WebhookDeps): Router {
   );
 
   /** Parses the form, refusing requests for another account; responds 400 and returns undefined when invalid. */
-  const parse = <S extends z.ZodType<{ AccountSid: string }>>(route: string, schema: S, req: Request, res: Response): z.output<S> | undefined => {
+  const parse = <S extends z.ZodType<{ AccountSid: string }>>(
+    route: string,
+    schema: S,
+    req: Request,
+    res: Response,
+  ): z.output<S> | undefined => {
     const result = schema.safeParse(req.body);
     if (!result.success || result.data.AccountSid !== deps.accountSid) {
-      const issues = result.success ? ['AccountSid: not this account'] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+      const issues = result.success
+        ? ['AccountSid: not this account']
+        : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
       metrics.webhooks.inc({ route, outcome: 'invalid' });
       logger.warn({ route, issues }, 'webhook refused: invalid parameters');
-      res.status(400).type('text/plain').send(`Invalid parameters: ${issues.join('; ')}`);
+      res
+        .status(400)
+        .type('text/plain')
+        .send(`Invalid parameters: ${issues.join('; ')}`);
       return undefined;
     }
     return result.data;
   };
 
-  const publishThenAnswer = async (route: string, res: Response, publish: () => Promise<unknown>, answer: () => void) => {
+  const publishThenAnswer = async (
+    route: string,
+    res: Response,
+    publish: () => Promise<unknown>,
+    answer: () => void,
+  ) => {
     try {
       await publish();
       metrics.webhooks.inc({ route, outcome: 'ok' });
       answer();
     } catch (error) {
       metrics.webhooks.inc({ route, outcome: 'unavailable' });
-      logger.error({ err: error, route }, 'webhook not stored: JetStream unavailable, asking Twilio to retry');
+      logger.error(
+        { err: error, route },
+        'webhook not stored: JetStream unavailable, asking Twilio to retry',
+      );
       res.status(503).set('Retry-After', '2').type('text/plain').send('Temporarily unavailable');
     }
   };
@@ -70,7 +94,10 @@ export function webhookRouter(deps: WebhookDeps): Router {
     const to = params.To.trim();
     if (!E164.test(to)) {
       metrics.webhooks.inc({ route: 'voice', outcome: 'refused' });
-      logger.warn({ callSid: params.CallSid, to, reason: 'destination is not an E.164 number' }, 'call refused');
+      logger.warn(
+        { callSid: params.CallSid, to, reason: 'destination is not an E.164 number' },
+        'call refused',
+      );
       res.type('text/xml').send(refusalTwiml('Sorry, this call cannot be placed: the number is not valid.'));
       return;
     }
@@ -119,7 +146,13 @@ export function webhookRouter(deps: WebhookDeps): Router {
     await publishThenAnswer(
       'recording-status',
       res,
-      () => publishEvent(js, subjects.recording(p.CallSid, p.RecordingStatus), event, `${p.RecordingSid}:${p.RecordingStatus}`),
+      () =>
+        publishEvent(
+          js,
+          subjects.recording(p.CallSid, p.RecordingStatus),
+          event,
+          `${p.RecordingSid}:${p.RecordingStatus}`,
+        ),
       () => res.status(204).end(),
     );
   });
@@ -138,7 +171,8 @@ export function webhookRouter(deps: WebhookDeps): Router {
     await publishThenAnswer(
       'stream-status',
       res,
-      () => publishEvent(js, subjects.call(p.CallSid, 'stream-status'), event, `${p.StreamSid}:${p.StreamEvent}`),
+      () =>
+        publishEvent(js, subjects.call(p.CallSid, 'stream-status'), event, `${p.StreamSid}:${p.StreamEvent}`),
       () => res.status(204).end(),
     );
   });
@@ -151,10 +185,26 @@ export function webhookRouter(deps: WebhookDeps): Router {
       'call-status',
       res,
       async () => {
-        const status = callEvents.status({ callSid: p.CallSid, at, status: p.CallStatus, durationSeconds: p.CallDuration, sequenceNumber: p.SequenceNumber });
-        await publishEvent(js, subjects.call(p.CallSid, 'status'), status, `${p.CallSid}:status:${p.CallStatus}`);
+        const status = callEvents.status({
+          callSid: p.CallSid,
+          at,
+          status: p.CallStatus,
+          durationSeconds: p.CallDuration,
+          sequenceNumber: p.SequenceNumber,
+        });
+        await publishEvent(
+          js,
+          subjects.call(p.CallSid, 'status'),
+          status,
+          `${p.CallSid}:status:${p.CallStatus}`,
+        );
         if (TERMINAL_CALL_STATUSES.has(p.CallStatus)) {
-          const ended = callEvents.ended({ callSid: p.CallSid, at, status: p.CallStatus, durationSeconds: p.CallDuration });
+          const ended = callEvents.ended({
+            callSid: p.CallSid,
+            at,
+            status: p.CallStatus,
+            durationSeconds: p.CallDuration,
+          });
           await publishEvent(js, subjects.call(p.CallSid, 'ended'), ended, `${p.CallSid}:ended`);
         }
       },

@@ -1,6 +1,15 @@
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCOUNT_SID, CALLER_ID, PUBLIC_BASE_URL, postTwilio, readStream, sid, startGateway, type GatewayHarness } from '../testing/harness.js';
+import {
+  ACCOUNT_SID,
+  CALLER_ID,
+  PUBLIC_BASE_URL,
+  postTwilio,
+  readStream,
+  sid,
+  startGateway,
+  type GatewayHarness,
+} from '../testing/harness.js';
 
 const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' });
 const TECHNICIAN = '+14155550123';
@@ -29,7 +38,9 @@ describe('POST /twilio/voice', () => {
     const res = await postTwilio(h, '/twilio/voice', voiceParams(TECHNICIAN, callSid));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/xml/);
-    const doc = xml.parse(await res.text()) as { Response: { Start: Array<Record<string, Record<string, unknown>>>; Dial: Record<string, unknown> } };
+    const doc = xml.parse(await res.text()) as {
+      Response: { Start: Array<Record<string, Record<string, unknown>>>; Dial: Record<string, unknown> };
+    };
     const [streamStart, recordingStart] = doc.Response.Start;
     expect(streamStart!.Stream).toEqual({
       url: 'wss://gateway.calls.example/twilio/media-stream',
@@ -47,8 +58,17 @@ describe('POST /twilio/voice', () => {
     });
     expect(doc.Response.Dial).toEqual({ callerId: CALLER_ID, Number: Number(TECHNICIAN) });
 
-    const [stored] = await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.call(callSid, 'started'));
-    expect(stored?.json).toMatchObject({ type: 'call.started.v1', callSid, to: TECHNICIAN, from: 'client:agent-7' });
+    const [stored] = await readStream(
+      h.nats.nc,
+      h.subjects.streamName('calls'),
+      h.subjects.call(callSid, 'started'),
+    );
+    expect(stored?.json).toMatchObject({
+      type: 'call.started.v1',
+      callSid,
+      to: TECHNICIAN,
+      from: 'client:agent-7',
+    });
     expect(stored?.msgId).toBe(`${callSid}:started`);
     expect(h.logs.text).not.toContain(TECHNICIAN.slice(1));
   });
@@ -73,11 +93,16 @@ describe('POST /twilio/voice', () => {
     expect(body).not.toContain('<Number');
     const refusal = h.logs.lines.find((l) => l.msg === 'call refused' && l.callSid === callSid);
     expect(refusal).toMatchObject({ reason: 'destination is not an E.164 number', to: '[redacted]' });
-    expect(await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.call(callSid, 'started'))).toEqual([]);
+    expect(
+      await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.call(callSid, 'started')),
+    ).toEqual([]);
   });
 
   it('refuses requests for another account', async () => {
-    const res = await postTwilio(h, '/twilio/voice', { ...voiceParams(TECHNICIAN), AccountSid: `AC${'2'.repeat(32)}` });
+    const res = await postTwilio(h, '/twilio/voice', {
+      ...voiceParams(TECHNICIAN),
+      AccountSid: `AC${'2'.repeat(32)}`,
+    });
     expect(res.status).toBe(400);
   });
 });
@@ -85,8 +110,14 @@ describe('POST /twilio/voice', () => {
 describe('signatures', () => {
   const routes: Array<[string, Record<string, string>]> = [
     ['/twilio/voice', voiceParams(TECHNICIAN)],
-    ['/twilio/recording-status', { AccountSid: ACCOUNT_SID, CallSid: sid('CA'), RecordingSid: sid('RE'), RecordingStatus: 'completed' }],
-    ['/twilio/stream-status', { AccountSid: ACCOUNT_SID, CallSid: sid('CA'), StreamSid: sid('MZ'), StreamEvent: 'stream-started' }],
+    [
+      '/twilio/recording-status',
+      { AccountSid: ACCOUNT_SID, CallSid: sid('CA'), RecordingSid: sid('RE'), RecordingStatus: 'completed' },
+    ],
+    [
+      '/twilio/stream-status',
+      { AccountSid: ACCOUNT_SID, CallSid: sid('CA'), StreamSid: sid('MZ'), StreamEvent: 'stream-started' },
+    ],
     ['/twilio/call-status', { AccountSid: ACCOUNT_SID, CallSid: sid('CA'), CallStatus: 'completed' }],
   ];
 
@@ -104,7 +135,11 @@ describe('signatures', () => {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': (await import('twilio')).default.getExpectedTwilioSignature('test-auth-token-0123456789abcdef', `${PUBLIC_BASE_URL}/twilio/voice`, params),
+        'x-twilio-signature': (await import('twilio')).default.getExpectedTwilioSignature(
+          'test-auth-token-0123456789abcdef',
+          `${PUBLIC_BASE_URL}/twilio/voice`,
+          params,
+        ),
       },
       body: new URLSearchParams({ ...params, To: '+19005550100' }),
     });
@@ -113,7 +148,11 @@ describe('signatures', () => {
 
   it('validates against PUBLIC_BASE_URL, not the Host header', async () => {
     const params = voiceParams(TECHNICIAN);
-    const signedForHost = (await import('twilio')).default.getExpectedTwilioSignature('test-auth-token-0123456789abcdef', `${h.baseUrl}/twilio/voice`, params);
+    const signedForHost = (await import('twilio')).default.getExpectedTwilioSignature(
+      'test-auth-token-0123456789abcdef',
+      `${h.baseUrl}/twilio/voice`,
+      params,
+    );
     const res = await fetch(`${h.baseUrl}/twilio/voice`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signedForHost },
@@ -138,45 +177,114 @@ describe('callbacks go to JetStream, deduplicated', () => {
       RecordingSource: 'StartCallRecordingTwiML',
       RecordingStartTime: 'Fri, 27 Nov 2026 10:00:00 +0000',
     };
-    for (let i = 0; i < 3; i += 1) expect((await postTwilio(h, '/twilio/recording-status', params)).status).toBe(204);
-    expect((await postTwilio(h, '/twilio/recording-status', { ...params, RecordingStatus: 'in-progress' })).status).toBe(204);
-    const stored = await readStream(h.nats.nc, h.subjects.streamName('recordings'), h.subjects.all('recordings', callSid));
-    expect(stored.map((m) => m.subject)).toEqual([h.subjects.recording(callSid, 'completed'), h.subjects.recording(callSid, 'in-progress')]);
-    expect(stored[0]!.json).toMatchObject({ type: 'recording.status.v1', recordingSid, status: 'completed', durationSeconds: 42, channels: 2 });
+    for (let i = 0; i < 3; i += 1)
+      expect((await postTwilio(h, '/twilio/recording-status', params)).status).toBe(204);
+    expect(
+      (await postTwilio(h, '/twilio/recording-status', { ...params, RecordingStatus: 'in-progress' })).status,
+    ).toBe(204);
+    const stored = await readStream(
+      h.nats.nc,
+      h.subjects.streamName('recordings'),
+      h.subjects.all('recordings', callSid),
+    );
+    expect(stored.map((m) => m.subject)).toEqual([
+      h.subjects.recording(callSid, 'completed'),
+      h.subjects.recording(callSid, 'in-progress'),
+    ]);
+    expect(stored[0]!.json).toMatchObject({
+      type: 'recording.status.v1',
+      recordingSid,
+      status: 'completed',
+      durationSeconds: 42,
+      channels: 2,
+    });
   });
 
   it('recording-status: absent and failed keep their error codes', async () => {
     const callSid = sid('CA');
-    const params = { AccountSid: ACCOUNT_SID, CallSid: callSid, RecordingSid: sid('RE'), RecordingStatus: 'absent', ErrorCode: '0' };
+    const params = {
+      AccountSid: ACCOUNT_SID,
+      CallSid: callSid,
+      RecordingSid: sid('RE'),
+      RecordingStatus: 'absent',
+      ErrorCode: '0',
+    };
     expect((await postTwilio(h, '/twilio/recording-status', params)).status).toBe(204);
-    const [stored] = await readStream(h.nats.nc, h.subjects.streamName('recordings'), h.subjects.all('recordings', callSid));
+    const [stored] = await readStream(
+      h.nats.nc,
+      h.subjects.streamName('recordings'),
+      h.subjects.all('recordings', callSid),
+    );
     expect(stored?.json).toMatchObject({ status: 'absent', errorCode: '0' });
   });
 
   it('recording-status: invalid SIDs are refused with 400 and nothing is stored', async () => {
     const callSid = sid('CA');
-    const res = await postTwilio(h, '/twilio/recording-status', { AccountSid: ACCOUNT_SID, CallSid: callSid, RecordingSid: 'RE../../etc', RecordingStatus: 'completed' });
+    const res = await postTwilio(h, '/twilio/recording-status', {
+      AccountSid: ACCOUNT_SID,
+      CallSid: callSid,
+      RecordingSid: 'RE../../etc',
+      RecordingStatus: 'completed',
+    });
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/RecordingSid/);
-    expect(await readStream(h.nats.nc, h.subjects.streamName('recordings'), h.subjects.all('recordings', callSid))).toEqual([]);
+    expect(
+      await readStream(h.nats.nc, h.subjects.streamName('recordings'), h.subjects.all('recordings', callSid)),
+    ).toEqual([]);
   });
 
   it('stream-status: stored once per StreamSid and event', async () => {
     const callSid = sid('CA');
     const streamSid = sid('MZ');
-    const params = { AccountSid: ACCOUNT_SID, CallSid: callSid, StreamSid: streamSid, StreamEvent: 'stream-stopped', StreamName: 'x', Timestamp: '2026-11-27T10:00:00Z' };
+    const params = {
+      AccountSid: ACCOUNT_SID,
+      CallSid: callSid,
+      StreamSid: streamSid,
+      StreamEvent: 'stream-stopped',
+      StreamName: 'x',
+      Timestamp: '2026-11-27T10:00:00Z',
+    };
     expect((await postTwilio(h, '/twilio/stream-status', params)).status).toBe(204);
     expect((await postTwilio(h, '/twilio/stream-status', params)).status).toBe(204);
-    const stored = await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.call(callSid, 'stream-status'));
+    const stored = await readStream(
+      h.nats.nc,
+      h.subjects.streamName('calls'),
+      h.subjects.call(callSid, 'stream-status'),
+    );
     expect(stored).toHaveLength(1);
-    expect(stored[0]!.json).toMatchObject({ type: 'call.stream-status.v1', streamSid, streamEvent: 'stream-stopped' });
+    expect(stored[0]!.json).toMatchObject({
+      type: 'call.stream-status.v1',
+      streamSid,
+      streamEvent: 'stream-stopped',
+    });
   });
 
   it('call-status: a terminal status also publishes call ended', async () => {
     const callSid = sid('CA');
-    expect((await postTwilio(h, '/twilio/call-status', { AccountSid: ACCOUNT_SID, CallSid: callSid, CallStatus: 'in-progress' })).status).toBe(204);
-    expect((await postTwilio(h, '/twilio/call-status', { AccountSid: ACCOUNT_SID, CallSid: callSid, CallStatus: 'completed', CallDuration: '61' })).status).toBe(204);
-    const stored = await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.all('calls', callSid));
+    expect(
+      (
+        await postTwilio(h, '/twilio/call-status', {
+          AccountSid: ACCOUNT_SID,
+          CallSid: callSid,
+          CallStatus: 'in-progress',
+        })
+      ).status,
+    ).toBe(204);
+    expect(
+      (
+        await postTwilio(h, '/twilio/call-status', {
+          AccountSid: ACCOUNT_SID,
+          CallSid: callSid,
+          CallStatus: 'completed',
+          CallDuration: '61',
+        })
+      ).status,
+    ).toBe(204);
+    const stored = await readStream(
+      h.nats.nc,
+      h.subjects.streamName('calls'),
+      h.subjects.all('calls', callSid),
+    );
     expect(stored.map((m) => m.json.type)).toEqual(['call.status.v1', 'call.status.v1', 'call.ended.v1']);
     expect(stored[2]!.json).toMatchObject({ status: 'completed', durationSeconds: 61 });
   });
