@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { createServiceHttp, type Logger, type ServiceHttp, type Subjects } from '@calltx/shared';
 import type { GatewayConfig } from './config.js';
+import { AckPublisher } from './media/ack-publisher.js';
 import { MediaPublisher } from './media/publisher.js';
 import { MediaStreamSession } from './media/session.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
@@ -17,6 +19,7 @@ export const MAX_WS_MESSAGE_BYTES = 64 * 1024;
 
 export interface GatewayDeps {
   config: GatewayConfig;
+  nc: NatsConnection;
   js: JetStreamClient;
   subjects: Subjects;
   logger: Logger;
@@ -40,8 +43,12 @@ export interface Gateway {
   abort(): void;
 }
 
+/** JetStream answers within milliseconds when healthy; past this a media batch is retried (same Nats-Msg-Id). */
+const MEDIA_ACK_TIMEOUT_MS = 5_000;
+
 export function createGateway({
   config,
+  nc,
   js,
   subjects,
   logger,
@@ -50,8 +57,9 @@ export function createGateway({
 }: GatewayDeps): Gateway {
   const metrics = createGatewayMetrics(registry);
   const http = createServiceHttp({ registry, checks: { nats: isNatsConnected } });
+  const acks = new AckPublisher(nc, MEDIA_ACK_TIMEOUT_MS);
   const publisher = new MediaPublisher({
-    js,
+    acks,
     subjects,
     metrics,
     logger,
@@ -133,6 +141,7 @@ export function createGateway({
       while (sessions.size > 0 && Date.now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 100));
       await Promise.all([...sessions].map((session) => session.close()));
+      acks.close();
     },
     abort() {
       shutdown.abort();

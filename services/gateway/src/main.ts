@@ -25,6 +25,7 @@ async function main(): Promise<void> {
 
   const gateway = createGateway({
     config,
+    nc: nats.nc,
     js,
     subjects,
     logger,

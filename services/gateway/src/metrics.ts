@@ -4,7 +4,7 @@ export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
 export function createGatewayMetrics(registry: Registry) {
   const registers = [registry];
-  return {
+  const metrics = {
     webhooks: new Counter({
       name: 'calltx_gateway_webhooks_total',
       help: 'Twilio webhook requests by route and outcome.',
@@ -62,5 +62,18 @@ export function createGatewayMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 1, 5],
       registers,
     }),
+  };
+  // Pre-bound label sets for the per-frame hot path (label lookup costs more than the increment).
+  const byTrack = (track: 'inbound' | 'outbound') => ({
+    received: metrics.frames.labels(track, 'received'),
+    published: metrics.frames.labels(track, 'published'),
+    lost: metrics.frames.labels(track, 'lost'),
+    outOfOrder: metrics.frames.labels(track, 'out-of-order'),
+    gaps: metrics.gaps.labels(track),
+  });
+  return {
+    ...metrics,
+    track: { inbound: byTrack('inbound'), outbound: byTrack('outbound') },
+    mediaMessages: metrics.wsMessages.labels('media'),
   };
 }

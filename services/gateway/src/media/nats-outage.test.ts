@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedNats, type EmbeddedNats } from '@calltx/devstack';
-import { TwilioStream, eventually, openMediaStream, readStream, send, startGateway, type GatewayHarness } from '../testing/harness.js';
+import {
+  TwilioStream,
+  eventually,
+  openMediaStream,
+  readStream,
+  send,
+  startGateway,
+  type GatewayHarness,
+} from '../testing/harness.js';
 
 // This suite owns its NATS server: it stops and restarts it mid-call.
 let dataDir: string;
@@ -50,15 +58,22 @@ describe('NATS stopped and restarted mid-call', () => {
     await send(ws, call.stop());
 
     const stop = await eventually(async () => {
-      const [event] = await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.call(call.callSid, 'stream-stopped'));
+      const [event] = await readStream(
+        h.nats.nc,
+        h.subjects.streamName('calls'),
+        h.subjects.call(call.callSid, 'stream-stopped'),
+      );
       if (!event) throw new Error('no stream-stopped yet');
       return event.json;
     }, 30_000);
-    expect(stop).toMatchObject({ framesReceived: { inbound: 350, outbound: 350 }, framesLost: { inbound: 0, outbound: 0 } });
+    expect(stop).toMatchObject({
+      framesReceived: { inbound: 350, outbound: 350 },
+      framesLost: { inbound: 0, outbound: 0 },
+    });
     for (const track of ['inbound', 'outbound'] as const) {
-      const frames = (await readStream(h.nats.nc, h.subjects.streamName('media'), h.subjects.media(call.callSid, track))).flatMap(
-        (m) => m.json.frames as Array<{ chunk: number }>,
-      );
+      const frames = (
+        await readStream(h.nats.nc, h.subjects.streamName('media'), h.subjects.media(call.callSid, track))
+      ).flatMap((m) => m.json.frames as Array<{ chunk: number }>);
       expect(frames.map((f) => f.chunk)).toEqual(Array.from({ length: 350 }, (_, i) => i + 1));
     }
     expect(h.logs.lines.some((l) => l.msg === 'nats disconnected')).toBe(true);
@@ -81,18 +96,30 @@ describe('NATS stopped and restarted mid-call', () => {
       nats = await startEmbeddedNats({ dataDir, port });
       await send(ws, call.stop());
       const stop = await eventually(async () => {
-        const [event] = await readStream(small.nats.nc, small.subjects.streamName('calls'), small.subjects.call(call.callSid, 'stream-stopped'));
+        const [event] = await readStream(
+          small.nats.nc,
+          small.subjects.streamName('calls'),
+          small.subjects.call(call.callSid, 'stream-stopped'),
+        );
         if (!event) throw new Error('no stream-stopped yet');
         return event.json as { framesReceived: Record<string, number>; framesLost: Record<string, number> };
       }, 30_000);
       const lost = stop.framesLost.inbound! + stop.framesLost.outbound!;
       expect(stop.framesReceived).toEqual({ inbound: 100, outbound: 100 });
       expect(lost).toBe(100);
-      const stored = (await readStream(small.nats.nc, small.subjects.streamName('media'), small.subjects.all('media', call.callSid))).flatMap(
-        (m) => m.json.frames as unknown[],
-      );
+      const stored = (
+        await readStream(
+          small.nats.nc,
+          small.subjects.streamName('media'),
+          small.subjects.all('media', call.callSid),
+        )
+      ).flatMap((m) => m.json.frames as unknown[]);
       expect(stored).toHaveLength(200 - lost);
-      expect(small.logs.lines.some((l) => l.level === 50 && l.msg === 'media buffer full (JetStream unreachable?): frames lost')).toBe(true);
+      expect(
+        small.logs.lines.some(
+          (l) => l.level === 50 && l.msg === 'media buffer full (JetStream unreachable?): frames lost',
+        ),
+      ).toBe(true);
       ws.close();
     } finally {
       await small.close();

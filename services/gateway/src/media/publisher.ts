@@ -1,6 +1,6 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Logger, Subjects, Track } from '@calltx/shared';
 import type { GatewayMetrics } from '../metrics.js';
+import type { AckPublisher } from './ack-publisher.js';
 
 export interface Frame {
   chunk: number;
@@ -27,7 +27,6 @@ interface Batch {
 const encoder = new TextEncoder();
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 2_000;
-const PUBLISH_TIMEOUT_MS = 5_000;
 
 /**
  * Per-track queue: frames accumulate for at most `flushMs` (or until a batch is full), then go to JetStream one
@@ -37,7 +36,6 @@ const PUBLISH_TIMEOUT_MS = 5_000;
 export class TrackPublisher {
   private pending: Frame[] = [];
   private inFlight: Batch | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private idle: Array<() => void> = [];
   private retryDelay = RETRY_MIN_MS;
   private lastLostLog = 0;
@@ -56,7 +54,7 @@ export class TrackPublisher {
     this.counts.lastTimestampMs = Math.max(this.counts.lastTimestampMs, frame.timestampMs);
     if (!this.owner.reserve()) {
       this.counts.lost += 1;
-      this.owner.metrics.frames.inc({ track: this.identity.track, outcome: 'lost' });
+      this.owner.metrics.track[this.identity.track].lost.inc();
       if (frame.receivedAt - this.lastLostLog > 1_000) {
         this.lastLostLog = frame.receivedAt;
         this.owner.logger.error(
@@ -68,7 +66,7 @@ export class TrackPublisher {
     }
     insertInChunkOrder(this.pending, frame);
     if (this.pending.length >= this.owner.maxFramesPerMessage) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.owner.flushMs);
+    else this.owner.schedule(this);
     return true;
   }
 
@@ -79,9 +77,7 @@ export class TrackPublisher {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
-  private flush(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+  flush(): void {
     if (this.inFlight || this.pending.length === 0) return;
     const frames = this.pending.splice(0, this.owner.maxFramesPerMessage);
     const { callSid, streamSid, track, speaker } = this.identity;
@@ -104,7 +100,7 @@ export class TrackPublisher {
   }
 
   private send(batch: Batch): void {
-    this.owner.js.publish(this.subject, batch.body, { msgID: batch.msgId, timeout: PUBLISH_TIMEOUT_MS }).then(
+    this.owner.acks.publish(this.subject, batch.body, batch.msgId).then(
       () => this.acked(batch),
       (error: unknown) => this.failed(batch, error),
     );
@@ -114,15 +110,13 @@ export class TrackPublisher {
     const now = performance.now();
     const { metrics } = this.owner;
     for (const frame of batch.frames) metrics.frameAckSeconds.observe((now - frame.receivedAt) / 1_000);
-    metrics.frames.inc({ track: this.identity.track, outcome: 'published' }, batch.frames.length);
+    metrics.track[this.identity.track].published.inc(batch.frames.length);
     this.owner.release(batch.frames.length);
     this.retryDelay = RETRY_MIN_MS;
     this.inFlight = undefined;
-    if (
-      this.pending.length >= this.owner.maxFramesPerMessage ||
-      (this.pending.length > 0 && this.timer === undefined)
-    )
-      this.flush();
+    // Frames that arrived during the round trip have waited already; acks arrive together, so these
+    // publishes still leave in one socket write.
+    this.flush();
     if (!this.inFlight && this.pending.length === 0) for (const resolve of this.idle.splice(0)) resolve();
   }
 
@@ -150,7 +144,7 @@ function insertInChunkOrder(frames: Frame[], frame: Frame): void {
 }
 
 export interface MediaPublisherOptions {
-  js: JetStreamClient;
+  acks: AckPublisher;
   subjects: Subjects;
   metrics: GatewayMetrics;
   logger: Logger;
@@ -159,9 +153,12 @@ export interface MediaPublisherOptions {
   maxFramesPerMessage?: number;
 }
 
-/** Owns the bound on frames held in gateway memory across all tracks. */
+/**
+ * Owns the bound on frames held in gateway memory across all tracks, and the flush clock: every `flushMs` all
+ * tracks with waiting frames are flushed in one pass, so their publishes leave in one socket write.
+ */
 export class MediaPublisher {
-  readonly js: JetStreamClient;
+  readonly acks: AckPublisher;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly flushMs: number;
@@ -169,9 +166,11 @@ export class MediaPublisher {
   private readonly subjects: Subjects;
   private readonly maxBufferedFrames: number;
   private buffered = 0;
+  private readonly due = new Set<TrackPublisher>();
+  private clock: NodeJS.Timeout | undefined;
 
   constructor(options: MediaPublisherOptions) {
-    this.js = options.js;
+    this.acks = options.acks;
     this.subjects = options.subjects;
     this.metrics = options.metrics;
     this.logger = options.logger;
@@ -182,6 +181,18 @@ export class MediaPublisher {
 
   track(identity: TrackIdentity): TrackPublisher {
     return new TrackPublisher(this, identity, this.subjects.media(identity.callSid, identity.track));
+  }
+
+  schedule(track: TrackPublisher): void {
+    this.due.add(track);
+    this.clock ??= setTimeout(() => this.tick(), this.flushMs);
+  }
+
+  private tick(): void {
+    this.clock = undefined;
+    const tracks = [...this.due];
+    this.due.clear();
+    for (const track of tracks) track.flush();
   }
 
   get bufferedFrames(): number {

@@ -12,7 +12,10 @@ import {
   MediaMessage,
   StartMessage,
   StopMessage,
+  TWILIO_EVENTS,
 } from './twilio-messages.js';
+
+const KNOWN_EVENTS = new Set<string>(TWILIO_EVENTS);
 
 export interface SessionDeps {
   js: JetStreamClient;
@@ -101,12 +104,15 @@ export class MediaStreamSession {
     }
     const event =
       typeof message === 'object' && message !== null ? (message as { event?: unknown }).event : undefined;
+    if (event === 'media') {
+      this.deps.metrics.mediaMessages.inc();
+      return this.onMedia(message);
+    }
+    // Only Twilio's event names become label values: a peer can't grow the metric's cardinality.
     this.deps.metrics.wsMessages.inc({
-      event: typeof event === 'string' && event.length <= 16 ? event : 'other',
+      event: KNOWN_EVENTS.has(event as string) ? (event as string) : 'other',
     });
     switch (event) {
-      case 'media':
-        return this.onMedia(message);
       case 'connected':
         this.parse(ConnectedMessage, message);
         return;
@@ -168,10 +174,11 @@ export class MediaStreamSession {
       return this.reject('invalid', { issues: ['streamSid differs from start'] });
     const { track, chunk, timestamp, payload } = media.media;
     const { metrics } = this.deps;
-    metrics.frames.inc({ track, outcome: 'received' });
+    const counters = metrics.track[track];
+    counters.received.inc();
     const last = this.started.lastChunk[track];
-    if (chunk > last + 1 && last > 0) metrics.gaps.inc({ track }, chunk - last - 1);
-    if (chunk <= last) metrics.frames.inc({ track, outcome: 'out-of-order' });
+    if (chunk > last + 1 && last > 0) counters.gaps.inc(chunk - last - 1);
+    if (chunk <= last) counters.outOfOrder.inc();
     this.started.lastChunk[track] = Math.max(last, chunk);
     this.started.tracks[track].add({ chunk, timestampMs: timestamp, payload, receivedAt });
   }

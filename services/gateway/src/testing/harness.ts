@@ -76,6 +76,7 @@ export async function startGateway(
   const js = jetstream(nats.nc);
   const gateway = createGateway({
     config,
+    nc: nats.nc,
     js,
     subjects,
     logger,

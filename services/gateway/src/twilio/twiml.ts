@@ -1,6 +1,9 @@
 import twilio from 'twilio';
 import { publicUrl, publicWebSocketUrl } from './signature.js';
 
+// twilio loads its modules lazily; touching them here moves that cost from the first call to start-up.
+const { VoiceResponse } = twilio.twiml;
+
 export const E164 = /^\+[1-9]\d{6,14}$/;
 
 export const PATHS = {
@@ -24,7 +27,7 @@ export interface DialTwimlInput {
  * escapes every attribute and text node.
  */
 export function dialTwiml({ publicBaseUrl, callerId, to, streamParameters }: DialTwimlInput): string {
-  const response = new twilio.twiml.VoiceResponse();
+  const response = new VoiceResponse();
   const stream = response.start().stream({
     url: publicWebSocketUrl(publicBaseUrl, PATHS.mediaStream),
     track: 'both_tracks',
@@ -45,7 +48,7 @@ export function dialTwiml({ publicBaseUrl, callerId, to, streamParameters }: Dia
 
 /** A polite refusal for a call we won't place. */
 export function refusalTwiml(message: string): string {
-  const response = new twilio.twiml.VoiceResponse();
+  const response = new VoiceResponse();
   response.say(message);
   response.hangup();
   return response.toString();
