@@ -1,5 +1,6 @@
 import type { Client } from 'minio';
 
+/** A Readable (any encoding) or any async iterable of bytes. */
 export type UploadSource = AsyncIterable<Buffer | Uint8Array | string>;
 
 export interface UploadResult {
@@ -20,7 +21,7 @@ export async function uploadStream(
   client: Client,
   bucket: string,
   key: string,
-  source: UploadSource,
+  source: UploadSource | Iterable<Buffer>,
   headers: Record<string, string>,
   partSize: number,
 ): Promise<UploadResult> {

@@ -1,0 +1,14 @@
+export { EmbeddedServerError } from './errors.js';
+export {
+  startEmbeddedNats,
+  findNatsServerBinary,
+  type EmbeddedNats,
+  type EmbeddedNatsOptions,
+} from './nats/embedded-nats.js';
+export { startEmbeddedS3, type EmbeddedS3, type EmbeddedS3Options } from './s3/embedded-s3.js';
+export {
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+  type EmbeddedPostgresOptions,
+} from './postgres/embedded-postgres.js';
+export * from './testing/index.js';

@@ -1,0 +1,10 @@
+export { uniqueName } from './unique-name.js';
+export { natsUrlForTests } from './nats-for-tests.js';
+export { s3ForTests, type S3ForTests, type S3ForTestsOptions, type S3TestConfig } from './s3-for-tests.js';
+export {
+  postgresForTests,
+  withSearchPath,
+  DEFAULT_TEST_DATABASE_URL,
+  type PostgresForTests,
+} from './postgres-for-tests.js';
+export { isDockerReachable } from './docker.js';

@@ -1,0 +1,67 @@
+import pg from 'pg';
+import { EmbeddedServerError } from '../errors.js';
+import { isDockerReachable, startPostgresContainer } from './docker.js';
+import { uniqueName } from './unique-name.js';
+
+export const DEFAULT_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface PostgresForTests {
+  /** The database URL with `search_path` set to `schema`, so unqualified names land in the test schema. */
+  url: string;
+  /** The database URL as found (env, local default or container), without the search_path option. */
+  baseUrl: string;
+  /** A fresh schema, unique to this call; dropped (CASCADE) by stop(). */
+  schema: string;
+  stop(): Promise<void>;
+}
+
+let databaseUrl: Promise<string> | undefined;
+
+/**
+ * A fresh schema in a real Postgres: $DATABASE_URL if set; else the local default if it answers; else a
+ * Docker container when a Docker engine is reachable.
+ */
+export async function postgresForTests(): Promise<PostgresForTests> {
+  const baseUrl = await (databaseUrl ??= resolveDatabaseUrl());
+  const schema = uniqueName('test');
+  await runSql(baseUrl, `CREATE SCHEMA "${schema}"`);
+  let stopping: Promise<void> | undefined;
+  return {
+    url: withSearchPath(baseUrl, schema),
+    baseUrl,
+    schema,
+    stop: () => (stopping ??= runSql(baseUrl, `DROP SCHEMA IF EXISTS "${schema}" CASCADE`)),
+  };
+}
+
+async function resolveDatabaseUrl(): Promise<string> {
+  const fromEnv = process.env.DATABASE_URL;
+  if (fromEnv) return fromEnv;
+  try {
+    await runSql(DEFAULT_TEST_DATABASE_URL, 'SELECT 1');
+    return DEFAULT_TEST_DATABASE_URL;
+  } catch (error) {
+    if (await isDockerReachable()) return startPostgresContainer();
+    throw new EmbeddedServerError(
+      `No Postgres for tests: DATABASE_URL is unset, ${DEFAULT_TEST_DATABASE_URL} does not answer and no ` +
+        'Docker engine is reachable. Start Postgres (apt-get install -y postgresql) or set DATABASE_URL.',
+      { cause: error },
+    );
+  }
+}
+
+export function withSearchPath(url: string, schema: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('options', `-c search_path=${schema}`);
+  return parsed.toString();
+}
+
+async function runSql(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}

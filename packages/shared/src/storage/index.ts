@@ -1,0 +1,10 @@
+export {
+  createObjectStore,
+  type ObjectStore,
+  type ObjectStoreConfig,
+  type ObjectInfo,
+  type ObjectListing,
+  type PutOptions,
+} from './object-store.js';
+export type { UploadResult, UploadSource } from './multipart-upload.js';
+export { StorageError } from './storage-error.js';
