@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # The full test suite: lint, type checks, then every test against real NATS, PostgreSQL and an S3 server.
-# Uses NATS_URL / DATABASE_URL / S3_ENDPOINT when set; otherwise the local NATS and PostgreSQL of this machine
-# kind, starting embedded ones when those are not reachable; tests start their own S3 server (s3rver).
+# NATS_URL / DATABASE_URL / S3_ENDPOINT are used when set; otherwise the local NATS and PostgreSQL (embedded ones
+# are started when those are not reachable), and the tests start their own S3 server (s3rver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-eval "$(node packages/devstack/dist/cli.js env --for tests)"
-trap 'node packages/devstack/dist/cli.js down >/dev/null 2>&1 || true' EXIT
+env_file=".data/test-env.sh"
+rm -f "$env_file"
+node packages/devstack/dist/cli.js up --write-env "$env_file" &
+devstack=$!
+trap 'kill "$devstack" 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do [[ -f "$env_file" ]] && break; sleep 0.5; done
+# shellcheck disable=SC1090
+source "$env_file"
 
 pnpm lint
 pnpm typecheck
