@@ -39,8 +39,6 @@ export interface Gateway {
   closed(): Promise<void>;
   /** Waits for open streams to end by themselves, up to `waitMs`, then finishes the rest and closes their sockets. */
   closeStreams(waitMs: number): Promise<void>;
-  /** Gives up lifecycle-event retries (force shutdown). */
-  abort(): void;
 }
 
 /** JetStream answers within milliseconds when healthy; past this a media batch is retried (same Nats-Msg-Id). */
@@ -66,7 +64,6 @@ export function createGateway({
     flushMs: config.MEDIA_FLUSH_MS,
     maxBufferedFrames: config.MEDIA_BUFFER_MAX_FRAMES,
   });
-  const shutdown = new AbortController();
   const sessions = new Set<MediaStreamSession>();
   let accepting = true;
   let httpClosed: Promise<void> | undefined;
@@ -114,7 +111,6 @@ export function createGateway({
         metrics,
         logger,
         trackSpeakers: { inbound: config.TRACK_SPEAKERS.inbound!, outbound: config.TRACK_SPEAKERS.outbound! },
-        shutdownSignal: shutdown.signal,
       });
       sessions.add(session);
       ws.once('close', () => {
@@ -142,9 +138,6 @@ export function createGateway({
         await new Promise((resolve) => setTimeout(resolve, 100));
       await Promise.all([...sessions].map((session) => session.close()));
       acks.close();
-    },
-    abort() {
-      shutdown.abort();
     },
   };
 }

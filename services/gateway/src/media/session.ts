@@ -24,8 +24,6 @@ export interface SessionDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   trackSpeakers: Record<Track, string>;
-  /** Aborted when shutdown stops waiting: retries of lifecycle events give up. */
-  shutdownSignal: AbortSignal;
 }
 
 type StopReason = 'stop' | 'socket-closed' | 'shutdown';
@@ -161,7 +159,6 @@ export class MediaStreamSession {
       event,
       `${streamSid}:stream-started`,
       this.log,
-      this.deps.shutdownSignal,
     );
   }
 
@@ -206,7 +203,6 @@ export class MediaStreamSession {
       event,
       `${streamSid}:dtmf:${dtmf.sequenceNumber}`,
       this.log,
-      this.deps.shutdownSignal,
     );
   }
 
@@ -221,7 +217,6 @@ export class MediaStreamSession {
       event,
       `${streamSid}:mark:${mark.sequenceNumber}`,
       this.log,
-      this.deps.shutdownSignal,
     );
   }
 
@@ -252,7 +247,6 @@ export class MediaStreamSession {
       event,
       `${started.streamSid}:stream-stopped`,
       this.log,
-      this.deps.shutdownSignal,
     );
     this.log.info(
       { callSid: started.callSid, reason, frames: event.framesReceived, lost: event.framesLost },
