@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '@calltx/shared';
 export const GATEWAY_VARIABLES = [
   'NATS_URL',
   'NATS_SUBJECT_PREFIX',
+  'NATS_STREAM_REPLICAS',
   'TWILIO_ACCOUNT_SID',
   'TWILIO_AUTH_TOKEN',
   'TWILIO_CALLER_ID',

@@ -20,7 +20,13 @@ async function main(): Promise<void> {
   const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
 
   const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
-  await provisionStreams(await jetstreamManager(nats.nc), subjects, ['calls', 'media', 'recordings'], logger);
+  await provisionStreams(
+    await jetstreamManager(nats.nc),
+    subjects,
+    ['calls', 'media', 'recordings'],
+    logger,
+    config.NATS_STREAM_REPLICAS,
+  );
   const js = jetstream(nats.nc);
 
   const gateway = createGateway({

@@ -56,6 +56,10 @@ export const VARIABLES = {
       .default(''),
     'Optional namespace put before every subject and stream name (isolates tenants or test runs). Empty in production.',
   ),
+  NATS_STREAM_REPLICAS: spec(
+    z.coerce.number().int().min(1).max(5).default(1),
+    'JetStream replicas for every stream the services provision (3 on a 3-node production cluster).',
+  ),
   DATABASE_URL: spec(
     z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
     'PostgreSQL connection URL.',

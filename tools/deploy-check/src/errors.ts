@@ -1,0 +1,11 @@
+/** A deployment file that can't be used as written; `problems` lists every finding, each naming its file. */
+export class DeployCheckError extends Error {
+  override readonly name = 'DeployCheckError';
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [],
+    options?: ErrorOptions,
+  ) {
+    super(problems.length > 0 ? `${message}:\n  - ${problems.join('\n  - ')}` : message, options);
+  }
+}
