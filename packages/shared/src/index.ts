@@ -5,3 +5,6 @@ export * from './metrics/index.js';
 export * from './nats/index.js';
 export * from './events/index.js';
 export * from './runtime/index.js';
+export * from './storage/index.js';
+export * from './db/index.js';
+export * from './claims/index.js';

@@ -91,7 +91,7 @@ export async function runConsumer<S extends z.ZodType>(
       metrics.messages.inc({ consumer: name, outcome: 'ok' });
     } catch (error) {
       if (error instanceof InvalidMessageError) {
-        msg.term(error.message);
+        msg.term();
         metrics.messages.inc({ consumer: name, outcome: 'invalid' });
         logger.warn(
           { subject: msg.subject, seq: msg.seq, issues: error.issues },
@@ -105,7 +105,7 @@ export async function runConsumer<S extends z.ZodType>(
           'handler failed, will retry',
         );
       } else {
-        msg.term(error.message);
+        msg.term();
         metrics.messages.inc({ consumer: name, outcome: 'failed' });
         logger.error(
           { err: error, subject: msg.subject, seq: msg.seq },

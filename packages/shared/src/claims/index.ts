@@ -1,0 +1,1 @@
+export { CallClaims, ClaimError, claimsBucketName, type Claim, type ClaimsOptions } from './claims.js';

@@ -1,0 +1,397 @@
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import {
+  MediaFrames,
+  callEvents,
+  decodeEvent,
+  publishEvent,
+  type Claim,
+  type Logger,
+  type ObjectStore,
+  type Subjects,
+  type Track,
+} from '@calltx/shared';
+import type { CallRow, CallsRepo } from '../db/calls-repo.js';
+import { listParts, writeCallWavs, type AnnouncedEnd, type CallWavs } from '../finalize/call-wavs.js';
+import { decodePayload, timestampInRange, type Frame } from '../frames/frame.js';
+import { LiveTrack } from '../live/live-track.js';
+import type { SpeechSinkFactory } from '../live/speech-sink.js';
+import type { IngestMetrics, RejectReason } from '../metrics.js';
+import { TrackSpool } from '../spool/track-spool.js';
+import { deleteMediaConsumer, mediaConsumerDrained, openMediaConsumer } from './media-consumer.js';
+
+export interface CallTiming {
+  partFlushMs: number;
+  maxPartFrames: number;
+  /** No media for this long and no stop: finalize. */
+  idleFinalizeMs: number;
+  /** After call.ended without a stream stop: finalize once media has been quiet this long. */
+  endedGraceMs: number;
+  /** After audio-stored, late frames are counted (as call-finished) this long before the consumer goes. */
+  lingerMs: number;
+  ackWaitMs: number;
+  maxAckPending: number;
+  /** Bytes of messages fetched ahead: bounds memory while catching up (must hold the largest message). */
+  fetchMaxBytes: number;
+}
+
+export interface OwnedCallDeps {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  subjects: Subjects;
+  store: ObjectStore;
+  repo: CallsRepo;
+  metrics: IngestMetrics;
+  logger: Logger;
+  speechSinks: SpeechSinkFactory;
+  timing: CallTiming;
+}
+
+export type FinalizeTrigger = 'stopped' | 'ended' | 'idle';
+type Phase = 'starting' | 'live' | 'finalizing' | 'lingering' | 'stopping' | 'done';
+
+interface TrackState {
+  speaker: string;
+  spool: TrackSpool;
+  live: LiveTrack;
+  lastTimestampMs: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+/**
+ * One call this replica owns: its media consumer read strictly in order, one message at a time; frames spooled to
+ * part objects (acknowledged once stored) and fed to the live speech path; then, once the stream is over, the
+ * WAVs written from the parts, `audio-stored` published and the call's consumer, parts and claim removed.
+ * Losing the claim stops everything at once, without writing or acknowledging anything more.
+ */
+export class OwnedCall {
+  readonly callSid: string;
+  private phase: Phase = 'starting';
+  private readonly tracks = new Map<Track, TrackState>();
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+  private finalizing: Promise<void> | undefined;
+  private ticking = false;
+  private lastActivityAt = Date.now();
+  private readonly stopping = new AbortController();
+  private readonly rejected = new Map<RejectReason, number>();
+  private readonly log: Logger;
+
+  constructor(
+    private row: CallRow,
+    private readonly claim: Claim,
+    private readonly deps: OwnedCallDeps,
+    private readonly onDone: (call: OwnedCall) => void,
+  ) {
+    this.callSid = row.callSid;
+    this.log = deps.logger.child({ callSid: row.callSid });
+    claim.signal.addEventListener('abort', () => this.lost());
+  }
+
+  get state(): Phase {
+    return this.phase;
+  }
+
+  async start(): Promise<void> {
+    if (this.row.ingestState === 'stored') {
+      // WAVs and their rows exist already (a previous owner died before announcing them): finish the job.
+      this.phase = 'finalizing';
+      this.finalizing = this.finalize('stopped');
+      return;
+    }
+    const { timing, store, metrics } = this.deps;
+    for (const track of this.row.tracks) {
+      const speaker = this.row.speakers[track];
+      this.tracks.set(track, {
+        speaker,
+        lastTimestampMs: -1,
+        live: new LiveTrack(this.deps.speechSinks(this.callSid, speaker)),
+        spool: new TrackSpool({
+          store,
+          callSid: this.callSid,
+          speaker,
+          metrics,
+          flushMs: timing.partFlushMs,
+          maxFrames: timing.maxPartFrames,
+          mayWrite: () => this.claim.isHeld(),
+          onError: (error) =>
+            this.log.error({ err: error, speaker }, 'part not stored; its frames will be redelivered'),
+        }),
+      });
+    }
+    await this.openAndConsume();
+    if (this.phase === 'starting') this.phase = 'live';
+    else await this.messages?.close(); // lost or stopped while starting
+  }
+
+  /** Called on every sweep with the call's current row: finalizes once the stream is over and fully spooled. */
+  async tick(row: CallRow): Promise<void> {
+    if (this.ticking || this.phase !== 'live') return;
+    this.ticking = true;
+    try {
+      this.row = row;
+      const trigger = this.finalizeTrigger();
+      if (!trigger) return;
+      await Promise.all([...this.tracks.values()].map((t) => t.spool.flush()));
+      const spooling = [...this.tracks.values()].some((t) => t.spool.busy);
+      if (spooling || !(await mediaConsumerDrained(this.deps.jsm, this.deps.subjects, this.callSid))) return;
+      if (this.phase !== 'live') return;
+      this.phase = 'finalizing';
+      this.finalizing = this.finalize(trigger);
+      await this.finalizing;
+    } catch (error) {
+      this.log.error({ err: error }, 'call check failed; retrying at the next sweep');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Graceful stop (shutdown): stores what is spooled, acknowledges it, and releases the claim for another replica. */
+  async stop(): Promise<void> {
+    if (this.phase === 'done') return;
+    const wasLive = this.phase === 'live' || this.phase === 'starting';
+    this.phase = 'stopping';
+    this.stopping.abort();
+    await this.messages?.close();
+    await this.loop;
+    if (wasLive) await Promise.all([...this.tracks.values()].map((t) => t.spool.flush()));
+    await this.finalizing?.catch(() => undefined);
+    await this.claim.release();
+    this.done();
+  }
+
+  private finalizeTrigger(): FinalizeTrigger | undefined {
+    const quietMs = Date.now() - this.lastActivityAt;
+    const { endedGraceMs, idleFinalizeMs } = this.deps.timing;
+    if (this.row.streamStoppedAt) return 'stopped';
+    if (this.row.endedAt && quietMs >= endedGraceMs) return 'ended';
+    return quietMs >= idleFinalizeMs ? 'idle' : undefined;
+  }
+
+  private async openAndConsume(): Promise<void> {
+    const { jsm, js, subjects, timing } = this.deps;
+    const name = await openMediaConsumer({
+      jsm,
+      subjects,
+      callSid: this.callSid,
+      ackWaitMs: timing.ackWaitMs,
+      maxAckPending: timing.maxAckPending,
+    });
+    const consumer = await js.consumers.get(subjects.streamName('media'), name);
+    const messages = await consumer.consume({ max_bytes: timing.fetchMaxBytes });
+    this.messages = messages;
+    this.loop = (async () => {
+      for await (const msg of messages) {
+        if (!this.claim.isHeld()) break;
+        try {
+          await this.handle(msg);
+        } catch (error) {
+          // Left unacknowledged: redelivered after ack_wait.
+          this.log.error({ err: error, seq: msg.seq }, 'media message not handled');
+        }
+      }
+    })();
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    this.lastActivityAt = Date.now();
+    const parsed = this.deps.subjects.parse(msg.subject);
+    if (parsed?.family !== 'media' || parsed.callSid !== this.callSid) {
+      this.reject('unknown-track', 1, { subject: msg.subject });
+      msg.term(); // no reason text: NATS 2.9 ignores a `+TERM <reason>` and leaves the message pending
+      return;
+    }
+    let event: MediaFrames;
+    try {
+      event = decodeEvent(MediaFrames, msg.data, `message on ${msg.subject}`);
+    } catch (error) {
+      this.reject('invalid-message', 1, { issues: (error as { issues?: unknown }).issues });
+      msg.term();
+      return;
+    }
+    if (event.track !== parsed.track || event.callSid !== this.callSid) {
+      this.reject('invalid-message', 1, { issues: ['track or callSid differs from the subject'] });
+      msg.term();
+      return;
+    }
+    // Stopping or stopped here: left unacknowledged for the next owner.
+    if (this.phase === 'stopping' || this.phase === 'done') return;
+    if (this.phase === 'finalizing' || this.phase === 'lingering') {
+      this.reject('call-finished', event.frames.length);
+      msg.ack();
+      return;
+    }
+    const track = this.tracks.get(parsed.track);
+    if (!track) {
+      this.reject('unknown-track', event.frames.length, { track: parsed.track });
+      msg.ack();
+      return;
+    }
+    const accepted: Frame[] = [];
+    for (const frame of event.frames) {
+      const payload = decodePayload(frame.payload);
+      if (typeof payload === 'string') {
+        this.reject(payload, 1, { speaker: track.speaker, timestampMs: frame.timestampMs });
+        continue;
+      }
+      if (!timestampInRange(frame.timestampMs, track.lastTimestampMs)) {
+        this.reject('timestamp-out-of-range', 1, { speaker: track.speaker, timestampMs: frame.timestampMs });
+        continue;
+      }
+      track.lastTimestampMs = Math.max(track.lastTimestampMs, frame.timestampMs);
+      accepted.push({ timestampMs: frame.timestampMs, payload });
+    }
+    if (accepted.length === 0) {
+      msg.ack();
+      return;
+    }
+    await track.spool.add(accepted, msg);
+    await track.live.push(accepted, event.receivedAt);
+  }
+
+  private reject(reason: RejectReason, frames: number, detail: Record<string, unknown> = {}): void {
+    this.deps.metrics.rejectedFrames.inc({ reason }, frames);
+    const before = this.rejected.get(reason) ?? 0;
+    this.rejected.set(reason, before + frames);
+    // The first of each kind per call at warn level; a flood of garbage must not flood the log.
+    if (before === 0) this.log.warn({ reason, frames, ...detail }, 'media rejected');
+    else this.log.debug({ reason, frames, ...detail }, 'media rejected');
+  }
+
+  /**
+   * Writes the WAVs (unless a previous attempt or owner already did: the database says), then announces them and
+   * cleans up. Never throws: a failed attempt is retried, from the state the database holds.
+   */
+  private async finalize(trigger: FinalizeTrigger): Promise<void> {
+    const { store, repo, metrics } = this.deps;
+    const stopTimer = metrics.finalizeSeconds.startTimer();
+    try {
+      for (const track of this.tracks.values()) track.live.end();
+      const state = (await repo.get(this.callSid))?.ingestState;
+      if (state === 'active') {
+        this.log.info({ trigger }, 'finalizing call');
+        const speakers = this.row.tracks.map((track) => this.row.speakers[track]);
+        const wavs = await writeCallWavs(
+          store,
+          this.callSid,
+          speakers,
+          this.announcedEnds(),
+          this.claim.signal,
+        );
+        if (!this.claim.isHeld()) return;
+        if (await repo.markStored(this.callSid, wavs, trigger)) this.stored(wavs, trigger);
+      }
+      await this.announceAndClean();
+    } catch (error) {
+      if (!this.claim.isHeld() || this.phase !== 'finalizing') return;
+      this.log.error({ err: error, trigger }, 'finalize failed; retrying');
+      const timer = setTimeout(() => {
+        if (this.phase === 'finalizing' && this.claim.isHeld()) this.finalizing = this.finalize(trigger);
+      }, this.deps.timing.partFlushMs);
+      timer.unref();
+    } finally {
+      stopTimer();
+    }
+  }
+
+  /** Counts and logs a call's WAVs, once (the transition to `stored`). */
+  private stored(wavs: CallWavs, trigger: FinalizeTrigger): void {
+    const { metrics } = this.deps;
+    metrics.finalized.inc({ trigger });
+    for (const s of wavs.speakers) metrics.gapFilledMs.inc({ speaker: s.speaker }, s.gapFilledMs);
+    const expected = this.row.framesExpected;
+    for (const [track, state] of this.tracks) {
+      const placed = wavs.speakers.find((s) => s.speaker === state.speaker)?.framesPlaced ?? 0;
+      if (expected && placed < expected[track]) {
+        this.log.warn(
+          { speaker: state.speaker, expected: expected[track], placed },
+          'fewer frames stored than the gateway published',
+        );
+      }
+    }
+    const speakers = wavs.speakers.map(({ speaker, gapFilledMs, framesPlaced, duplicates }) => ({
+      speaker,
+      gapFilledMs,
+      framesPlaced,
+      duplicates,
+    }));
+    this.log.info({ trigger, durationMs: wavs.durationMs, speakers }, 'call audio stored');
+  }
+
+  /** What the stream stop says about where each track ended (frames lost at the end are call time too). */
+  private announcedEnds(): AnnouncedEnd[] {
+    const { lastTimestampMs, framesLost, tracks, speakers } = this.row;
+    if (!lastTimestampMs || !framesLost) return [];
+    return tracks.map((track) => ({
+      speaker: speakers[track],
+      lastTimestampMs: lastTimestampMs[track],
+      framesLost: framesLost[track],
+    }));
+  }
+
+  private async announceAndClean(): Promise<void> {
+    const { js, jsm, subjects, repo, store } = this.deps;
+    const files = await repo.files(this.callSid);
+    const gapFilledMs: Record<string, number> = {};
+    for (const file of files) gapFilledMs[file.speaker] = file.gapFilledMs;
+    const event = callEvents.audioStored({
+      callSid: this.callSid,
+      at: new Date().toISOString(),
+      files: files.map(({ speaker, sampleRate, key, bytes, durationMs, sha256 }) => ({
+        speaker,
+        sampleRate,
+        key,
+        bytes,
+        durationMs,
+        sha256,
+      })),
+      gapFilledMs,
+    });
+    if (!this.claim.isHeld()) return;
+    await publishEvent(
+      js,
+      subjects.call(this.callSid, 'audio-stored'),
+      event,
+      `${this.callSid}:audio-stored`,
+    );
+
+    if (this.messages) {
+      this.phase = 'lingering';
+      await sleep(this.deps.timing.lingerMs, this.stopping.signal);
+      await this.messages.close();
+      await this.loop;
+    }
+    if (!this.claim.isHeld()) return;
+    await deleteMediaConsumer(jsm, subjects, this.callSid);
+    for (const speaker of new Set(files.map((f) => f.speaker))) {
+      for (const part of await listParts(store, this.callSid, speaker)) await store.remove(part.key);
+    }
+    await repo.markFinalized(this.callSid);
+    this.log.info('call finalized');
+    await this.claim.release();
+    this.done();
+  }
+
+  private lost(): void {
+    if (this.phase === 'done') return;
+    this.deps.metrics.claimsLost.inc();
+    this.log.warn({ phase: this.phase }, 'claim lost: call no longer processed here');
+    this.stopping.abort();
+    for (const track of this.tracks.values()) track.spool.discard();
+    void this.messages?.close();
+    this.done();
+  }
+
+  private done(): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    this.onDone(this);
+  }
+}

@@ -1,0 +1,222 @@
+import { withTransaction, type Pool, type Track } from '@calltx/shared';
+import type { CallWavs } from '../finalize/call-wavs.js';
+
+export type IngestState = 'none' | 'active' | 'stored' | 'finalized';
+type PerTrack = Record<Track, number>;
+
+/** What the ingest needs of a call (personal data stays in the database). */
+export interface CallRow {
+  callSid: string;
+  ingestState: IngestState;
+  tracks: Track[];
+  speakers: Record<Track, string>;
+  streamStoppedAt: Date | null;
+  endedAt: Date | null;
+  framesExpected: PerTrack | null;
+  framesLost: PerTrack | null;
+  lastTimestampMs: PerTrack | null;
+}
+
+export interface StreamFileRow {
+  speaker: string;
+  sampleRate: 8000 | 16000;
+  key: string;
+  bytes: number;
+  durationMs: number;
+  sha256: string;
+  gapFilledMs: number;
+}
+
+const CALL_COLUMNS = `call_sid, ingest_state, tracks, speakers, stream_stopped_at, ended_at, frames_expected, frames_lost, last_timestamp_ms`;
+
+interface RawCall {
+  call_sid: string;
+  ingest_state: IngestState;
+  tracks: Track[] | null;
+  speakers: Record<Track, string> | null;
+  stream_stopped_at: Date | null;
+  ended_at: Date | null;
+  frames_expected: PerTrack | null;
+  frames_lost: PerTrack | null;
+  last_timestamp_ms: PerTrack | null;
+}
+
+const toCall = (row: RawCall): CallRow => ({
+  callSid: row.call_sid,
+  ingestState: row.ingest_state,
+  tracks: row.tracks ?? [],
+  speakers: row.speakers ?? { inbound: 'inbound', outbound: 'outbound' },
+  streamStoppedAt: row.stream_stopped_at,
+  endedAt: row.ended_at,
+  framesExpected: row.frames_expected,
+  framesLost: row.frames_lost,
+  lastTimestampMs: row.last_timestamp_ms,
+});
+
+/**
+ * The `calls` and `call_stream_files` tables. Events arrive in any order and more than once (a shared consumer,
+ * redeliveries), so every write is an upsert that touches only the columns its event owns.
+ */
+export class CallsRepo {
+  constructor(private readonly pool: Pool) {}
+
+  async callStarted(e: {
+    callSid: string;
+    at: string;
+    accountSid: string;
+    from: string;
+    to: string;
+    direction: string;
+  }): Promise<void> {
+    // The agent calls out from the browser (From: client identity) to the technician's number (To).
+    await this.pool.query(
+      `INSERT INTO calls (call_sid, account_sid, direction, agent_party, technician_party, started_at)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (call_sid) DO UPDATE SET account_sid = $2, direction = $3, agent_party = $4, technician_party = $5,
+         started_at = $6, updated_at = now()`,
+      [e.callSid, e.accountSid, e.direction, e.from, e.to, e.at],
+    );
+  }
+
+  /** Records the stream and makes the call `active` unless it is past that; returns the row. */
+  async streamStarted(e: {
+    callSid: string;
+    at: string;
+    streamSid: string;
+    tracks: Track[];
+    speakers: Record<Track, string>;
+  }): Promise<CallRow> {
+    const { rows } = await this.pool.query<RawCall>(
+      `INSERT INTO calls (call_sid, stream_sid, stream_started_at, tracks, speakers, ingest_state)
+       VALUES ($1, $2, $3, $4, $5, 'active')
+       ON CONFLICT (call_sid) DO UPDATE SET stream_sid = $2, stream_started_at = $3, tracks = $4, speakers = $5,
+         ingest_state = CASE WHEN calls.ingest_state = 'none' THEN 'active' ELSE calls.ingest_state END, updated_at = now()
+       RETURNING ${CALL_COLUMNS}`,
+      [e.callSid, e.streamSid, e.at, e.tracks, JSON.stringify(e.speakers)],
+    );
+    return toCall(rows[0]!);
+  }
+
+  async streamStopped(e: {
+    callSid: string;
+    at: string;
+    reason: string;
+    framesReceived: PerTrack;
+    framesLost: PerTrack;
+    lastTimestampMs: PerTrack;
+  }): Promise<void> {
+    const expected = {
+      inbound: e.framesReceived.inbound - e.framesLost.inbound,
+      outbound: e.framesReceived.outbound - e.framesLost.outbound,
+    };
+    await this.pool.query(
+      `INSERT INTO calls (call_sid, stream_stopped_at, stop_reason, frames_received, frames_lost, frames_expected, last_timestamp_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (call_sid) DO UPDATE SET stream_stopped_at = $2, stop_reason = $3, frames_received = $4, frames_lost = $5,
+         frames_expected = $6, last_timestamp_ms = $7, updated_at = now()`,
+      [
+        e.callSid,
+        e.at,
+        e.reason,
+        JSON.stringify(e.framesReceived),
+        JSON.stringify(e.framesLost),
+        JSON.stringify(expected),
+        JSON.stringify(e.lastTimestampMs),
+      ],
+    );
+  }
+
+  async callEnded(e: { callSid: string; at: string; status: string }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO calls (call_sid, ended_at, call_status) VALUES ($1, $2, $3)
+       ON CONFLICT (call_sid) DO UPDATE SET ended_at = $2, call_status = $3, updated_at = now()`,
+      [e.callSid, e.at, e.status],
+    );
+  }
+
+  async get(callSid: string): Promise<CallRow | null> {
+    const { rows } = await this.pool.query<RawCall>(`SELECT ${CALL_COLUMNS} FROM calls WHERE call_sid = $1`, [
+      callSid,
+    ]);
+    return rows[0] ? toCall(rows[0]) : null;
+  }
+
+  /** Calls some replica must own: streaming, awaiting finalize, or stored but not yet announced. */
+  async open(): Promise<CallRow[]> {
+    const { rows } = await this.pool.query<RawCall>(
+      `SELECT ${CALL_COLUMNS} FROM calls WHERE ingest_state IN ('active', 'stored') ORDER BY stream_started_at NULLS LAST`,
+    );
+    return rows.map(toCall);
+  }
+
+  /**
+   * Records the final WAVs and moves the call to `stored`, in one transaction. Returns false when the call was
+   * already past `active` (a re-run), so counters are bumped once per call.
+   */
+  async markStored(callSid: string, wavs: CallWavs, trigger: string): Promise<boolean> {
+    return withTransaction(this.pool, async (client) => {
+      for (const s of wavs.speakers) {
+        for (const wav of [s.wav8k, s.wav16k]) {
+          await client.query(
+            `INSERT INTO call_stream_files (call_sid, speaker, sample_rate, object_key, bytes, duration_ms, sha256, gap_filled_ms, frames)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (call_sid, speaker, sample_rate) DO UPDATE SET object_key = $4, bytes = $5, duration_ms = $6,
+               sha256 = $7, gap_filled_ms = $8, frames = $9, stored_at = now()`,
+            [
+              callSid,
+              s.speaker,
+              wav.sampleRate,
+              wav.key,
+              wav.bytes,
+              wav.durationMs,
+              wav.sha256,
+              s.gapFilledMs,
+              s.framesPlaced,
+            ],
+          );
+        }
+      }
+      const gaps = Object.fromEntries(wavs.speakers.map((s) => [s.speaker, s.gapFilledMs]));
+      const { rowCount } = await client.query(
+        `UPDATE calls SET ingest_state = 'stored', finalize_trigger = $2, duration_ms = $3, gap_filled_ms = $4, stored_at = now(),
+           updated_at = now()
+         WHERE call_sid = $1 AND ingest_state = 'active'`,
+        [callSid, trigger, wavs.durationMs, JSON.stringify(gaps)],
+      );
+      return rowCount === 1;
+    });
+  }
+
+  async markFinalized(callSid: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE calls SET ingest_state = 'finalized', finalized_at = now(), updated_at = now()
+       WHERE call_sid = $1 AND ingest_state IN ('active', 'stored')`,
+      [callSid],
+    );
+  }
+
+  async files(callSid: string): Promise<StreamFileRow[]> {
+    const { rows } = await this.pool.query<{
+      speaker: string;
+      sample_rate: 8000 | 16000;
+      object_key: string;
+      bytes: string;
+      duration_ms: number;
+      sha256: string;
+      gap_filled_ms: number;
+    }>(
+      `SELECT speaker, sample_rate, object_key, bytes, duration_ms, sha256, gap_filled_ms
+       FROM call_stream_files WHERE call_sid = $1 ORDER BY speaker, sample_rate`,
+      [callSid],
+    );
+    return rows.map((r) => ({
+      speaker: r.speaker,
+      sampleRate: r.sample_rate,
+      key: r.object_key,
+      bytes: Number(r.bytes),
+      durationMs: r.duration_ms,
+      sha256: r.sha256,
+      gapFilledMs: r.gap_filled_ms,
+    }));
+  }
+}

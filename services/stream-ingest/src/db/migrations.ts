@@ -1,0 +1,58 @@
+/** Applied in order, once each (recorded in MIGRATIONS_TABLE); every statement is also safe to run again. */
+export const MIGRATIONS_TABLE = 'stream_ingest_migrations';
+
+export const MIGRATIONS = [
+  {
+    id: '001-calls-and-stream-files',
+    sql: `
+      CREATE TABLE IF NOT EXISTS calls (
+        call_sid            text PRIMARY KEY,
+        account_sid         text,
+        direction           text,
+        -- Personal data (Twilio Client identity of the agent, technician's number): never logged.
+        agent_party         text,
+        technician_party    text,
+        started_at          timestamptz,
+        stream_sid          text,
+        stream_started_at   timestamptz,
+        tracks              text[],
+        -- Track → speaker role, e.g. {"inbound": "agent", "outbound": "technician"}.
+        speakers            jsonb,
+        stream_stopped_at   timestamptz,
+        stop_reason         text,
+        frames_received     jsonb,
+        frames_lost         jsonb,
+        -- Frames JetStream holds per track (received − lost).
+        frames_expected     jsonb,
+        last_timestamp_ms   jsonb,
+        ended_at            timestamptz,
+        call_status         text,
+        -- none: no media stream yet; active: streaming or awaiting finalize; stored: WAVs written;
+        -- finalized: audio-stored published and parts removed.
+        ingest_state        text NOT NULL DEFAULT 'none' CHECK (ingest_state IN ('none', 'active', 'stored', 'finalized')),
+        finalize_trigger    text,
+        duration_ms         integer,
+        gap_filled_ms       jsonb,
+        stored_at           timestamptz,
+        finalized_at        timestamptz,
+        created_at          timestamptz NOT NULL DEFAULT now(),
+        updated_at          timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX IF NOT EXISTS calls_open_idx ON calls (ingest_state) WHERE ingest_state IN ('active', 'stored');
+
+      CREATE TABLE IF NOT EXISTS call_stream_files (
+        call_sid        text NOT NULL REFERENCES calls (call_sid) ON DELETE CASCADE,
+        speaker         text NOT NULL,
+        sample_rate     integer NOT NULL CHECK (sample_rate IN (8000, 16000)),
+        object_key      text NOT NULL,
+        bytes           bigint NOT NULL,
+        duration_ms     integer NOT NULL,
+        sha256          text NOT NULL,
+        gap_filled_ms   integer NOT NULL,
+        frames          integer NOT NULL,
+        stored_at       timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (call_sid, speaker, sample_rate)
+      );
+    `,
+  },
+] as const;

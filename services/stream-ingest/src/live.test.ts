@@ -1,0 +1,118 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SpeechSegment, decodeEvent } from '@calltx/shared';
+import { FRAME_BYTES } from './frames/frame.js';
+import { createTestEnvironment, eventually, type TestEnvironment } from './testing/environment.js';
+import { startInProcess, type InProcessIngest } from './testing/in-process.js';
+import { SyntheticCall, type SentFrame } from './testing/synthetic-call.js';
+
+/** Speech from espeak-ng, as Twilio would send it: 8 kHz mu-law. */
+function speechMulaw(text: string): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'ingest-speech-'));
+  try {
+    execFileSync('espeak-ng', ['-w', join(dir, 'speech.wav'), text]);
+    execFileSync('sox', [
+      join(dir, 'speech.wav'),
+      '-r',
+      '8000',
+      '-c',
+      '1',
+      '-e',
+      'mu-law',
+      '-t',
+      'raw',
+      join(dir, 'speech.ul'),
+    ]);
+    return readFileSync(join(dir, 'speech.ul'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** 20 ms frames of `audio` from `fromMs`, the last one padded with mu-law silence. */
+function framesOf(audio: Buffer, fromMs: number): SentFrame[] {
+  const frames: SentFrame[] = [];
+  for (let offset = 0; offset < audio.length; offset += FRAME_BYTES) {
+    const payload = Buffer.alloc(FRAME_BYTES, 0xff);
+    audio.copy(payload, 0, offset, offset + FRAME_BYTES);
+    frames.push({ timestampMs: fromMs + (offset / FRAME_BYTES) * 20, payload: payload.toString('base64') });
+  }
+  return frames;
+}
+
+describe('live speech path', () => {
+  let env: TestEnvironment;
+  let ingest: InProcessIngest;
+
+  beforeAll(async () => {
+    env = await createTestEnvironment();
+    ingest = await startInProcess(env);
+  });
+
+  afterAll(async () => {
+    await ingest?.stop();
+    await env?.close();
+  });
+
+  /** Segments on a subject, read by sequence (AUDIO is a work queue: a consumer would take them away). */
+  async function segments(subject: string): Promise<SpeechSegment[]> {
+    const stream = env.subjects.streamName('audio');
+    const { state } = await env.jsm.streams.info(stream);
+    const out: SpeechSegment[] = [];
+    for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+      const msg = await env.jsm.streams.getMessage(stream, { seq });
+      if (msg?.subject === subject) out.push(decodeEvent(SpeechSegment, msg.data));
+    }
+    return out;
+  }
+
+  it('publishes the speaker’s utterances at 16 kHz with call-time offsets, the same audio as the stored file', async () => {
+    const speech = speechMulaw('The compressor on unit four is leaking oil. Please bring a new gasket.');
+    const speechMs = Math.ceil(speech.length / FRAME_BYTES) * 20;
+    const call = new SyntheticCall(env.js, env.subjects, ['inbound']);
+    await call.start();
+    const silence = (fromMs: number, ms: number) =>
+      framesOf(Buffer.alloc((ms / 20) * FRAME_BYTES, 0xff), fromMs);
+    const frames = [...silence(0, 1_000), ...framesOf(speech, 1_000), ...silence(1_000 + speechMs, 2_000)];
+    for (let i = 0; i < frames.length; i += 10) await call.send('inbound', frames.slice(i, i + 10));
+    await call.stop();
+
+    const finals = await eventually(async () => {
+      const found = await segments(env.subjects.audio(call.callSid, 'agent', 'final'));
+      expect(found.length).toBeGreaterThan(0);
+      return found;
+    });
+    const partials = await segments(env.subjects.audio(call.callSid, 'agent', 'partial'));
+    expect(partials.length).toBeGreaterThan(0);
+
+    const first = finals[0]!;
+    const last = finals.at(-1)!;
+    expect(first).toMatchObject({
+      callSid: call.callSid,
+      speaker: 'agent',
+      final: true,
+      sampleRate: 16000,
+      sequence: 0,
+    });
+    // Speech starts at 1 s of call time and lasts speechMs; utterances carry a little padding around it.
+    expect(first.startMs).toBeGreaterThanOrEqual(600);
+    expect(first.startMs).toBeLessThanOrEqual(1_300);
+    expect(last.endMs).toBeGreaterThanOrEqual(1_000 + speechMs - 500);
+    expect(last.endMs).toBeLessThanOrEqual(1_000 + speechMs + 600);
+    const expected16k = call.expectedPcm16k('inbound');
+    for (const segment of finals) {
+      const pcm = Buffer.from(segment.pcm, 'base64');
+      expect(pcm.length).toBe((segment.endMs - segment.startMs) * 32);
+      const start = segment.startMs * 16;
+      expect(
+        Buffer.compare(pcm, Buffer.from(expected16k.buffer, expected16k.byteOffset + start * 2, pcm.length)),
+      ).toBe(0);
+    }
+    expect(
+      await ingest.metric('calltx_ingest_speech_segments_total', { kind: 'final', outcome: 'published' }),
+    ).toBe(finals.length);
+  });
+});

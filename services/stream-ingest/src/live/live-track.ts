@@ -1,0 +1,57 @@
+import { Upsampler2x, decodeMulaw } from '@calltx/audio';
+import { SAMPLES_PER_MS, type Frame } from '../frames/frame.js';
+import type { SpeechSink } from './speech-sink.js';
+
+/**
+ * The live path of one speaker: frames placed on call time by timestamp (gaps become silence, frames that are
+ * late or repeated are skipped), decoded, upsampled to 16 kHz with one stateful upsampler, and handed on in
+ * order. It starts at the first frame it sees, so a call resumed after a crash does not replay minutes of silence.
+ */
+export class LiveTrack {
+  /** Next 8 kHz sample index; -1 until the first frame. */
+  private cursor = -1;
+  /** 16 kHz samples handed on so far, counted from 2 × the starting cursor. */
+  private emitted = 0;
+  private origin = 0;
+  private readonly upsampler = new Upsampler2x();
+  private lastAudioEndAt = new Date(0).toISOString();
+  private ended = false;
+
+  constructor(private readonly sink: SpeechSink) {}
+
+  /** Resolves when the sink can take more. */
+  async push(frames: readonly Frame[], audioEndAt: string): Promise<void> {
+    this.lastAudioEndAt = audioEndAt;
+    for (const frame of frames) {
+      const start = frame.timestampMs * SAMPLES_PER_MS;
+      const end = start + frame.payload.length;
+      if (this.cursor < 0) {
+        this.cursor = start;
+        this.origin = 2 * start;
+      }
+      if (end <= this.cursor) continue;
+      if (start > this.cursor) await this.forward(new Int16Array(start - this.cursor), audioEndAt);
+      await this.forward(decodeMulaw(frame.payload.subarray(this.cursor - start)), audioEndAt);
+    }
+  }
+
+  /** Flushes the upsampler and the sink: the stream is over (later calls do nothing). */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.cursor >= 0) void this.emit(this.upsampler.flush(), this.lastAudioEndAt);
+    this.sink.end();
+  }
+
+  private forward(pcm8k: Int16Array, audioEndAt: string): Promise<void> | undefined {
+    this.cursor += pcm8k.length;
+    return this.emit(this.upsampler.process(pcm8k), audioEndAt);
+  }
+
+  private emit(pcm16k: Int16Array, audioEndAt: string): Promise<void> | undefined {
+    if (pcm16k.length === 0) return undefined;
+    const offsetMs = (this.origin + this.emitted) / (2 * SAMPLES_PER_MS);
+    this.emitted += pcm16k.length;
+    return this.sink.push(pcm16k, offsetMs, audioEndAt);
+  }
+}

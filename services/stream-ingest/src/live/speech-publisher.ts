@@ -1,0 +1,131 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { pcm16leBytes } from '@calltx/audio';
+import { internalEvents, publishEvent, type Logger, type Subjects } from '@calltx/shared';
+import type { IngestMetrics } from '../metrics.js';
+import type { SpeechSink, SpeechSinkFactory } from './speech-sink.js';
+
+/** What the ingest needs of a VAD segmenter (`Segmenter` of @calltx/speech). */
+export interface SegmenterLike {
+  push(pcm16k: Int16Array, offsetMs: number): Promise<SegmentLike[]>;
+  flush(): Promise<SegmentLike[]>;
+}
+
+export interface SegmentLike {
+  kind: 'partial' | 'final';
+  segmentId: string;
+  sequence: number;
+  startMs: number;
+  endMs: number;
+  pcm: Int16Array;
+}
+
+export interface SpeechPublisherOptions {
+  js: JetStreamClient;
+  subjects: Subjects;
+  logger: Logger;
+  metrics: IngestMetrics;
+  /** A segmenter for one stream of one speaker; `streamId` prefixes its segment ids. */
+  createSegmenter: (streamId: string) => SegmenterLike;
+  /** Audio queued for the segmenter beyond which the media consumer waits (bounds memory while catching up). */
+  maxBacklogMs?: number;
+  /** Partials are dropped while this many publishes are unanswered (the transcriber may skip them anyway). */
+  maxPublishesInFlight?: number;
+}
+
+const FINAL_PUBLISH_ATTEMPTS = 3;
+
+/**
+ * Live speech for the transcriber: each speaker's 16 kHz audio goes through its own segmenter, and every
+ * partial and final utterance is published as a SpeechSegment on `audio.v1.<CallSid>.<speaker>.<kind>`.
+ * The segmenter starts where the live path starts (the call's beginning, or where a replica resumed it after a
+ * takeover); the stream id carries that offset so segment ids of a resumed call never collide with earlier ones.
+ */
+export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFactory {
+  const { js, subjects, logger, metrics } = options;
+  const maxBacklogSamples = (options.maxBacklogMs ?? 5_000) * 16;
+  const maxInFlight = options.maxPublishesInFlight ?? 64;
+  let inFlight = 0;
+
+  const publish = async (
+    callSid: string,
+    speaker: string,
+    segment: SegmentLike,
+    audioEndAt: string,
+  ): Promise<void> => {
+    const final = segment.kind === 'final';
+    if (!final && inFlight >= maxInFlight) {
+      metrics.speechSegments.inc({ kind: 'partial', outcome: 'dropped' });
+      return;
+    }
+    const event = internalEvents.speechSegment({
+      callSid,
+      speaker,
+      segmentId: segment.segmentId,
+      sequence: segment.sequence,
+      final,
+      startMs: Math.floor(segment.startMs),
+      endMs: Math.ceil(segment.endMs),
+      sampleRate: 16000,
+      pcm: pcm16leBytes(segment.pcm).toString('base64'),
+      audioEndAt,
+    });
+    const subject = subjects.audio(callSid, speaker, segment.kind);
+    const msgId = `${segment.segmentId}:${segment.kind}:${event.endMs}`;
+    inFlight += 1;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await publishEvent(js, subject, event, msgId);
+          metrics.speechSegments.inc({ kind: segment.kind, outcome: 'published' });
+          return;
+        } catch (error) {
+          if (!final || attempt >= FINAL_PUBLISH_ATTEMPTS) throw error;
+        }
+      }
+    } catch (error) {
+      metrics.speechSegments.inc({ kind: segment.kind, outcome: 'failed' });
+      logger.warn(
+        { err: error, callSid, speaker, segmentId: segment.segmentId },
+        'speech segment not published',
+      );
+    } finally {
+      inFlight -= 1;
+    }
+  };
+
+  return (callSid, speaker): SpeechSink => {
+    let segmenter: SegmenterLike | undefined;
+    let backlog = 0;
+    const waiters: Array<() => void> = [];
+    let lastAudioEndAt = new Date(0).toISOString();
+    const settle = (samples: number) => {
+      backlog -= samples;
+      if (backlog <= maxBacklogSamples) for (const wake of waiters.splice(0)) wake();
+    };
+    const emit = (segments: SegmentLike[], audioEndAt: string) => {
+      for (const segment of segments) void publish(callSid, speaker, segment, audioEndAt);
+    };
+    let failures = 0;
+    // Logged once per stream: a broken model would otherwise log every 20 ms.
+    const failed = (error: unknown) => {
+      if (failures++ === 0) logger.error({ err: error, callSid, speaker }, 'speech segmenter failed');
+    };
+
+    return {
+      push(pcm16k, offsetMs, audioEndAt) {
+        segmenter ??= options.createSegmenter(`${callSid}:${speaker}:${Math.floor(offsetMs)}`);
+        lastAudioEndAt = audioEndAt;
+        backlog += pcm16k.length;
+        segmenter
+          .push(pcm16k, offsetMs)
+          .then((segments) => emit(segments, audioEndAt), failed)
+          .finally(() => settle(pcm16k.length));
+        if (backlog <= maxBacklogSamples) return undefined;
+        return new Promise<void>((resolve) => waiters.push(resolve));
+      },
+      end() {
+        segmenter?.flush().then((segments) => emit(segments, lastAudioEndAt), failed);
+      },
+    };
+  };
+}

@@ -1,0 +1,86 @@
+import { hostname } from 'node:os';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  CallClaims,
+  Subjects,
+  claimsBucketName,
+  connectNats,
+  createLogger,
+  createMetricsRegistry,
+  createObjectStore,
+  createPool,
+  createShutdown,
+  provisionStreams,
+  runMigrations,
+  startupFailure,
+} from '@calltx/shared';
+import { Segmenter, SileroVad } from '@calltx/speech';
+import { createStreamIngest, timingFromConfig } from './app.js';
+import { loadIngestConfig } from './config.js';
+import { MIGRATIONS, MIGRATIONS_TABLE } from './db/migrations.js';
+
+const SERVICE = 'stream-ingest';
+
+async function main(): Promise<void> {
+  const config = loadIngestConfig();
+  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  const registry = createMetricsRegistry(SERVICE);
+  const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
+
+  const pool = createPool(config.DATABASE_URL, {
+    applicationName: SERVICE,
+    onIdleError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
+  });
+  await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: MIGRATIONS });
+  const store = createObjectStore({
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    accessKey: config.S3_ACCESS_KEY,
+    secretKey: config.S3_SECRET_KEY,
+    bucket: config.S3_BUCKET,
+  });
+  await store.ensureBucket();
+
+  const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
+  const jsm = await jetstreamManager(nats.nc);
+  await provisionStreams(jsm, subjects, ['calls', 'media', 'audio'], logger);
+  const js = jetstream(nats.nc);
+  const claims = await CallClaims.open({
+    nc: nats.nc,
+    bucket: claimsBucketName(subjects, SERVICE),
+    logger,
+    owner: `${hostname()}:${process.pid}`,
+    ttlMs: config.INGEST_CLAIM_TTL_MS,
+  });
+
+  const vad = await SileroVad.load();
+  const ingest = createStreamIngest({
+    js,
+    jsm,
+    subjects,
+    store,
+    pool,
+    claims,
+    logger,
+    registry,
+    createSegmenter: (streamId) => new Segmenter(vad, { streamId }),
+    timing: timingFromConfig(config, nats.nc.info?.max_payload),
+    sweepIntervalMs: config.INGEST_SWEEP_INTERVAL_MS,
+    isNatsConnected: nats.isConnected,
+  });
+  await ingest.start();
+  const port = await ingest.http.listen(config.PORT);
+  logger.info({ port }, 'stream-ingest listening');
+
+  // Owned calls store what they hold and are released, so other replicas take them over at once.
+  const shutdown = createShutdown({ logger, graceMs: config.SHUTDOWN_GRACE_MS });
+  shutdown.add('lifecycle consumer', () => ingest.stopIntake());
+  shutdown.add('owned calls', () => ingest.releaseCalls());
+  shutdown.add('http', () => ingest.http.close());
+  shutdown.add('nats', () => nats.nc.drain());
+  shutdown.add('postgres', () => pool.end());
+  shutdown.add('vad', () => vad.close());
+  shutdown.installSignalHandlers();
+}
+
+main().catch((error: unknown) => startupFailure(SERVICE, error));

@@ -1,0 +1,107 @@
+import { Writable } from 'node:stream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Registry } from 'prom-client';
+import { Segmenter, SileroVad } from '@calltx/speech';
+import { CallClaims, createLogger, createMetricsRegistry, type Logger } from '@calltx/shared';
+import { createStreamIngest, timingFromConfig, type StreamIngest } from '../app.js';
+import type { CallTiming } from '../calls/owned-call.js';
+import { SERVICE, type TestEnvironment } from './environment.js';
+
+/** Captures JSON log lines, to assert on what is logged (and what never is). */
+export class LogCapture extends Writable {
+  readonly lines: Array<Record<string, unknown>> = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    for (const line of chunk.toString().split('\n'))
+      if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  }
+  get text(): string {
+    return this.lines.map((l) => JSON.stringify(l)).join('\n');
+  }
+}
+
+export interface InProcessIngest {
+  ingest: StreamIngest;
+  registry: Registry;
+  claims: CallClaims;
+  nc: NatsConnection;
+  logs: LogCapture;
+  logger: Logger;
+  /** A counter's or gauge's value for these labels (0 when never touched). */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** Graceful stop: owned calls are stored and released. */
+  stop(): Promise<void>;
+}
+
+let vad: Promise<SileroVad> | undefined;
+/** One VAD session per test process: it is stateless, streams hold the state. */
+export const sharedVad = () => (vad ??= SileroVad.load());
+
+export interface InProcessOptions {
+  timing?: Partial<CallTiming>;
+  claimTtlMs?: number;
+  sweepIntervalMs?: number;
+}
+
+/** The service's app (createStreamIngest) in this process, with its own NATS connection, on a test environment. */
+export async function startInProcess(
+  env: TestEnvironment,
+  options: InProcessOptions = {},
+): Promise<InProcessIngest> {
+  const logs = new LogCapture();
+  const logger = createLogger({ service: SERVICE, level: 'debug', destination: logs });
+  const registry = createMetricsRegistry(SERVICE);
+  const nc = await connect({ servers: env.natsUrl });
+  const claims = await CallClaims.open({
+    nc,
+    bucket: env.claimsBucket,
+    logger,
+    ttlMs: options.claimTtlMs ?? 3_000,
+  });
+  const loadedVad = await sharedVad();
+  const ingest = createStreamIngest({
+    js: jetstream(nc),
+    jsm: await jetstreamManager(nc),
+    subjects: env.subjects,
+    store: env.store,
+    pool: env.pool,
+    claims,
+    logger,
+    registry,
+    createSegmenter: (streamId) => new Segmenter(loadedVad, { streamId }),
+    timing: {
+      ...timingFromConfig(
+        { INGEST_PART_FLUSH_MS: 200, STREAM_IDLE_FINALIZE_MS: 60_000 },
+        nc.info?.max_payload,
+      ),
+      lingerMs: 1_000,
+      ...options.timing,
+    },
+    sweepIntervalMs: options.sweepIntervalMs ?? 200,
+    isNatsConnected: () => !nc.isClosed(),
+  });
+  await ingest.start();
+  let stopping: Promise<void> | undefined;
+  return {
+    ingest,
+    registry,
+    claims,
+    nc,
+    logs,
+    logger,
+    async metric(name, labels = {}) {
+      const metric = registry.getSingleMetric(name);
+      if (!metric) throw new Error(`no metric ${name}`);
+      const { values } = await metric.get();
+      const value = values.find((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want));
+      return value?.value ?? 0;
+    },
+    stop: () =>
+      (stopping ??= (async () => {
+        await ingest.stopIntake();
+        await ingest.releaseCalls();
+        await nc.close();
+      })()),
+  };
+}
