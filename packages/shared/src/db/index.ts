@@ -8,3 +8,4 @@ export {
 } from './migrations.js';
 export { withTransaction, type TransactionOptions } from './transaction.js';
 export { DatabaseError, toDatabaseError } from './database-error.js';
+export { runMigrationEntry, MIGRATE_VARIABLES } from './migrate-entry.js';

@@ -1,0 +1,4 @@
+import { runMigrationEntry } from '@calltx/shared';
+import { MIGRATIONS, MIGRATIONS_TABLE } from './db/migrations.js';
+
+runMigrationEntry('stream-ingest', { table: MIGRATIONS_TABLE, migrations: MIGRATIONS });
