@@ -1,0 +1,20 @@
+export { ModelLoadError, TranscribeInputError } from './errors.js';
+export { logMel, SAMPLE_RATE, N_FFT, HOP_LENGTH, N_FRAMES, CHUNK_SAMPLES } from './log-mel.js';
+export { WhisperTokenizer } from './tokenizer.js';
+export type { WhisperModelConfig } from './config.js';
+export { loadWhisperModel, WhisperModel, type LoadWhisperModelOptions } from './model.js';
+export { DecoderSession } from './decoder-session.js';
+export {
+  transcribe,
+  tokenBudget,
+  buildPrompt,
+  compressionRatio,
+  TOKENS_PER_SECOND,
+  TOKEN_BUDGET_BASE,
+  type TranscribeOptions,
+  type TranscribeResult,
+  type WhisperSegment,
+  type StopReason,
+  type RejectReason,
+} from './transcribe.js';
+export { findRepetitionLoop, loopRepeatsNeeded } from './rules.js';

@@ -1,0 +1,89 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The committed random test model (tools/whisper-model-gen --preset test) and its PyTorch reference outputs. */
+export const FIXTURE_DIR = fileURLToPath(new URL('../../../fixtures/whisper-test-random', import.meta.url));
+export const REFERENCE_DIR = join(FIXTURE_DIR, 'reference');
+
+export interface ReferenceAudio {
+  name: string;
+  pcmFile: string;
+  samples: number;
+  logMelFile: string;
+  /** Frames stored in logMelFile; every later frame holds tail.min (== tail.max). */
+  signalFrames: number;
+  tail: { min: number; max: number };
+  stats: { mean: number; min: number; max: number; sumAbs: number };
+  encoder: { frame0: number[]; frame700: number[]; mean: number; std: number };
+  detectedLanguage: string | null;
+}
+
+export interface ReferenceDecode {
+  audio: string;
+  language: string | null;
+  task: 'transcribe' | 'translate' | null;
+  withTimestamps: boolean;
+  maxNewTokens: number;
+  prompt: number[];
+  tokensNoCache: number[];
+  tokensKvCache: number[];
+  text: string;
+  stopReason: 'eot' | 'max-tokens';
+  noSpeechProb: number;
+  sumLogProb: number;
+  avgLogProb: number;
+  minTop1Margin: number;
+  firstStepLogits: number[];
+}
+
+export interface Reference {
+  dims: { n_mels: number; n_audio_state: number; n_vocab: number; n_text_ctx: number };
+  melFilters: { nMels: number; sum: number; row10: number[] };
+  audios: ReferenceAudio[];
+  decodes: ReferenceDecode[];
+  eot: number;
+}
+
+export async function loadReference(): Promise<Reference> {
+  return JSON.parse(await readFile(join(REFERENCE_DIR, 'reference.json'), 'utf8')) as Reference;
+}
+
+export function referenceAudio(ref: Reference, name: string): ReferenceAudio {
+  const audio = ref.audios.find((a) => a.name === name);
+  if (!audio) throw new Error(`no reference audio ${name}`);
+  return audio;
+}
+
+/** The reference clip as float samples (int16 / 32768, as the generator converted it). */
+export async function readReferencePcm(audio: ReferenceAudio): Promise<Float32Array> {
+  const bytes = await readFile(join(REFERENCE_DIR, audio.pcmFile));
+  const pcm = new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  return Float32Array.from(pcm, (s) => s / 32768);
+}
+
+/** The reference log-mel, [nMels, signalFrames] row-major. */
+export async function readReferenceLogMel(audio: ReferenceAudio): Promise<Float32Array> {
+  const bytes = await readFile(join(REFERENCE_DIR, audio.logMelFile));
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+/** A scratch copy of the fixture model that a test may break; `edit` rewrites one JSON file. */
+export async function copyFixture(): Promise<{
+  dir: string;
+  editJson: (file: string, change: (json: Record<string, unknown>) => void) => Promise<void>;
+  remove: () => Promise<void>;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), 'whisper-fixture-'));
+  await cp(FIXTURE_DIR, dir, { recursive: true, filter: (src) => !src.startsWith(REFERENCE_DIR) });
+  return {
+    dir,
+    async editJson(file, change) {
+      const json = JSON.parse(await readFile(join(dir, file), 'utf8')) as Record<string, unknown>;
+      change(json);
+      await writeFile(join(dir, file), JSON.stringify(json));
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
