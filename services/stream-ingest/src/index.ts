@@ -5,7 +5,7 @@ export {
   type StreamIngest,
   type StreamIngestDeps,
 } from './app.js';
-export { loadIngestConfig, INGEST_VARIABLES, INGEST_LOCAL_VARIABLES, type IngestConfig } from './config.js';
+export { loadIngestConfig, INGEST_VARIABLES, type IngestConfig } from './config.js';
 export { MIGRATIONS, MIGRATIONS_TABLE } from './db/migrations.js';
 export { CallsRepo, type CallRow, type IngestState, type StreamFileRow } from './db/calls-repo.js';
 export { CallManager } from './calls/call-manager.js';

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
 
   const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
   const jsm = await jetstreamManager(nats.nc);
-  await provisionStreams(jsm, subjects, ['calls', 'media', 'audio'], logger);
+  await provisionStreams(jsm, subjects, ['calls', 'media', 'audio'], logger, config.NATS_STREAM_REPLICAS);
   const js = jetstream(nats.nc);
   const claims = await CallClaims.open({
     nc: nats.nc,

@@ -120,6 +120,22 @@ export const VARIABLES = {
     z.coerce.number().int().min(100).default(150_000),
     'Frames the gateway buffers while NATS is unreachable; beyond it frames are counted as lost.',
   ),
+  STREAM_IDLE_FINALIZE_MS: spec(
+    z.coerce.number().int().min(1_000).default(60_000),
+    'stream-ingest: a call whose media has been silent this long without a stream stop is finalized (its WAVs written).',
+  ),
+  INGEST_CLAIM_TTL_MS: spec(
+    z.coerce.number().int().min(1_000).default(30_000),
+    "stream-ingest: how long a replica's claim on a call outlives its last renewal (the takeover delay after a crash).",
+  ),
+  INGEST_PART_FLUSH_MS: spec(
+    z.coerce.number().int().min(100).default(5_000),
+    'stream-ingest: longest time received frames are held before being stored as a part object (and acknowledged).',
+  ),
+  INGEST_SWEEP_INTERVAL_MS: spec(
+    z.coerce.number().int().min(100).default(2_000),
+    'stream-ingest: how often each replica looks for orphaned calls and calls ready to finalize.',
+  ),
   SHUTDOWN_GRACE_MS: spec(
     z.coerce.number().int().min(0).default(20_000),
     'Time to finish in-flight work on SIGTERM before forcing exit.',

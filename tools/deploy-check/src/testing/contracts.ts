@@ -1,6 +1,6 @@
 import { GATEWAY_VARIABLES } from '@calltx/gateway';
 import { RECORDING_VARIABLES, SHARED_VARIABLES as FETCHER_VARIABLES } from '@calltx/recording-fetcher';
-import { INGEST_LOCAL_VARIABLES, INGEST_VARIABLES } from '@calltx/stream-ingest';
+import { INGEST_VARIABLES } from '@calltx/stream-ingest';
 import type { VariableSpec } from '@calltx/shared';
 import { z } from 'zod';
 import type { EntryVariables } from '../env/check.js';
@@ -36,7 +36,7 @@ export const ENTRY_VARIABLES: Record<string, EntryVariables> = {
       }
     : {}),
   'services/gateway/dist/main.js': { shared: GATEWAY_VARIABLES },
-  'services/stream-ingest/dist/main.js': { shared: INGEST_VARIABLES, local: INGEST_LOCAL_VARIABLES },
+  'services/stream-ingest/dist/main.js': { shared: INGEST_VARIABLES },
   'services/recording-fetcher/dist/main.js': { shared: FETCHER_VARIABLES, local: RECORDING_VARIABLES },
   // The model download takes its model and directory as arguments; HF_ENDPOINT (read by its CLI) points it at a
   // Hugging Face mirror.
