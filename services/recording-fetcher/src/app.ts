@@ -1,0 +1,157 @@
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type pg from 'pg';
+import type { Registry } from 'prom-client';
+import {
+  RecordingEvent,
+  consumerMetrics,
+  createObjectStore,
+  createServiceHttp,
+  ensureDurableConsumer,
+  runConsumer,
+  type Logger,
+  type ObjectStore,
+  type RunningConsumer,
+  type ServiceHttp,
+  type Subjects,
+} from '@calltx/shared';
+import type { FetcherConfig } from './config.js';
+import { RecordingsRepository } from './db/recordings-repository.js';
+import { createFetcherMetrics, type FetcherMetrics } from './metrics.js';
+import { RecordingProcessor } from './processing/recording-processor.js';
+import { TwilioRecordingApi } from './twilio/recording-api.js';
+import { RedirectPolicy } from './twilio/redirect-policy.js';
+
+/**
+ * Part size of the fetcher's uploads: S3's minimum, since three uploads run at once and each holds one part.
+ * Memory per recording is about 3 × (part + queue); bench:fetcher measures it.
+ */
+export const UPLOAD_PART_BYTES = 5 * 1024 * 1024;
+/** Bytes each upload may queue while the store takes a part (see UploadSink). */
+export const UPLOAD_QUEUE_BYTES = 1024 * 1024;
+
+/** The durable consumer every replica shares. */
+export const CONSUMER_NAME = 'recording-fetcher';
+/** Redeliveries of one callback before JetStream gives up (infrastructure outages are retried with backoff up to 30 s). */
+const MAX_DELIVER = 100;
+
+export interface FetcherDeps {
+  config: FetcherConfig;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  subjects: Subjects;
+  pool: pg.Pool;
+  store: ObjectStore;
+  logger: Logger;
+  registry: Registry;
+  isNatsConnected: () => boolean;
+}
+
+export interface RecordingFetcher {
+  http: ServiceHttp;
+  metrics: FetcherMetrics;
+  repository: RecordingsRepository;
+  /** Creates or updates the durable consumer and starts handling callbacks. */
+  start(): Promise<void>;
+  /**
+   * Stops taking callbacks and waits for those in flight, up to `waitMs`; then abandons them (their uploads are
+   * aborted and JetStream redelivers them to another replica).
+   */
+  stop(waitMs: number): Promise<void>;
+}
+
+/** The object store as the fetcher uses it (its part size sets the fetcher's memory use). */
+export function createFetcherStore(config: FetcherConfig): ObjectStore {
+  return createObjectStore({
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    accessKey: config.S3_ACCESS_KEY,
+    secretKey: config.S3_SECRET_KEY,
+    bucket: config.S3_BUCKET,
+    partSizeBytes: UPLOAD_PART_BYTES,
+  });
+}
+
+export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
+  const { config, js, jsm, subjects, pool, store, logger, registry } = deps;
+  const metrics = createFetcherMetrics(registry);
+  const repository = new RecordingsRepository(pool);
+  const shutdown = new AbortController();
+  const api = new TwilioRecordingApi(
+    config.TWILIO_API_BASE_URL,
+    config.TWILIO_ACCOUNT_SID,
+    config.TWILIO_AUTH_TOKEN,
+  );
+  const speakers = config.RECORDING_CHANNEL_SPEAKERS;
+  const processor = new RecordingProcessor({
+    settings: {
+      accountSid: config.TWILIO_ACCOUNT_SID,
+      channelSpeakers: [speakers['1']!, speakers['2']!],
+      limits: {
+        timeoutMs: config.RECORDING_DOWNLOAD_TIMEOUT_MS,
+        minBytesPerSec: config.RECORDING_DOWNLOAD_MIN_BYTES_PER_SEC,
+        maxBytes: config.RECORDING_MAX_BYTES,
+      },
+      attempts: config.RECORDING_FETCH_ATTEMPTS,
+      backoffMs: config.RECORDING_FETCH_BACKOFF_MS,
+      ackWaitMs: config.RECORDING_ACK_WAIT_MS,
+      deleteAfterStore: config.RECORDING_DELETE_AFTER_STORE,
+      uploadAheadBytes: UPLOAD_QUEUE_BYTES,
+    },
+    repository,
+    store,
+    js,
+    subjects,
+    api,
+    policy: new RedirectPolicy(api.origin, config.RECORDING_REDIRECT_HOSTS),
+    logger,
+    metrics,
+    signal: shutdown.signal,
+  });
+
+  const http = createServiceHttp({
+    registry,
+    checks: {
+      nats: deps.isNatsConnected,
+      postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
+      storage: async () => {
+        await store.ping();
+        return true;
+      },
+    },
+  });
+
+  let consumer: RunningConsumer | undefined;
+  return {
+    http,
+    metrics,
+    repository,
+    async start() {
+      const stream = subjects.streamName('recordings');
+      await ensureDurableConsumer(jsm, {
+        stream,
+        name: CONSUMER_NAME,
+        filterSubject: subjects.all('recordings'),
+        ackWaitMs: config.RECORDING_ACK_WAIT_MS,
+        maxDeliver: MAX_DELIVER,
+        maxAckPending: Math.max(16, config.RECORDING_CONCURRENCY * 4),
+      });
+      consumer = await runConsumer({
+        js,
+        stream,
+        consumer: CONSUMER_NAME,
+        schema: RecordingEvent,
+        handle: (event, msg) => processor.handle(event, msg),
+        logger,
+        metrics: consumerMetrics(registry),
+        concurrency: config.RECORDING_CONCURRENCY,
+      });
+    },
+    async stop(waitMs) {
+      if (!consumer) return;
+      const stopped = consumer.stop();
+      const timer = setTimeout(() => shutdown.abort(), waitMs);
+      await stopped;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/** Applied in order by runMigrations; each id runs once per database schema. */
+export const RECORDING_MIGRATIONS = [
+  {
+    id: '001-recordings',
+    sql: `
+      CREATE TABLE IF NOT EXISTS recordings (
+        recording_sid text PRIMARY KEY CHECK (recording_sid ~ '^RE[0-9a-fA-F]{32}$'),
+        call_sid text NOT NULL CHECK (call_sid ~ '^CA[0-9a-fA-F]{32}$'),
+        status text NOT NULL CHECK (status IN ('in-progress', 'completed', 'absent', 'failed', 'stored')),
+        twilio_duration_seconds integer,
+        channels smallint,
+        sample_rate integer,
+        duration_ms bigint,
+        error_source text CHECK (error_source IN ('twilio', 'fetcher')),
+        error_code text,
+        error_message text,
+        attempts integer NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        stored_at timestamptz,
+        events_published_at timestamptz,
+        twilio_deleted_at timestamptz
+      );
+      CREATE INDEX IF NOT EXISTS recordings_call_sid_idx ON recordings (call_sid);
+
+      CREATE TABLE IF NOT EXISTS recording_objects (
+        recording_sid text NOT NULL REFERENCES recordings (recording_sid) ON DELETE CASCADE,
+        role text NOT NULL,
+        channel smallint CHECK (channel IN (1, 2)),
+        object_key text NOT NULL,
+        bytes bigint NOT NULL CHECK (bytes >= 0),
+        sha256 text NOT NULL CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+        duration_ms bigint NOT NULL CHECK (duration_ms >= 0),
+        PRIMARY KEY (recording_sid, role)
+      );
+    `,
+  },
+] as const;
+
+export const MIGRATIONS_TABLE = 'recording_fetcher_migrations';

@@ -1,0 +1,259 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import {
+  InvalidMessageError,
+  internalEvents,
+  publishEvent,
+  recordingEvents,
+  type Logger,
+  type ObjectStore,
+  type RecordingEvent,
+  type Subjects,
+} from '@calltx/shared';
+import { archiveRecording, type ArchiveKeys, type ArchivedRecording } from '../archive/archive-recording.js';
+import type { RecordingRow, RecordingsRepository } from '../db/recordings-repository.js';
+import { openDownload, type DownloadLimits } from '../download/http-download.js';
+import { RecordingBusyError, RecordingFetchError, ShuttingDownError } from '../errors.js';
+import type { FetcherMetrics } from '../metrics.js';
+import { deleteRecordingAtTwilio } from '../twilio/delete-recording.js';
+import type { TwilioRecordingApi } from '../twilio/recording-api.js';
+import type { RedirectPolicy } from '../twilio/redirect-policy.js';
+
+type StatusCallback = Extract<RecordingEvent, { type: 'recording.status.v1' }>;
+
+export interface ProcessorSettings {
+  accountSid: string;
+  /** Channel 1 and channel 2 → speaker. */
+  channelSpeakers: readonly [string, string];
+  limits: DownloadLimits;
+  attempts: number;
+  backoffMs: number;
+  ackWaitMs: number;
+  deleteAfterStore: boolean;
+  /** See ArchiveInput.aheadBytes. */
+  uploadAheadBytes: number;
+}
+
+export interface ProcessorDeps {
+  settings: ProcessorSettings;
+  repository: RecordingsRepository;
+  store: ObjectStore;
+  js: JetStreamClient;
+  subjects: Subjects;
+  api: TwilioRecordingApi;
+  policy: RedirectPolicy;
+  logger: Logger;
+  metrics: FetcherMetrics;
+  /** Aborted on shutdown: work in flight is abandoned (and redelivered elsewhere). */
+  signal: AbortSignal;
+}
+
+const MAX_BACKOFF_MS = 60_000;
+
+/** Where a recording's objects live: derived from the SIDs only, so every retry writes the same keys. */
+export function recordingKeys(
+  callSid: string,
+  recordingSid: string,
+  channelSpeakers: readonly [string, string],
+): ArchiveKeys {
+  const base = `calls/${callSid}/recordings/${recordingSid}`;
+  return {
+    dual: `${base}/dual.wav`,
+    channels: [
+      { speaker: channelSpeakers[0], key: `${base}/${channelSpeakers[0]}.wav` },
+      { speaker: channelSpeakers[1], key: `${base}/${channelSpeakers[1]}.wav` },
+    ],
+  };
+}
+
+/**
+ * Handles recording callbacks. For `completed`: under a per-recording lock, downloads once (retrying what can
+ * succeed later), archives, records `stored` with the objects, then publishes the events and, if configured,
+ * deletes the recording at Twilio. Each step is recorded in the row before the next, so a redelivery after a
+ * crash resumes where it stopped and never repeats a finished step.
+ */
+export class RecordingProcessor {
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  async handle(event: RecordingEvent, msg: JsMsg): Promise<void> {
+    // Our own `stored` events share the subject family.
+    if (event.type !== 'recording.status.v1') return;
+    const { repository, settings, logger, metrics } = this.deps;
+    if (event.accountSid !== settings.accountSid) {
+      throw new InvalidMessageError('recording callback', ['accountSid: not this account']);
+    }
+    const facts = {
+      recordingSid: event.recordingSid,
+      callSid: event.callSid,
+      durationSeconds: event.durationSeconds,
+      channels: event.channels,
+      errorCode: event.errorCode,
+    };
+    const context = { recordingSid: event.recordingSid, callSid: event.callSid };
+    switch (event.status) {
+      case 'in-progress':
+        await repository.noteInProgress(facts);
+        return;
+      case 'absent':
+      case 'failed':
+        await repository.noteTwilioOutcome(facts, event.status);
+        metrics.outcomes.inc({ outcome: event.status === 'absent' ? 'absent' : 'twilio-failed' });
+        logger.warn(
+          { ...context, status: event.status, errorCode: event.errorCode },
+          'twilio reports no recording',
+        );
+        return;
+      case 'completed':
+        await repository.noteCompleted(facts);
+        await this.fetchOnce(event, msg);
+        return;
+    }
+  }
+
+  private async fetchOnce(event: StatusCallback, msg: JsMsg): Promise<void> {
+    const { repository, settings } = this.deps;
+    const lock = await repository.tryLock(event.recordingSid);
+    if (!lock) throw new RecordingBusyError(event.recordingSid);
+    // Tells JetStream this delivery is alive, so a long download is not redelivered to another replica.
+    const heartbeat = setInterval(() => msg.working(), Math.max(250, settings.ackWaitMs / 3));
+    this.deps.metrics.inFlight.inc();
+    try {
+      let row = await repository.get(event.recordingSid);
+      if (row && (row.status === 'completed' || (row.status === 'failed' && row.errorSource === 'fetcher'))) {
+        await this.download(event);
+        row = await repository.get(event.recordingSid);
+      }
+      if (row?.status === 'stored') await this.finish(row);
+    } finally {
+      clearInterval(heartbeat);
+      this.deps.metrics.inFlight.dec();
+      await lock.release();
+    }
+  }
+
+  /** Up to `attempts` downloads; the outcome (stored or failed with its reason) is recorded in the row. */
+  private async download(event: StatusCallback): Promise<void> {
+    const { repository, settings, logger, metrics, signal } = this.deps;
+    const keys = recordingKeys(event.callSid, event.recordingSid, settings.channelSpeakers);
+    const context = { recordingSid: event.recordingSid, callSid: event.callSid };
+    for (let attempt = 1; ; attempt += 1) {
+      if (signal.aborted) throw new ShuttingDownError();
+      await repository.countAttempt(event.recordingSid);
+      const stopTimer = metrics.archiveSeconds.startTimer();
+      try {
+        const archived = await this.archive(event.recordingSid, keys);
+        await this.verifyStored(archived);
+        await repository.markStored(event.recordingSid, archived);
+        stopTimer();
+        metrics.attempts.inc({ result: 'ok' });
+        metrics.outcomes.inc({ outcome: 'stored' });
+        for (const object of archived.objects) metrics.bytes.inc({ role: object.role }, object.bytes);
+        logger.info(
+          { ...context, attempt, durationMs: archived.durationMs, sampleRate: archived.sampleRate },
+          'recording stored',
+        );
+        return;
+      } catch (error) {
+        if (signal.aborted) throw new ShuttingDownError(error);
+        // Storage, database and other infrastructure errors: the consumer retries the whole delivery later.
+        if (!(error instanceof RecordingFetchError)) throw error;
+        metrics.attempts.inc({ result: error.code });
+        if (error.retryable && attempt < settings.attempts) {
+          const delayMs = Math.min(MAX_BACKOFF_MS, settings.backoffMs * 2 ** (attempt - 1));
+          logger.warn(
+            { ...context, attempt, code: error.code, err: error, delayMs },
+            'recording download failed, will retry',
+          );
+          await sleep(delayMs, undefined, { signal }).catch((cause: unknown) => {
+            throw new ShuttingDownError(cause);
+          });
+          continue;
+        }
+        // Objects a crashed earlier delivery may have completed must not outlive a failed recording.
+        await Promise.all(
+          [keys.dual, ...keys.channels.map((c) => c.key)].map((key) => this.deps.store.remove(key)),
+        );
+        await repository.markFailed(event.recordingSid, error.code, error.message);
+        metrics.outcomes.inc({ outcome: 'failed' });
+        logger.error({ ...context, attempt, code: error.code, err: error }, 'recording could not be fetched');
+        return;
+      }
+    }
+  }
+
+  private async archive(recordingSid: string, keys: ArchiveKeys): Promise<ArchivedRecording> {
+    const { api, policy, settings, store, signal } = this.deps;
+    const download = await openDownload({
+      url: api.dualChannelWavUrl(recordingSid),
+      authorization: api.authorization,
+      policy,
+      limits: settings.limits,
+      signal,
+    });
+    try {
+      return await archiveRecording({
+        body: download.body,
+        contentLength: download.contentLength,
+        maxBytes: settings.limits.maxBytes,
+        store,
+        keys,
+        aheadBytes: settings.uploadAheadBytes,
+        stallMs: settings.limits.timeoutMs,
+      });
+    } finally {
+      download.abort();
+    }
+  }
+
+  /** What the store holds must be what was sent, before the row says `stored`. */
+  private async verifyStored(archived: ArchivedRecording): Promise<void> {
+    for (const object of archived.objects) {
+      const info = await this.deps.store.stat(object.key);
+      if (info?.size !== object.bytes) {
+        throw new Error(
+          `stored ${object.key} is ${info ? `${info.size} bytes` : 'missing'}, ${object.bytes} were uploaded`,
+        );
+      }
+    }
+  }
+
+  /** Steps after `stored`, each skipped once recorded: events, then (optionally) deletion at Twilio. */
+  private async finish(row: RecordingRow): Promise<void> {
+    const { repository, settings, js, subjects, api, logger } = this.deps;
+    if (!row.eventsPublishedAt) {
+      const at = (row.storedAt ?? new Date()).toISOString();
+      const durationMs = row.durationMs ?? 0;
+      const stored = recordingEvents.stored({
+        callSid: row.callSid,
+        at,
+        recordingSid: row.recordingSid,
+        durationMs,
+        objects: row.objects.map(({ role, key, bytes, sha256 }) => ({ role, key, bytes, sha256 })),
+      });
+      await publishEvent(js, subjects.recording(row.callSid, 'stored'), stored, `${row.recordingSid}:stored`);
+      for (const object of row.objects) {
+        if (object.channel === null) continue;
+        const job = internalEvents.transcriptionJob({
+          callSid: row.callSid,
+          speaker: object.role,
+          recordingSid: row.recordingSid,
+          objectKey: object.key,
+          sampleRate: row.sampleRate ?? 8000,
+          durationMs,
+        });
+        await publishEvent(
+          js,
+          subjects.transcribe(row.callSid, object.role),
+          job,
+          `${row.recordingSid}:${object.role}`,
+        );
+      }
+      await repository.markEventsPublished(row.recordingSid);
+    }
+    if (settings.deleteAfterStore && !row.twilioDeletedAt) {
+      await deleteRecordingAtTwilio(api, row.recordingSid, settings.limits.timeoutMs);
+      await repository.markDeletedAtTwilio(row.recordingSid);
+      logger.info({ recordingSid: row.recordingSid, callSid: row.callSid }, 'recording deleted at twilio');
+    }
+  }
+}

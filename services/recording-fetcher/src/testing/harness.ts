@@ -1,0 +1,258 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type pg from 'pg';
+import {
+  natsUrlForTests,
+  postgresForTests,
+  s3ForTests,
+  type PostgresForTests,
+  type S3ForTests,
+} from '@calltx/devstack';
+import {
+  Subjects,
+  createLogger,
+  createMetricsRegistry,
+  createObjectStore,
+  createPool,
+  provisionStreams,
+  publishEvent,
+  recordingEvents,
+  runMigrations,
+  type Family,
+  type Logger,
+  type ObjectStore,
+} from '@calltx/shared';
+import { startFakeTwilioApi, type FakeTwilioApi } from '@calltx/twilio-sim';
+import { createFetcherStore, createRecordingFetcher, type RecordingFetcher } from '../app.js';
+import { loadFetcherConfig } from '../config.js';
+import { MIGRATIONS_TABLE, RECORDING_MIGRATIONS } from '../db/migrations.js';
+import { RecordingsRepository, type RecordingRow } from '../db/recordings-repository.js';
+
+export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
+export const AUTH_TOKEN = 'test-auth-token-0123456789abcdef';
+export const FAMILIES: Family[] = ['recordings', 'transcribe'];
+
+export const sid = (prefix: 'CA' | 'RE') => `${prefix}${randomBytes(16).toString('hex')}`;
+
+/** Captures JSON log lines, to assert on what is logged. */
+export class LogCapture extends Writable {
+  readonly lines: Array<Record<string, unknown>> = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    for (const line of chunk.toString().split('\n'))
+      if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  }
+}
+
+/**
+ * Everything the fetcher talks to, real and isolated per stack: NATS streams under a unique prefix, a fresh
+ * Postgres schema, an empty bucket and a fake Twilio REST API.
+ */
+export interface FetcherStack {
+  prefix: string;
+  subjects: Subjects;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  pg: PostgresForTests;
+  pool: pg.Pool;
+  repository: RecordingsRepository;
+  s3: S3ForTests;
+  store: ObjectStore;
+  twilio: FakeTwilioApi;
+  /** The environment a fetcher needs to run against this stack. */
+  env: Record<string, string>;
+  /** Publishes a recording status callback as the gateway does (msgId overridable to bypass deduplication). */
+  callback(
+    callSid: string,
+    recordingSid: string,
+    status: 'in-progress' | 'completed' | 'absent' | 'failed',
+    extra?: CallbackExtra,
+  ): Promise<void>;
+  row(recordingSid: string): Promise<RecordingRow | null>;
+  /** Keys (and sizes) stored under a call. */
+  objects(callSid: string): Promise<Array<{ key: string; size: number }>>;
+  read(key: string): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+export interface CallbackExtra {
+  msgId?: string;
+  errorCode?: string;
+  durationSeconds?: number;
+  accountSid?: string;
+}
+
+export async function startStack(twilioAuthToken = AUTH_TOKEN): Promise<FetcherStack> {
+  const prefix = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const subjects = new Subjects(prefix);
+  const natsUrl = natsUrlForTests();
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  const silent = createLogger({ service: 'test', level: 'silent' });
+  await provisionStreams(jsm, subjects, FAMILIES, silent);
+  const js = jetstream(nc);
+  const pgTest = await postgresForTests();
+  const pool = createPool(pgTest.url);
+  await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: RECORDING_MIGRATIONS });
+  const s3 = await s3ForTests();
+  const store = createObjectStore(s3.config);
+  const twilio = await startFakeTwilioApi({ accountSid: ACCOUNT_SID, authToken: twilioAuthToken });
+  const repository = new RecordingsRepository(pool);
+
+  const env: Record<string, string> = {
+    NATS_URL: natsUrl,
+    NATS_SUBJECT_PREFIX: prefix,
+    DATABASE_URL: pgTest.url,
+    S3_ENDPOINT: s3.config.endpoint,
+    S3_REGION: s3.config.region,
+    S3_ACCESS_KEY: s3.config.accessKey,
+    S3_SECRET_KEY: s3.config.secretKey,
+    S3_BUCKET: s3.config.bucket,
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_API_BASE_URL: twilio.url,
+    PORT: '0',
+  };
+
+  return {
+    prefix,
+    subjects,
+    nc,
+    js,
+    jsm,
+    pg: pgTest,
+    pool,
+    repository,
+    s3,
+    store,
+    twilio,
+    env,
+    async callback(callSid, recordingSid, status, extra = {}) {
+      const event = recordingEvents.status({
+        callSid,
+        at: new Date().toISOString(),
+        accountSid: extra.accountSid ?? ACCOUNT_SID,
+        recordingSid,
+        status,
+        recordingUrl: `${twilio.url}/2010-04-01/Accounts/${ACCOUNT_SID}/Recordings/${recordingSid}`,
+        channels: 2,
+        durationSeconds: extra.durationSeconds,
+        errorCode: extra.errorCode,
+      });
+      await publishEvent(
+        js,
+        subjects.recording(callSid, status),
+        event,
+        extra.msgId ?? `${recordingSid}:${status}`,
+      );
+    },
+    row: (recordingSid) => repository.get(recordingSid),
+    async objects(callSid) {
+      const found: Array<{ key: string; size: number }> = [];
+      for await (const item of store.list(`calls/${callSid}/`)) found.push(item);
+      return found.sort((a, b) => a.key.localeCompare(b.key));
+    },
+    async read(key) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await store.getObject(key)) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    },
+    async close() {
+      await twilio.close();
+      for (const family of FAMILIES)
+        await jsm.streams.delete(subjects.streamName(family)).catch(() => undefined);
+      await nc.close();
+      await pool.end();
+      await pgTest.stop();
+      await s3.stop();
+    },
+  };
+}
+
+export interface RunningFetcher {
+  fetcher: RecordingFetcher;
+  logs: LogCapture;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+/** The fetcher in this process against a stack, configured through the same variables as in production. */
+export async function startFetcher(
+  stack: FetcherStack,
+  overrides: Record<string, string> = {},
+): Promise<RunningFetcher> {
+  const config = loadFetcherConfig({ ...stack.env, ...overrides });
+  const logs = new LogCapture();
+  const logger = createLogger({ service: 'recording-fetcher', level: 'debug', destination: logs });
+  const nc = await connect({ servers: config.NATS_URL });
+  const fetcher = createRecordingFetcher({
+    config,
+    js: jetstream(nc),
+    jsm: await jetstreamManager(nc),
+    subjects: stack.subjects,
+    pool: stack.pool,
+    store: createFetcherStore(config),
+    logger,
+    registry: createMetricsRegistry('recording-fetcher'),
+    isNatsConnected: () => !nc.isClosed(),
+  });
+  await fetcher.start();
+  return {
+    fetcher,
+    logs,
+    logger,
+    async stop() {
+      await fetcher.stop(1_000);
+      await fetcher.http.close();
+      await nc.close();
+    },
+  };
+}
+
+/** How many messages a stream holds on each subject matching `filter` (works on work-queue streams too). */
+export async function countBySubject(
+  stack: FetcherStack,
+  family: Family,
+  filter: string,
+): Promise<Record<string, number>> {
+  const info = await stack.jsm.streams.info(stack.subjects.streamName(family), { subjects_filter: filter });
+  return info.state.subjects ?? {};
+}
+
+/** The last message stored on a subject, with its Nats-Msg-Id. */
+export async function lastMessage(
+  stack: FetcherStack,
+  family: Family,
+  subject: string,
+): Promise<{ msgId: string | undefined; json: Record<string, unknown> }> {
+  const msg = await stack.jsm.streams.getMessage(stack.subjects.streamName(family), {
+    last_by_subj: subject,
+  });
+  if (!msg) throw new Error(`no message on ${subject}`);
+  return { msgId: msg.header?.get('Nats-Msg-Id'), json: msg.json<Record<string, unknown>>() };
+}
+
+/** Polls until `check` passes or the time is up (then its last error is thrown). */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Waits until the shared consumer has nothing pending or unacknowledged: every delivery has been handled. */
+export async function consumerIdle(stack: FetcherStack, timeoutMs = 20_000): Promise<void> {
+  await eventually(async () => {
+    const info = await stack.jsm.consumers.info(stack.subjects.streamName('recordings'), 'recording-fetcher');
+    if (info.num_pending !== 0 || info.num_ack_pending !== 0)
+      throw new Error(`consumer busy: ${info.num_pending} pending, ${info.num_ack_pending} unacked`);
+  }, timeoutMs);
+}
