@@ -6,7 +6,7 @@ export {
   type RecordingFetcher,
   type FetcherDeps,
 } from './app.js';
-export { loadFetcherConfig, RECORDING_VARIABLES, SHARED_VARIABLES, type FetcherConfig } from './config.js';
+export { loadFetcherConfig, FETCHER_VARIABLES, type FetcherConfig } from './config.js';
 export { RECORDING_MIGRATIONS, MIGRATIONS_TABLE } from './db/migrations.js';
 export {
   RecordingsRepository,

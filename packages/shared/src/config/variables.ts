@@ -38,6 +38,9 @@ const speakerMap = (keys: readonly string[]) =>
     return map;
   });
 
+const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+const positiveInt = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+
 export const VARIABLES = {
   NATS_URL: spec(
     z
@@ -135,6 +138,54 @@ export const VARIABLES = {
   INGEST_SWEEP_INTERVAL_MS: spec(
     z.coerce.number().int().min(100).default(2_000),
     'stream-ingest: how often each replica looks for orphaned calls and calls ready to finalize.',
+  ),
+  RECORDING_REDIRECT_HOSTS: spec(
+    z
+      .string()
+      .transform((value) => value.split(',').map((host) => host.trim().toLowerCase()))
+      .pipe(
+        z
+          .array(z.string().regex(HOST_PATTERN, 'must be host names or *.domain patterns, comma-separated'))
+          .min(1),
+      )
+      .default(['*.twilio.com', '*.twiliocdn.com']),
+    'Hosts a recording download may be redirected to, besides the TWILIO_API_BASE_URL host (which keeps the credentials); ' +
+      '"*.example.com" matches any subdomain. Redirects elsewhere are refused.',
+  ),
+  RECORDING_DELETE_AFTER_STORE: spec(
+    z
+      .enum(['true', 'false'], { error: 'must be true or false' })
+      .transform((value) => value === 'true')
+      .default(false),
+    "Delete the recording at Twilio once the stored copy is verified (keeps Twilio's storage bill and exposure down).",
+  ),
+  RECORDING_MAX_BYTES: spec(
+    positiveInt(1024, 512 * 1024 * 1024),
+    'Largest recording accepted (bytes); a bigger Content-Length or body is refused. The default fits 4 hours of dual-channel 8 kHz 16-bit audio.',
+  ),
+  RECORDING_DOWNLOAD_TIMEOUT_MS: spec(
+    positiveInt(100, 30_000),
+    'A download is abandoned when no byte arrives for this long (connect, headers or body).',
+  ),
+  RECORDING_DOWNLOAD_MIN_BYTES_PER_SEC: spec(
+    positiveInt(1, 64 * 1024),
+    'Slowest average download rate tolerated once RECORDING_DOWNLOAD_TIMEOUT_MS has passed; a slower transfer is abandoned and retried.',
+  ),
+  RECORDING_FETCH_ATTEMPTS: spec(
+    positiveInt(1, 8),
+    'Downloads tried per recording when Twilio answers 404 (not ready yet), 5xx, times out or cuts the transfer; then it is recorded as failed.',
+  ),
+  RECORDING_FETCH_BACKOFF_MS: spec(
+    positiveInt(0, 2_000),
+    'Wait before the second download attempt; doubles for each further one (at most 60 s).',
+  ),
+  RECORDING_ACK_WAIT_MS: spec(
+    positiveInt(1_000, 30_000),
+    'Time after which JetStream redelivers a callback whose fetcher went silent (a live fetcher extends it while working).',
+  ),
+  RECORDING_CONCURRENCY: spec(
+    positiveInt(1, 1),
+    'Recordings fetched at once by one replica; each adds about 50 MiB of memory at its peak (scale replicas first).',
   ),
   SHUTDOWN_GRACE_MS: spec(
     z.coerce.number().int().min(0).default(20_000),

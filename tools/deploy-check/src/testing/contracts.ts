@@ -1,5 +1,5 @@
 import { GATEWAY_VARIABLES } from '@calltx/gateway';
-import { RECORDING_VARIABLES, SHARED_VARIABLES as FETCHER_VARIABLES } from '@calltx/recording-fetcher';
+import { FETCHER_VARIABLES } from '@calltx/recording-fetcher';
 import { INGEST_VARIABLES } from '@calltx/stream-ingest';
 import type { VariableSpec } from '@calltx/shared';
 import { z } from 'zod';
@@ -37,7 +37,7 @@ export const ENTRY_VARIABLES: Record<string, EntryVariables> = {
     : {}),
   'services/gateway/dist/main.js': { shared: GATEWAY_VARIABLES },
   'services/stream-ingest/dist/main.js': { shared: INGEST_VARIABLES },
-  'services/recording-fetcher/dist/main.js': { shared: FETCHER_VARIABLES, local: RECORDING_VARIABLES },
+  'services/recording-fetcher/dist/main.js': { shared: FETCHER_VARIABLES },
   // The model download takes its model and directory as arguments; HF_ENDPOINT (read by its CLI) points it at a
   // Hugging Face mirror.
   'tools/model-fetch/dist/cli.js': {
