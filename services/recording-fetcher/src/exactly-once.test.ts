@@ -8,7 +8,8 @@ import {
   startStack,
   type FetcherStack,
 } from './testing/harness.js';
-import { spawnFetcher, type FetcherProcess } from './testing/process.js';
+import type { ServiceProcess as FetcherProcess } from '@calltx/devstack';
+import { spawnFetcher } from './testing/process.js';
 
 let stack: FetcherStack;
 const running = new Set<FetcherProcess>();

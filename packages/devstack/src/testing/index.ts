@@ -8,3 +8,4 @@ export {
   type PostgresForTests,
 } from './postgres-for-tests.js';
 export { isDockerReachable } from './docker.js';
+export { spawnService, type ServiceProcess } from './spawn-service.js';

@@ -1,47 +1,19 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnService, type ServiceProcess } from '@calltx/devstack';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 
-export interface IngestProcess {
-  child: ChildProcess;
-  port: number;
-  logs: Array<Record<string, unknown>>;
-  exited: Promise<number | null>;
+export interface IngestProcess extends ServiceProcess {
   /** CallSids this process logged as claimed. */
   claimed(): string[];
 }
 
-/** Runs the real stream-ingest entry point (TypeScript through tsx) as a child process, configured by env only. */
+/** The real stream-ingest entry point as a child process, configured by env only. */
 export async function spawnIngest(env: Record<string, string>): Promise<IngestProcess> {
-  const child = spawn(process.execPath, ['--conditions=@calltx/source', '--import', 'tsx', MAIN], {
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'debug', LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: Array<Record<string, unknown>> = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let stderr = '';
-  child.stderr!.on('data', (data: Buffer) => (stderr += data.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let entry: Record<string, unknown>;
-      try {
-        entry = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        entry = { msg: line };
-      }
-      logs.push(entry);
-      if (entry.msg === 'stream-ingest listening') resolve(entry.port as number);
-    });
-    void exited.then((code) => reject(new Error(`stream-ingest exited with ${code}: ${stderr}`)));
-  });
+  const ingest = await spawnService(MAIN, 'stream-ingest', env);
   return {
-    child,
-    port,
-    logs,
-    exited,
-    claimed: () => logs.filter((l) => l.msg === 'call claimed').map((l) => l.callSid as string),
+    ...ingest,
+    claimed: () => ingest.logs.filter((l) => l.msg === 'call claimed').map((l) => l.callSid as string),
   };
 }
 
