@@ -1,7 +1,7 @@
 import { writeFile, rename, mkdir } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { isReachable } from './reachable.js';
 import { startEmbeddedNats } from './nats/embedded-nats.js';
 import { startEmbeddedPostgres } from './postgres/embedded-postgres.js';
 import { DEFAULT_TEST_DATABASE_URL } from './testing/postgres-for-tests.js';
@@ -21,27 +21,12 @@ if (positionals[0] !== 'up' || !values['write-env']) {
   process.exit(2);
 }
 
-function reachable(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port) }, () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.setTimeout(1_000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
 const stops: Array<() => Promise<void>> = [];
 const env: Record<string, string> = {};
 const say = (line: string) => process.stderr.write(`[devstack] ${line}\n`);
 
 const natsUrl = process.env.NATS_URL || 'nats://127.0.0.1:4222';
-if (await reachable(natsUrl.split(',')[0]!)) {
+if (await isReachable(natsUrl.split(',')[0]!)) {
   env.NATS_URL = natsUrl;
 } else {
   const nats = await startEmbeddedNats();
@@ -51,7 +36,7 @@ if (await reachable(natsUrl.split(',')[0]!)) {
 }
 
 const databaseUrl = process.env.DATABASE_URL || DEFAULT_TEST_DATABASE_URL;
-if (await reachable(databaseUrl)) {
+if (await isReachable(databaseUrl)) {
   env.DATABASE_URL = databaseUrl;
 } else {
   const postgres = await startEmbeddedPostgres();

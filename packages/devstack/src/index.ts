@@ -12,3 +12,4 @@ export {
   type EmbeddedPostgresOptions,
 } from './postgres/embedded-postgres.js';
 export * from './testing/index.js';
+export { isReachable } from './reachable.js';

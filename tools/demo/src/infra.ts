@@ -1,27 +1,11 @@
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { startEmbeddedNats, startEmbeddedPostgres, startEmbeddedS3 } from '@calltx/devstack';
+import { isReachable, startEmbeddedNats, startEmbeddedPostgres, startEmbeddedS3 } from '@calltx/devstack';
 
 export interface Infra {
   env: Record<string, string>;
   /** What was found and what was started, for the narrator. */
   notes: string[];
   stop(): Promise<void>;
-}
-
-function reachable(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port) }, () => {
-      socket.end();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.setTimeout(1_000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
 }
 
 const S3_ACCESS_KEY = 'demo-access-key';
@@ -38,7 +22,7 @@ export async function bringUpInfra(dataDir: string): Promise<Infra> {
   const env: Record<string, string> = {};
 
   const natsUrl = process.env.NATS_URL || 'nats://127.0.0.1:4222';
-  if (await reachable(natsUrl.split(',')[0]!)) {
+  if (await isReachable(natsUrl.split(',')[0]!)) {
     env.NATS_URL = natsUrl;
     notes.push(`NATS: using ${natsUrl}`);
   } else {
