@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { MediaFrames } from '@calltx/shared';
 import {
   TwilioStream,
   eventually,
@@ -99,6 +100,7 @@ describe('WS /twilio/media-stream', () => {
           (m) => m.msgId === `${call.streamSid}:${track}:${(m.json.frames as Frames)[0]!.chunk}`,
         ),
       ).toBe(true);
+      for (const message of messages) expect(MediaFrames.safeParse(message.json).error).toBeUndefined();
       const frames = framesOf(messages);
       expect(frames.map((f) => f.chunk)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
       expect(frames.map((f) => f.timestampMs)).toEqual(Array.from({ length: 120 }, (_, i) => i * 20));
