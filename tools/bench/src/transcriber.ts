@@ -38,6 +38,10 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '30' },
     calls: { type: 'string', default: '1,2,4,8' },
+    /** TRANSCRIBER_CONCURRENCY and TRANSCRIBER_THREADS of the service under load (default: the service's defaults). */
+    concurrency: { type: 'string' },
+    threads: { type: 'string' },
+    quantized: { type: 'string', default: 'false,true' },
     'skip-engine': { type: 'boolean', default: false },
     'skip-service': { type: 'boolean', default: false },
   },
@@ -76,9 +80,13 @@ async function ensureModel(): Promise<void> {
   if (existsSync(`${MODEL_DIR}/onnx/decoder_model_merged_quantized.onnx`)) return;
   console.log(`generating a tiny-dims random model in ${MODEL_DIR} (tools/whisper-model-gen) …`);
   const started = performance.now();
-  const child = spawn('bash', [`${REPO}tools/whisper-model-gen/generate.sh`, '--preset', 'tiny', '--out', MODEL_DIR], {
-    stdio: 'inherit',
-  });
+  const child = spawn(
+    'bash',
+    [`${REPO}tools/whisper-model-gen/generate.sh`, '--preset', 'tiny', '--out', MODEL_DIR],
+    {
+      stdio: 'inherit',
+    },
+  );
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`the model generator exited with ${code}`);
   console.log(`generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -90,24 +98,38 @@ interface EngineFigures {
   variant: string;
   encoderMs: number;
   decoderMsPerToken: number;
+  melMs: number;
   projectMs: number;
   rawMs: number;
   tokens: number;
 }
 
 /** The project's path and the same graphs driven by hand, for one utterance: ms each. */
-async function rawTranscribe(model: WhisperModel, mel: Float32Array, prompt: number[], generated: number[], runs: number): Promise<void> {
+async function rawTranscribe(
+  model: WhisperModel,
+  mel: Float32Array,
+  prompt: number[],
+  generated: number[],
+  runs: number,
+): Promise<void> {
   const { nMels, decoderLayers, decoderHeads, dModel } = model.config;
-  const encoded = await model.encoder.run({ input_features: new ort.Tensor('float32', mel, [1, nMels, N_FRAMES]) });
+  const encoded = await model.encoder.run({
+    input_features: new ort.Tensor('float32', mel, [1, nMels, N_FRAMES]),
+  });
   const feeds: Record<string, ort.Tensor> = { encoder_hidden_states: encoded['last_hidden_state']! };
   const empty = new ort.Tensor('float32', new Float32Array(0), [1, decoderHeads, 0, dModel / decoderHeads]);
   const names: string[] = [];
   for (let i = 0; i < decoderLayers; i++)
-    for (const part of ['decoder', 'encoder']) for (const kv of ['key', 'value']) names.push(`${i}.${part}.${kv}`);
+    for (const part of ['decoder', 'encoder'])
+      for (const kv of ['key', 'value']) names.push(`${i}.${part}.${kv}`);
   for (const name of names) feeds[`past_key_values.${name}`] = empty;
   const inputs = [prompt, ...generated.map((token) => [token])].slice(0, runs);
   for (const [step, ids] of inputs.entries()) {
-    feeds['input_ids'] = new ort.Tensor('int64', BigInt64Array.from(ids, (t) => BigInt(t)), [1, ids.length]);
+    feeds['input_ids'] = new ort.Tensor(
+      'int64',
+      BigInt64Array.from(ids, (t) => BigInt(t)),
+      [1, ids.length],
+    );
     feeds['use_cache_branch'] = new ort.Tensor('bool', [step > 0], [1]);
     const out = await model.decoder.run(feeds);
     for (const name of names) {
@@ -123,6 +145,13 @@ async function measureEngine(quantized: boolean, threads: number): Promise<Engin
     const speech = PHRASES[1]!;
     const samples = Float32Array.from(speech, (s) => s / 32768);
     const mel = logMel(samples, new Float32Array(model.config.nMels * N_FRAMES), model.config.nMels).slice();
+
+    const melTimes: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const started = performance.now();
+      logMel(samples, new Float32Array(model.config.nMels * N_FRAMES), model.config.nMels);
+      melTimes.push(performance.now() - started);
+    }
 
     await model.encode(mel); // warm-up
     const encoder: number[] = [];
@@ -166,8 +195,10 @@ async function measureEngine(quantized: boolean, threads: number): Promise<Engin
       variant: `${quantized ? 'int8' : 'fp32'}, ${threads} thread${threads > 1 ? 's' : ''}`,
       encoderMs: median(encoder),
       decoderMsPerToken: median(perToken),
-      projectMs: median(project),
-      rawMs: median(raw),
+      melMs: median(melTimes),
+      // Best of the rounds: on a shared machine the least disturbed run is the closest to each path's own cost.
+      projectMs: Math.min(...project),
+      rawMs: Math.min(...raw),
       tokens: runs,
     };
   } finally {
@@ -178,6 +209,7 @@ async function measureEngine(quantized: boolean, threads: number): Promise<Engin
 // ---------------------------------------------------------------- 2. service
 
 interface LoadFigures {
+  variant: string;
   calls: number;
   finals: number;
   p50: number;
@@ -223,7 +255,12 @@ async function simulateCall(
         audioEndAt: new Date().toISOString(),
       });
       const kind = final ? 'final' : 'partial';
-      await publishEvent(js, subjects.audio(callSid, speaker, kind), event, `${segmentId}:${kind}:${event.endMs}`);
+      await publishEvent(
+        js,
+        subjects.audio(callSid, speaker, kind),
+        event,
+        `${segmentId}:${kind}:${event.endMs}`,
+      );
     };
     const durationMs = pcm.length / 16;
     for (let at = PARTIAL_EVERY_MS; at < durationMs; at += PARTIAL_EVERY_MS) {
@@ -239,13 +276,18 @@ async function simulateCall(
   }
 }
 
-async function measureService(): Promise<LoadFigures[]> {
+async function measureService(quantized: boolean): Promise<LoadFigures[]> {
   const prefix = `bench${randomBytes(3).toString('hex')}`;
   const subjects = new Subjects(prefix);
   const natsUrl = natsUrlForTests();
   const nc = await connect({ servers: natsUrl });
   const jsm = await jetstreamManager(nc);
-  await provisionStreams(jsm, subjects, ['audio', 'transcribe', 'transcripts'], createLogger({ service: 'bench', level: 'silent' }));
+  await provisionStreams(
+    jsm,
+    subjects,
+    ['audio', 'transcribe', 'transcripts'],
+    createLogger({ service: 'bench', level: 'silent' }),
+  );
   const js = jetstream(nc);
   const [database, s3] = await Promise.all([postgresForTests(), s3ForTests()]);
   const child = await startChild(
@@ -260,8 +302,12 @@ async function measureService(): Promise<LoadFigures[]> {
       S3_SECRET_KEY: s3.config.secretKey,
       S3_BUCKET: s3.config.bucket,
       WHISPER_MODEL_DIR: MODEL_DIR,
+      WHISPER_QUANTIZED: String(quantized),
+      ...(args.concurrency ? { TRANSCRIBER_CONCURRENCY: args.concurrency } : {}),
+      ...(args.threads ? { TRANSCRIBER_THREADS: args.threads } : {}),
       PORT: '0',
-      LOG_LEVEL: 'warn',
+      // info: startChild waits for the 'transcriber listening' line.
+      LOG_LEVEL: 'info',
     },
     'transcriber listening',
   );
@@ -284,25 +330,37 @@ async function measureService(): Promise<LoadFigures[]> {
       latencies.length = 0;
       const before = await scrape(metricsUrl);
       const counters = { partials: 0, finals: 0 };
-      await Promise.all(Array.from({ length: calls }, (_, i) => simulateCall(js, subjects, CALL_SECONDS, i, counters)));
+      await Promise.all(
+        Array.from({ length: calls }, (_, i) => simulateCall(js, subjects, CALL_SECONDS, i, counters)),
+      );
       const deadline = Date.now() + 120_000;
       while (latencies.length < counters.finals && Date.now() < deadline) await sleep(100);
       await sleep(500);
       const after = await scrape(metricsUrl);
-      const inference = sum(after, 'calltx_transcriber_inference_seconds_sum', { kind: 'final' }) - sum(before, 'calltx_transcriber_inference_seconds_sum', { kind: 'final' });
-      const inferences = sum(after, 'calltx_transcriber_inference_seconds_count', { kind: 'final' }) - sum(before, 'calltx_transcriber_inference_seconds_count', { kind: 'final' });
+      const inference =
+        sum(after, 'calltx_transcriber_inference_seconds_sum', { kind: 'final' }) -
+        sum(before, 'calltx_transcriber_inference_seconds_sum', { kind: 'final' });
+      const inferences =
+        sum(after, 'calltx_transcriber_inference_seconds_count', { kind: 'final' }) -
+        sum(before, 'calltx_transcriber_inference_seconds_count', { kind: 'final' });
       results.push({
+        variant: quantized ? 'int8' : 'fp32',
         calls,
         finals: latencies.length,
         p50: quantile(latencies, 0.5),
         p95: quantile(latencies, 0.95),
         max: Math.max(...latencies),
         partialsSent: counters.partials,
-        partialsPublished: sum(after, 'calltx_transcriber_partials_published_total') - sum(before, 'calltx_transcriber_partials_published_total'),
+        partialsPublished:
+          sum(after, 'calltx_transcriber_partials_published_total') -
+          sum(before, 'calltx_transcriber_partials_published_total'),
         inferenceMeanMs: (inference / Math.max(1, inferences)) * 1000,
       });
-      if (latencies.length < counters.finals) console.log(`  ${counters.finals - latencies.length} finals still missing after 120 s`);
-      console.log(`  ${calls} call(s): ${latencies.length} finals, p50 ${results.at(-1)!.p50} ms, p95 ${results.at(-1)!.p95} ms`);
+      if (latencies.length < counters.finals)
+        console.log(`  ${counters.finals - latencies.length} finals still missing after 120 s`);
+      console.log(
+        `  ${quantized ? 'int8' : 'fp32'}, ${calls} call(s): ${latencies.length} finals, p50 ${results.at(-1)!.p50} ms, p95 ${results.at(-1)!.p95} ms`,
+      );
     }
     return results;
   } finally {
@@ -319,7 +377,11 @@ async function measureService(): Promise<LoadFigures[]> {
 
 async function main(): Promise<void> {
   await ensureModel();
-  console.log(`model ${MODEL_DIR}; load average at start ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `model ${MODEL_DIR}; load average at start ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   if (!args['skip-engine']) {
     const figures: EngineFigures[] = [];
     for (const quantized of [false, true]) {
@@ -328,27 +390,42 @@ async function main(): Promise<void> {
         console.log(`  measured ${figures.at(-1)!.variant}`);
       }
     }
-    console.log(`\nEngine (median of ${ROUNDS} rounds; the utterance is ${(PHRASES[1]!.length / 16000).toFixed(1)} s of speech)`);
-    console.log('| variant | encoder ms / 30 s window | decoder ms / token | transcribe() ms | raw session.run ms | overhead ratio (target ≤ 1.2) |');
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
+    console.log(
+      `\nEngine (encoder, decoder: median of ${ROUNDS} rounds; transcribe() and raw: best of ${ROUNDS}, interleaved; the utterance is ${(PHRASES[1]!.length / 16000).toFixed(1)} s of speech)`,
+    );
+    console.log(
+      '| variant | encoder ms / 30 s window | decoder ms / token | transcribe() ms | of which log-mel ms | raw session.run ms | overhead ratio (target ≤ 1.2) |',
+    );
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const f of figures) {
       console.log(
-        `| ${f.variant} | ${f.encoderMs.toFixed(0)} | ${f.decoderMsPerToken.toFixed(2)} | ${f.projectMs.toFixed(0)} (${f.tokens} decoder runs) | ${f.rawMs.toFixed(0)} | ${(f.projectMs / f.rawMs).toFixed(2)} |`,
+        `| ${f.variant} | ${f.encoderMs.toFixed(0)} | ${f.decoderMsPerToken.toFixed(2)} | ${f.projectMs.toFixed(0)} (${f.tokens} decoder runs) | ${f.melMs.toFixed(0)} | ${f.rawMs.toFixed(0)} | ${(f.projectMs / f.rawMs).toFixed(2)} |`,
       );
     }
   }
   if (!args['skip-service']) {
-    console.log(`\nService: ${CALL_SECONDS} s of simulated two-speaker calls at real-time pace (default configuration)`);
-    const load = await measureService();
-    console.log('\n| concurrent calls | finals | end of utterance → final event p50 | p95 (target ≤ 1.5 s at 4 calls) | max | partials published / sent | mean inference ms per final |');
-    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    const setting = `TRANSCRIBER_CONCURRENCY ${args.concurrency ?? 'default (1)'}, TRANSCRIBER_THREADS ${args.threads ?? 'default (CPUs / concurrency)'}`;
+    console.log(
+      `\nService: ${CALL_SECONDS} s of simulated two-speaker calls at real-time pace, one replica, ${setting}`,
+    );
+    const load: LoadFigures[] = [];
+    for (const quantized of args.quantized.split(','))
+      load.push(...(await measureService(quantized === 'true')));
+    console.log(
+      '\n| model | concurrent calls | finals | end of utterance → final event p50 | p95 (target ≤ 1.5 s at 4 calls) | max | partials published / sent | mean inference ms per final |',
+    );
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const l of load) {
       console.log(
-        `| ${l.calls} | ${l.finals} | ${l.p50} ms | ${l.p95} ms | ${l.max} ms | ${l.partialsPublished} / ${l.partialsSent} | ${l.inferenceMeanMs.toFixed(0)} |`,
+        `| ${l.variant} | ${l.calls} | ${l.finals} | ${l.p50} ms | ${l.p95} ms | ${l.max} ms | ${l.partialsPublished} / ${l.partialsSent} | ${l.inferenceMeanMs.toFixed(0)} |`,
       );
     }
   }
-  console.log(`\nload average at end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `\nload average at end ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
 }
 
 await main();

@@ -1,0 +1,190 @@
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type pg from 'pg';
+import type { Registry } from 'prom-client';
+import {
+  SpeechSegment,
+  TranscriptionJob,
+  createServiceHttp,
+  ensureDurableConsumer,
+  type Logger,
+  type ObjectStore,
+  type ReadinessCheck,
+  type ServiceHttp,
+  type Subjects,
+} from '@calltx/shared';
+import { threadsPerInference, type TranscriberConfig } from './config.js';
+import { CONSUMER_NAMES, consumerSpecs, type ConsumerKind } from './consumers.js';
+import { TranscriptStore } from './db/transcript-store.js';
+import { ModelLoader, type LoadedModels, type ModelStatus } from './engine/model-loader.js';
+import { handleFinal, handlePartial, type LiveDeps } from './live/segment-handler.js';
+import { PartialGate } from './live/partial-gate.js';
+import { createTranscriberMetrics, type TranscriberMetrics } from './metrics.js';
+import { handleRecordingJob } from './recording/job-handler.js';
+import { TranscriptPublisher } from './transcripts/publisher.js';
+import { Puller } from './work/puller.js';
+import { WorkSlots } from './work/slots.js';
+
+export interface TranscriberDeps {
+  config: TranscriberConfig;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  subjects: Subjects;
+  pool: pg.Pool;
+  objects: ObjectStore;
+  logger: Logger;
+  registry: Registry;
+  isNatsConnected: () => boolean;
+}
+
+export interface Transcriber {
+  http: ServiceHttp;
+  metrics: TranscriberMetrics;
+  store: TranscriptStore;
+  modelStatus(): ModelStatus;
+  /**
+   * Creates the durable consumers, then loads the model in the background (retrying while it is missing or
+   * corrupt) and starts consuming once it is loaded; `consuming` resolves then.
+   */
+  start(): Promise<void>;
+  readonly consuming: Promise<void>;
+  /** Stops fetching, hands back work not started, waits up to `graceMs` for inferences running, frees the model. */
+  stop(graceMs: number): Promise<void>;
+}
+
+export function createTranscriber(deps: TranscriberDeps): Transcriber {
+  const { config, js, jsm, subjects, logger } = deps;
+  const metrics = createTranscriberMetrics(deps.registry);
+  const store = new TranscriptStore(deps.pool);
+  const slots = new WorkSlots(config.TRANSCRIBER_CONCURRENCY);
+  const gate = new PartialGate(config.PARTIAL_MAX_AGE_MS);
+  const specs = consumerSpecs(subjects, config.TRANSCRIBER_ACK_WAIT_MS);
+  let models: LoadedModels | undefined;
+  let status: ModelStatus = { state: 'loading' };
+  const publisher = new TranscriptPublisher(js, subjects, metrics, () => models?.recognizer.modelId ?? '');
+
+  // /readyz lists failing check names: the model's carries the reason, so an operator sees what is wrong.
+  const checks: Record<string, ReadinessCheck> = { nats: deps.isNatsConnected };
+  const setModelStatus = (next: ModelStatus) => {
+    status = next;
+    for (const name of Object.keys(checks)) if (name.startsWith('model')) delete checks[name];
+    if (next.state === 'ready') checks.model = () => true;
+    else checks[next.state === 'loading' ? 'model (loading)' : `model: ${next.reason}`] = () => false;
+    metrics.modelReady.set(next.state === 'ready' ? 1 : 0);
+  };
+  setModelStatus(status);
+  const http = createServiceHttp({ registry: deps.registry, checks });
+
+  const loader = new ModelLoader({
+    recognizer: {
+      modelDir: config.WHISPER_MODEL_DIR,
+      quantized: config.WHISPER_QUANTIZED,
+      instances: config.TRANSCRIBER_CONCURRENCY,
+      threads: threadsPerInference(config),
+      language: config.WHISPER_LANGUAGE,
+    },
+    retryMs: config.WHISPER_MODEL_RETRY_MS,
+    logger,
+    onStatus: setModelStatus,
+  });
+
+  const pullers: Array<Puller<typeof SpeechSegment> | Puller<typeof TranscriptionJob>> = [];
+  const heartbeatMs = Math.max(250, Math.floor(config.TRANSCRIBER_ACK_WAIT_MS / 3));
+  const common = { js, logger, metrics: metrics.consumers, heartbeatMs };
+  const startConsuming = (loaded: LoadedModels) => {
+    const live: LiveDeps = { recognizer: loaded.recognizer, slots, gate, store, publisher, metrics, logger };
+    const concurrency = config.TRANSCRIBER_CONCURRENCY;
+    pullers.push(
+      new Puller({
+        ...common,
+        stream: specs.final.stream,
+        consumer: specs.final.name,
+        schema: SpeechSegment,
+        capacity: 2 * concurrency,
+        handle: (segment) => handleFinal(live, segment),
+      }),
+      new Puller({
+        ...common,
+        stream: specs.partial.stream,
+        consumer: specs.partial.name,
+        schema: SpeechSegment,
+        // Enough held partials to notice superseded ones while finals run.
+        capacity: 4 * concurrency,
+        handle: (segment) => handlePartial(live, segment),
+      }),
+      new Puller({
+        ...common,
+        stream: specs.recording.stream,
+        consumer: specs.recording.name,
+        schema: TranscriptionJob,
+        // One job at a time: its steps already fill idle slots, and held jobs would wait for nothing.
+        capacity: 1,
+        handle: (job, msg) =>
+          handleRecordingJob({ ...live, vad: loaded.vad, objects: deps.objects }, job, msg),
+      }),
+    );
+    for (const puller of pullers) puller.start();
+    logger.info({ consumers: Object.values(CONSUMER_NAMES), concurrency }, 'consuming');
+  };
+
+  let lagTimer: NodeJS.Timeout | undefined;
+  const pollLag = async () => {
+    for (const kind of Object.keys(specs) as ConsumerKind[]) {
+      const { stream, name } = specs[kind];
+      try {
+        const info = await jsm.consumers.info(stream, name);
+        metrics.consumerPending.set({ consumer: name }, info.num_pending);
+        metrics.consumerAckPending.set({ consumer: name }, info.num_ack_pending);
+      } catch (error) {
+        logger.debug({ err: error, consumer: name }, 'consumer lag not read');
+      }
+    }
+  };
+
+  let consumingStarted!: () => void;
+  const consuming = new Promise<void>((resolve) => (consumingStarted = resolve));
+  let loading: Promise<void> | undefined;
+
+  return {
+    http,
+    metrics,
+    store,
+    modelStatus: () => status,
+    consuming,
+    async start() {
+      for (const spec of Object.values(specs)) await ensureDurableConsumer(jsm, spec);
+      let polling = false;
+      lagTimer = setInterval(() => {
+        if (polling) return;
+        polling = true;
+        void pollLag().finally(() => (polling = false));
+      }, config.TRANSCRIBER_LAG_POLL_MS);
+      lagTimer.unref();
+      loading = loader.run().then((loaded) => {
+        if (!loaded) return;
+        models = loaded;
+        startConsuming(loaded);
+        consumingStarted();
+      });
+    },
+    async stop(graceMs) {
+      loader.stop();
+      clearInterval(lagTimer);
+      for (const puller of pullers) puller.halt();
+      // Messages waiting for a slot go back to the queue at once; inferences running finish.
+      slots.close();
+      const settled = Promise.all([loading, ...pullers.map((puller) => puller.settled())]);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        settled.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut)
+        logger.warn(
+          { graceMs },
+          'work still running at the end of the grace period; JetStream will redeliver it',
+        );
+      else await models?.recognizer.release();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { DurableConsumerSpec, Subjects } from '@calltx/shared';
+
+export const CONSUMER_NAMES = {
+  final: 'transcriber-final',
+  partial: 'transcriber-partial',
+  recording: 'transcriber-recording',
+} as const;
+
+export type ConsumerKind = keyof typeof CONSUMER_NAMES;
+
+/**
+ * The three durable pull consumers every replica shares. The autoscaler watches the lag of
+ * transcriber-final. A final is redelivered until it is published (with backoff, within the AUDIO stream's
+ * one-hour retention) unless it fails permanently; a partial, worthless once late, is tried 3 times.
+ */
+export function consumerSpecs(
+  subjects: Subjects,
+  ackWaitMs: number,
+): Record<ConsumerKind, DurableConsumerSpec> {
+  const audio = subjects.streamName('audio');
+  return {
+    final: {
+      stream: audio,
+      name: CONSUMER_NAMES.final,
+      filterSubject: subjects.allAudio('final'),
+      ackWaitMs,
+      maxDeliver: -1,
+      maxAckPending: 1_000,
+    },
+    partial: {
+      stream: audio,
+      name: CONSUMER_NAMES.partial,
+      filterSubject: subjects.allAudio('partial'),
+      ackWaitMs,
+      maxDeliver: 3,
+      maxAckPending: 1_000,
+    },
+    recording: {
+      stream: subjects.streamName('transcribe'),
+      name: CONSUMER_NAMES.recording,
+      filterSubject: subjects.all('transcribe'),
+      ackWaitMs,
+      maxDeliver: 10,
+      maxAckPending: 100,
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import type { Migration } from '@calltx/shared';
+
+/** Applied in order by runMigrations; each id runs once per database schema. */
+export const TRANSCRIBER_MIGRATIONS: readonly Migration[] = [
+  {
+    id: '001-transcript-segments',
+    sql: `
+      CREATE TABLE IF NOT EXISTS transcript_segments (
+        call_sid text NOT NULL CHECK (call_sid ~ '^CA[0-9a-fA-F]{32}$'),
+        speaker text NOT NULL,
+        segment_id text NOT NULL,
+        source text NOT NULL CHECK (source IN ('live', 'recording')),
+        sequence integer NOT NULL CHECK (sequence >= 0),
+        start_ms bigint NOT NULL CHECK (start_ms >= 0),
+        end_ms bigint NOT NULL CHECK (end_ms >= start_ms),
+        text text NOT NULL,
+        model_id text NOT NULL,
+        audio_end_at timestamptz NOT NULL,
+        inference_ms integer NOT NULL CHECK (inference_ms >= 0),
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (call_sid, speaker, segment_id, source)
+      );
+      CREATE INDEX IF NOT EXISTS transcript_segments_call_idx
+        ON transcript_segments (call_sid, speaker, source, sequence);
+    `,
+  },
+];
+
+export const MIGRATIONS_TABLE = 'transcriber_migrations';

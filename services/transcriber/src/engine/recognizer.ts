@@ -1,0 +1,121 @@
+import { basename, resolve } from 'node:path';
+import { CalltxError } from '@calltx/shared';
+import {
+  CHUNK_SAMPLES,
+  loadWhisperModel,
+  transcribe,
+  TranscribeInputError,
+  type TranscribeOptions,
+  type WhisperModel,
+} from '../whisper/index.js';
+
+export interface RecognizerOptions {
+  modelDir: string;
+  quantized: boolean;
+  /** Inferences at once: one model instance (ONNX sessions) each, since a model runs one utterance at a time. */
+  instances: number;
+  threads: number;
+  /** Empty: English-only models use English, multilingual ones detect the language. */
+  language: string;
+}
+
+export interface Recognition {
+  text: string;
+  inferenceMs: number;
+}
+
+/** The model cannot serve this service's configuration (e.g. a language an English-only model lacks). */
+export class ModelUnusableError extends CalltxError {}
+
+/** Inference failed on one utterance: a redelivery may succeed (e.g. after memory pressure), so retryable. */
+export class RecognitionError extends CalltxError {
+  constructor(cause: unknown) {
+    // Input the engine refuses fails again on every delivery.
+    super('whisper inference failed', { cause, retryable: !(cause instanceof TranscribeInputError) });
+  }
+}
+
+/**
+ * Speech to text over a pool of identical Whisper model instances. Callers bound their own concurrency
+ * (the work slots); an instance is taken per call and handed back.
+ */
+export class Recognizer {
+  private readonly idle: WhisperModel[];
+  private readonly waiting: Array<(model: WhisperModel) => void> = [];
+
+  private constructor(
+    private readonly models: WhisperModel[],
+    readonly modelId: string,
+    private readonly options: TranscribeOptions,
+  ) {
+    this.idle = [...models];
+  }
+
+  /** Loads every instance; throws ModelLoadError (naming the file) or ModelUnusableError. */
+  static async load(options: RecognizerOptions): Promise<Recognizer> {
+    const models: WhisperModel[] = [];
+    try {
+      for (let i = 0; i < options.instances; i++) {
+        models.push(
+          await loadWhisperModel(options.modelDir, {
+            quantized: options.quantized,
+            intraOpNumThreads: options.threads,
+            interOpNumThreads: 1,
+          }),
+        );
+      }
+      const { config } = models[0]!;
+      const language = options.language || (config.isMultilingual ? undefined : 'en');
+      if (language !== undefined && config.isMultilingual && !config.languages.has(language)) {
+        throw new ModelUnusableError(`WHISPER_LANGUAGE "${language}" is not one of this model's languages`);
+      }
+      if (language !== undefined && language !== 'en' && !config.isMultilingual) {
+        throw new ModelUnusableError(
+          `the model is English-only; WHISPER_LANGUAGE "${language}" needs a multilingual one`,
+        );
+      }
+      const modelId = `${basename(resolve(options.modelDir))}${options.quantized ? ':int8' : ''}`;
+      return new Recognizer(models, modelId, { language, task: 'transcribe' });
+    } catch (error) {
+      await Promise.all(models.map((model) => model.release()));
+      throw error;
+    }
+  }
+
+  /** Transcribes 16 kHz mono PCM; audio past Whisper's 30 s window is transcribed window by window. */
+  async recognize(pcm16k: Int16Array): Promise<Recognition> {
+    const model = await this.take();
+    const started = performance.now();
+    try {
+      const texts: string[] = [];
+      for (let from = 0; from < pcm16k.length || from === 0; from += CHUNK_SAMPLES) {
+        const window = pcm16k.subarray(from, Math.min(pcm16k.length, from + CHUNK_SAMPLES));
+        const samples = new Float32Array(window.length);
+        for (let i = 0; i < window.length; i++) samples[i] = window[i]! / 32768;
+        const result = await transcribe(model, samples, this.options);
+        if (result.text) texts.push(result.text);
+      }
+      return { text: texts.join(' '), inferenceMs: Math.round(performance.now() - started) };
+    } catch (error) {
+      throw new RecognitionError(error);
+    } finally {
+      this.give(model);
+    }
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(this.models.map((model) => model.release()));
+  }
+
+  private take(): Promise<WhisperModel> {
+    const model = this.idle.pop();
+    if (model) return Promise.resolve(model);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private give(model: WhisperModel): void {
+    const next = this.waiting.shift();
+    if (next) next(model);
+    else this.idle.push(model);
+  }
+}

@@ -1,0 +1,223 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Recognizer } from './engine/recognizer.js';
+import { concat, phrase, silence } from './testing/audio.js';
+import {
+  TEST_MODEL_DIR,
+  eventually,
+  metricValue,
+  sid,
+  startStack,
+  startTranscriber,
+  type RunningTranscriber,
+  type TranscriberStack,
+  type TranscriptMessage,
+} from './testing/harness.js';
+
+let stack: TranscriberStack;
+let running: RunningTranscriber;
+/** The same model, driven directly: what the service publishes must be exactly what Whisper says. */
+let reference: Recognizer;
+
+beforeAll(async () => {
+  stack = await startStack();
+  running = await startTranscriber(stack, { PARTIAL_MAX_AGE_MS: '60000' });
+  await running.transcriber.consuming;
+  reference = await Recognizer.load({
+    modelDir: TEST_MODEL_DIR,
+    quantized: false,
+    instances: 1,
+    threads: 1,
+    language: '',
+  });
+});
+afterAll(async () => {
+  await running?.stop();
+  await reference?.release();
+  await stack?.close();
+});
+
+const ofCall = (messages: TranscriptMessage[], callSid: string) =>
+  messages.filter((m) => m.json.callSid === callSid);
+
+describe('live speech segments', () => {
+  it('publishes a partial and then the final of an utterance, with the transcript fields and the final stored', async () => {
+    const callSid = sid('CA');
+    const segmentId = `${callSid}:agent:0:0`;
+    const audio = concat(phrase(1), silence(200));
+    const partialAudio = audio.subarray(0, 16_000);
+    const audioEndAt = new Date().toISOString();
+    await stack.publishSegment({
+      callSid,
+      speaker: 'agent',
+      segmentId,
+      sequence: 0,
+      final: false,
+      startMs: 1000,
+      pcm: partialAudio,
+      audioEndAt,
+    });
+    const [partial] = await eventually(async () => {
+      const found = ofCall(await stack.transcripts(), callSid);
+      expect(found).toHaveLength(1);
+      return found;
+    });
+    await stack.publishSegment({
+      callSid,
+      speaker: 'agent',
+      segmentId,
+      sequence: 0,
+      final: true,
+      startMs: 1000,
+      pcm: audio,
+      audioEndAt,
+    });
+    const [, final] = await eventually(async () => {
+      const found = ofCall(await stack.transcripts(), callSid);
+      expect(found).toHaveLength(2);
+      return found;
+    });
+
+    expect(partial!.subject).toBe(`${stack.prefix}.transcripts.v1.${callSid}.agent.partial`);
+    expect(partial!.json).toMatchObject({
+      type: 'transcript.partial.v1',
+      final: false,
+      callSid,
+      speaker: 'agent',
+      segmentId,
+      sequence: 0,
+      startMs: 1000,
+      endMs: 2000,
+      source: 'live',
+      modelId: 'whisper-test-random',
+      text: (await reference.recognize(partialAudio)).text,
+    });
+    expect(final!.subject).toBe(`${stack.prefix}.transcripts.v1.${callSid}.agent.final`);
+    expect(final!.msgId).toBe(`${segmentId}:final`);
+    const expectedText = (await reference.recognize(audio)).text;
+    expect(final!.json).toMatchObject({
+      type: 'transcript.final.v1',
+      final: true,
+      callSid,
+      speaker: 'agent',
+      segmentId,
+      sequence: 0,
+      startMs: 1000,
+      endMs: 1000 + Math.round(audio.length / 16),
+      source: 'live',
+      modelId: 'whisper-test-random',
+      text: expectedText,
+    });
+    const timing = final!.json.timing as { audioEndAt: string; publishedAt: string; latencyMs: number };
+    expect(timing.audioEndAt).toBe(audioEndAt);
+    expect(timing.latencyMs).toBe(Date.parse(timing.publishedAt) - Date.parse(audioEndAt));
+    expect(timing.latencyMs).toBeGreaterThan(0);
+
+    const stored = await stack.store.find({ callSid, speaker: 'agent', segmentId, source: 'live' });
+    expect(stored).toMatchObject({
+      sequence: 0,
+      startMs: 1000,
+      text: expectedText,
+      modelId: 'whisper-test-random',
+      audioEndAt,
+    });
+    expect(stored!.inferenceMs).toBeGreaterThan(0);
+  });
+
+  it('publishes the finals of each speaker with their sequence numbers, so subscribers can order them', async () => {
+    const callSid = sid('CA');
+    const phrases = [phrase(1), phrase(2), phrase(3)] as const;
+    for (const speaker of ['agent', 'technician']) {
+      for (let sequence = 0; sequence < 3; sequence++) {
+        await stack.publishSegment({
+          callSid,
+          speaker,
+          segmentId: `${callSid}:${speaker}:0:${sequence}`,
+          sequence,
+          final: true,
+          startMs: sequence * 4000,
+          pcm: phrases[sequence]!,
+        });
+      }
+    }
+    const finals = await eventually(async () => {
+      const found = ofCall(await stack.transcripts(), callSid);
+      expect(found).toHaveLength(6);
+      return found;
+    });
+    for (const speaker of ['agent', 'technician']) {
+      const mine = finals.filter((m) => m.json.speaker === speaker).map((m) => m.json);
+      expect(mine.map((e) => e.sequence).sort()).toEqual([0, 1, 2]);
+      for (const event of mine) {
+        expect(event.text).toBe((await reference.recognize(phrases[event.sequence as 0 | 1 | 2]!)).text);
+      }
+      expect((await stack.store.list(callSid, speaker, 'live')).map((s) => s.sequence)).toEqual([0, 1, 2]);
+    }
+  });
+
+  it('publishes and stores a final once when its segment is delivered again', async () => {
+    const callSid = sid('CA');
+    const segmentId = `${callSid}:technician:0:0`;
+    const segment = {
+      callSid,
+      speaker: 'technician',
+      segmentId,
+      sequence: 0,
+      final: true,
+      startMs: 0,
+      pcm: phrase(2),
+    };
+    await stack.publishSegment(segment, 'first-delivery');
+    await eventually(async () => expect(ofCall(await stack.transcripts(), callSid)).toHaveLength(1));
+    // The same segment again (as after a replica died before acknowledging it): another message, same segment.
+    await stack.publishSegment(segment, 'second-delivery');
+    await eventually(() =>
+      expect(
+        running.logs.lines.some(
+          (l) => l.msg === 'final already stored, republishing it' && l.segmentId === segmentId,
+        ),
+      ).toBe(true),
+    );
+    // The republish carried the same Nats-Msg-Id: JetStream kept the first.
+    await eventually(async () =>
+      expect(
+        await metricValue(running.baseUrl, 'calltx_consumer_messages_total', {
+          consumer: 'transcriber-final',
+          outcome: 'ok',
+        }),
+      ).toBeGreaterThanOrEqual(2),
+    );
+    const finals = ofCall(await stack.transcripts(), callSid);
+    expect(finals).toHaveLength(1);
+    const { rows } = await stack.pool.query(
+      'SELECT count(*)::int AS n FROM transcript_segments WHERE segment_id = $1',
+      [segmentId],
+    );
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('is ready, exposes its metrics and never logs transcript text', async () => {
+    const ready = await fetch(`${running.baseUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await metricValue(running.baseUrl, 'calltx_transcriber_model_ready')).toBe(1);
+    expect(
+      await metricValue(running.baseUrl, 'calltx_transcriber_finals_published_total', { source: 'live' }),
+    ).toBeGreaterThanOrEqual(8);
+    expect(
+      await metricValue(running.baseUrl, 'calltx_transcriber_inference_seconds_count', { kind: 'final' }),
+    ).toBeGreaterThanOrEqual(8);
+    expect(
+      await metricValue(running.baseUrl, 'calltx_transcriber_latency_seconds_count', { kind: 'final' }),
+    ).toBeGreaterThanOrEqual(8);
+    await eventually(async () =>
+      expect(
+        await metricValue(running.baseUrl, 'calltx_transcriber_consumer_pending', {
+          consumer: 'transcriber-final',
+        }),
+      ).toBe(0),
+    );
+    const texts = (await stack.transcripts()).map((m) => m.json.text as string).filter((t) => t.length > 3);
+    expect(texts.length).toBeGreaterThan(0);
+    const logged = JSON.stringify(running.logs.lines);
+    for (const text of texts) expect(logged).not.toContain(JSON.stringify(text).slice(1, -1));
+  });
+});

@@ -1,0 +1,103 @@
+import type { Logger, SpeechSegment } from '@calltx/shared';
+import type { TranscriptStore } from '../db/transcript-store.js';
+import type { Recognizer } from '../engine/recognizer.js';
+import type { TranscriberMetrics } from '../metrics.js';
+import type { TranscriptPublisher } from '../transcripts/publisher.js';
+import { PRIORITY, type WorkSlots } from '../work/slots.js';
+import type { PartialGate } from './partial-gate.js';
+
+export interface LiveDeps {
+  recognizer: Recognizer;
+  slots: WorkSlots;
+  gate: PartialGate;
+  store: TranscriptStore;
+  publisher: TranscriptPublisher;
+  metrics: TranscriberMetrics;
+  logger: Logger;
+}
+
+export function decodePcm(base64: string): Int16Array {
+  const bytes = Buffer.from(base64, 'base64');
+  const pcm = new Int16Array(bytes.length >> 1);
+  for (let i = 0; i < pcm.length; i++) pcm[i] = bytes.readInt16LE(2 * i);
+  return pcm;
+}
+
+/**
+ * A live partial: transcribed and published unless the gate says it is stale or superseded, checked when it
+ * arrives, when it gets a slot, and before publishing (a final that overtook it makes it worthless).
+ */
+export async function handlePartial(deps: LiveDeps, segment: SpeechSegment): Promise<void> {
+  const { gate, metrics } = deps;
+  gate.notePartial(segment.segmentId, segment.endMs);
+  const drop = (reason: 'stale' | 'superseded') => {
+    metrics.partialsDropped.inc({ reason });
+    deps.logger.debug({ callSid: segment.callSid, segmentId: segment.segmentId, reason }, 'partial dropped');
+  };
+  const reason = gate.check(segment);
+  if (reason) return drop(reason);
+  const result = await deps.slots.run(PRIORITY.partial, async () => {
+    const late = gate.check(segment);
+    if (late) return late;
+    return recognize(deps, segment, 'partial');
+  });
+  if (typeof result === 'string') return drop(result);
+  // Already transcribed, so age no longer matters; but a partial published after its final would confuse.
+  if (gate.superseded(segment)) return drop('superseded');
+  await deps.publisher.partial({ ...segment, text: result.text });
+}
+
+/**
+ * A live final: never dropped. Stored first (the first transcription wins), then published with the
+ * segment's Nats-Msg-Id; a redelivery finds the row and republishes it without running the model again.
+ */
+export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promise<void> {
+  deps.gate.noteFinal(segment.segmentId);
+  const key = {
+    callSid: segment.callSid,
+    speaker: segment.speaker,
+    segmentId: segment.segmentId,
+    source: 'live' as const,
+  };
+  let stored = await deps.store.find(key);
+  if (!stored) {
+    const result = await deps.slots.run(PRIORITY.final, () => recognize(deps, segment, 'final'));
+    ({ stored } = await deps.store.insert({
+      ...key,
+      sequence: segment.sequence,
+      startMs: segment.startMs,
+      endMs: segment.endMs,
+      text: result.text,
+      modelId: deps.recognizer.modelId,
+      audioEndAt: segment.audioEndAt,
+      inferenceMs: result.inferenceMs,
+    }));
+  } else {
+    deps.logger.info(
+      { callSid: segment.callSid, segmentId: segment.segmentId },
+      'final already stored, republishing it',
+    );
+  }
+  await deps.publisher.final(stored);
+  deps.logger.debug(
+    {
+      callSid: segment.callSid,
+      speaker: segment.speaker,
+      segmentId: segment.segmentId,
+      sequence: segment.sequence,
+    },
+    'final published',
+  );
+}
+
+async function recognize(deps: LiveDeps, segment: SpeechSegment, kind: 'partial' | 'final') {
+  const pcm = decodePcm(segment.pcm);
+  deps.logger.debug(
+    { callSid: segment.callSid, segmentId: segment.segmentId, kind, samples: pcm.length },
+    'transcribing',
+  );
+  const result = await deps.recognizer.recognize(pcm);
+  deps.metrics.inferenceSeconds.observe({ kind }, result.inferenceMs / 1000);
+  deps.metrics.audioSeconds.inc({ kind }, pcm.length / 16_000);
+  return result;
+}

@@ -1,0 +1,70 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  Subjects,
+  connectNats,
+  createLogger,
+  createMetricsRegistry,
+  createObjectStore,
+  createPool,
+  createShutdown,
+  provisionStreams,
+  runMigrations,
+  startupFailure,
+} from '@calltx/shared';
+import { createTranscriber } from './app.js';
+import { loadTranscriberConfig } from './config.js';
+import { MIGRATIONS_TABLE, TRANSCRIBER_MIGRATIONS } from './db/migrations.js';
+
+const SERVICE = 'transcriber';
+
+async function main(): Promise<void> {
+  // 1. Configuration: every problem at once, or exit.
+  const config = loadTranscriberConfig();
+  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
+  const registry = createMetricsRegistry(SERVICE);
+  const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
+
+  // 2. Connections: JetStream streams, Postgres (migrated), the object store holding recordings.
+  const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
+  const jsm = await jetstreamManager(nats.nc);
+  await provisionStreams(jsm, subjects, ['audio', 'transcribe', 'transcripts'], logger);
+  const js = jetstream(nats.nc);
+  const pool = createPool(config.DATABASE_URL, {
+    applicationName: SERVICE,
+    onIdleError: (error) => logger.warn({ err: error }, 'idle postgres connection failed'),
+  });
+  await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: TRANSCRIBER_MIGRATIONS });
+  const objects = createObjectStore({
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    accessKey: config.S3_ACCESS_KEY,
+    secretKey: config.S3_SECRET_KEY,
+    bucket: config.S3_BUCKET,
+  });
+
+  // 3. Health endpoints first, so /readyz can say why the model is not loaded; 4. model, then consumers.
+  const transcriber = createTranscriber({
+    config,
+    js,
+    jsm,
+    subjects,
+    pool,
+    objects,
+    logger,
+    registry,
+    isNatsConnected: nats.isConnected,
+  });
+  const port = await transcriber.http.listen(config.PORT);
+  logger.info({ port, modelDir: config.WHISPER_MODEL_DIR }, 'transcriber listening');
+  await transcriber.start();
+
+  // 5. Shutdown: stop taking work, let running inferences finish, then close connections.
+  const shutdown = createShutdown({ logger, graceMs: config.SHUTDOWN_GRACE_MS });
+  shutdown.add('consumers', () => transcriber.stop(config.SHUTDOWN_GRACE_MS * 0.6));
+  shutdown.add('http', () => transcriber.http.close());
+  shutdown.add('nats', () => nats.nc.drain());
+  shutdown.add('postgres', () => pool.end());
+  shutdown.installSignalHandlers();
+}
+
+main().catch((error: unknown) => startupFailure(SERVICE, error));

@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { consumerMetrics } from '@calltx/shared';
+
+export type TranscriberMetrics = ReturnType<typeof createTranscriberMetrics>;
+
+export function createTranscriberMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    consumers: consumerMetrics(registry),
+    consumerPending: new Gauge({
+      name: 'calltx_transcriber_consumer_pending',
+      help: 'Messages waiting on the server for a durable consumer (num_pending): the lag the autoscaler watches on transcriber-final.',
+      labelNames: ['consumer'] as const,
+      registers,
+    }),
+    consumerAckPending: new Gauge({
+      name: 'calltx_transcriber_consumer_ack_pending',
+      help: 'Messages delivered to replicas and not yet acknowledged, per durable consumer.',
+      labelNames: ['consumer'] as const,
+      registers,
+    }),
+    modelReady: new Gauge({
+      name: 'calltx_transcriber_model_ready',
+      help: '1 once the Whisper model is loaded and the consumers run; 0 while it is missing or corrupt.',
+      registers,
+    }),
+    inferenceSeconds: new Histogram({
+      name: 'calltx_transcriber_inference_seconds',
+      help: 'Whisper time per utterance (log-mel, encoder and decoding), by kind (partial, final, recording).',
+      labelNames: ['kind'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16],
+      registers,
+    }),
+    audioSeconds: new Counter({
+      name: 'calltx_transcriber_audio_seconds_total',
+      help: 'Seconds of audio transcribed, by kind; against inference seconds it gives the real-time factor.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    partialsDropped: new Counter({
+      name: 'calltx_transcriber_partials_dropped_total',
+      help: 'Partials acknowledged without publishing: stale (older than PARTIAL_MAX_AGE_MS) or superseded (a newer partial or the final was seen).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    partialsPublished: new Counter({
+      name: 'calltx_transcriber_partials_published_total',
+      help: 'Partial transcripts published.',
+      registers,
+    }),
+    finalsPublished: new Counter({
+      name: 'calltx_transcriber_finals_published_total',
+      help: 'Final transcripts published, by source (live, recording); redeliveries that republish a stored final count again.',
+      labelNames: ['source'] as const,
+      registers,
+    }),
+    latencySeconds: new Histogram({
+      name: 'calltx_transcriber_latency_seconds',
+      help: 'Time from the end of an utterance audio (as received by the gateway) to its transcript event being stored by JetStream, by kind (live only).',
+      labelNames: ['kind'] as const,
+      buckets: [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30],
+      registers,
+    }),
+  };
+}

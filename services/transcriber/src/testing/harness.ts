@@ -1,0 +1,260 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type pg from 'pg';
+import {
+  natsUrlForTests,
+  postgresForTests,
+  s3ForTests,
+  type PostgresForTests,
+  type S3ForTests,
+} from '@calltx/devstack';
+import { pcm16leBytes } from '@calltx/audio';
+import {
+  Subjects,
+  createLogger,
+  createMetricsRegistry,
+  createObjectStore,
+  createPool,
+  internalEvents,
+  provisionStreams,
+  publishEvent,
+  runMigrations,
+  type Family,
+  type Logger,
+  type ObjectStore,
+  type TranscriptionJob,
+} from '@calltx/shared';
+import { createTranscriber, type Transcriber } from '../app.js';
+import { loadTranscriberConfig } from '../config.js';
+import { MIGRATIONS_TABLE, TRANSCRIBER_MIGRATIONS } from '../db/migrations.js';
+import { TranscriptStore } from '../db/transcript-store.js';
+
+/** The committed random-weights Whisper model (onnx-community layout). */
+export const TEST_MODEL_DIR = fileURLToPath(new URL('../../fixtures/whisper-test-random', import.meta.url));
+export const FAMILIES: Family[] = ['audio', 'transcribe', 'transcripts'];
+
+export const sid = (prefix: 'CA' | 'RE') => `${prefix}${randomBytes(16).toString('hex')}`;
+
+/** Captures JSON log lines, to assert on what is logged. */
+export class LogCapture extends Writable {
+  readonly lines: Array<Record<string, unknown>> = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    for (const line of chunk.toString().split('\n'))
+      if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  }
+}
+
+export interface SegmentInput {
+  callSid: string;
+  speaker: string;
+  segmentId: string;
+  sequence: number;
+  final: boolean;
+  startMs: number;
+  pcm: Int16Array;
+  /** Default: now. */
+  audioEndAt?: string;
+}
+
+export interface TranscriptMessage {
+  subject: string;
+  seq: number;
+  msgId: string | undefined;
+  json: Record<string, unknown>;
+}
+
+/**
+ * Everything the transcriber talks to, real and isolated per stack: JetStream streams under a unique
+ * subject prefix, a fresh Postgres schema (migrated) and an empty bucket.
+ */
+export interface TranscriberStack {
+  prefix: string;
+  subjects: Subjects;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  pg: PostgresForTests;
+  pool: pg.Pool;
+  s3: S3ForTests;
+  objects: ObjectStore;
+  store: TranscriptStore;
+  /** The environment a transcriber needs to run against this stack. */
+  env: Record<string, string>;
+  /** Publishes a live speech segment as stream-ingest does (msgId overridable, e.g. to bypass deduplication). */
+  publishSegment(segment: SegmentInput, msgId?: string): Promise<void>;
+  publishJob(job: Omit<TranscriptionJob, 'type'>, msgId?: string): Promise<void>;
+  /** Every transcript event stored so far, in stream order. */
+  transcripts(): Promise<TranscriptMessage[]>;
+  close(): Promise<void>;
+}
+
+export async function startStack(): Promise<TranscriberStack> {
+  const prefix = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const subjects = new Subjects(prefix);
+  const natsUrl = natsUrlForTests();
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  await provisionStreams(jsm, subjects, FAMILIES, createLogger({ service: 'test', level: 'silent' }));
+  const js = jetstream(nc);
+  const pgTest = await postgresForTests();
+  const pool = createPool(pgTest.url, { max: 4 });
+  await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: TRANSCRIBER_MIGRATIONS });
+  const s3 = await s3ForTests();
+  const objects = createObjectStore(s3.config);
+  const env: Record<string, string> = {
+    NATS_URL: natsUrl,
+    NATS_SUBJECT_PREFIX: prefix,
+    DATABASE_URL: pgTest.url,
+    S3_ENDPOINT: s3.config.endpoint,
+    S3_REGION: s3.config.region,
+    S3_ACCESS_KEY: s3.config.accessKey,
+    S3_SECRET_KEY: s3.config.secretKey,
+    S3_BUCKET: s3.config.bucket,
+    WHISPER_MODEL_DIR: TEST_MODEL_DIR,
+    TRANSCRIBER_THREADS: '1',
+    PORT: '0',
+  };
+  return {
+    prefix,
+    subjects,
+    nc,
+    js,
+    jsm,
+    pg: pgTest,
+    pool,
+    s3,
+    objects,
+    store: new TranscriptStore(pool),
+    env,
+    async publishSegment(segment, msgId) {
+      const kind = segment.final ? 'final' : 'partial';
+      const event = internalEvents.speechSegment({
+        callSid: segment.callSid,
+        speaker: segment.speaker,
+        segmentId: segment.segmentId,
+        sequence: segment.sequence,
+        final: segment.final,
+        startMs: segment.startMs,
+        endMs: segment.startMs + Math.round(segment.pcm.length / 16),
+        sampleRate: 16000,
+        pcm: pcm16leBytes(segment.pcm).toString('base64'),
+        audioEndAt: segment.audioEndAt ?? new Date().toISOString(),
+      });
+      await publishEvent(
+        js,
+        subjects.audio(segment.callSid, segment.speaker, kind),
+        event,
+        msgId ?? `${segment.segmentId}:${kind}:${event.endMs}`,
+      );
+    },
+    async publishJob(job, msgId) {
+      const event = internalEvents.transcriptionJob(job);
+      await publishEvent(
+        js,
+        subjects.transcribe(job.callSid, job.speaker),
+        event,
+        msgId ?? `${job.recordingSid}:${job.speaker}`,
+      );
+    },
+    async transcripts() {
+      const stream = subjects.streamName('transcripts');
+      const info = await jsm.streams.info(stream);
+      const out: TranscriptMessage[] = [];
+      for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+        const msg = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+        if (!msg) continue;
+        out.push({
+          subject: msg.subject,
+          seq: msg.seq,
+          msgId: msg.header?.get('Nats-Msg-Id'),
+          json: msg.json<Record<string, unknown>>(),
+        });
+      }
+      return out;
+    },
+    async close() {
+      for (const family of FAMILIES)
+        await jsm.streams.delete(subjects.streamName(family)).catch(() => undefined);
+      await nc.close();
+      await pool.end();
+      await pgTest.stop();
+      await s3.stop();
+    },
+  };
+}
+
+export interface RunningTranscriber {
+  transcriber: Transcriber;
+  logs: LogCapture;
+  logger: Logger;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The transcriber in this process against a stack, configured through the same variables as in production. */
+export async function startTranscriber(
+  stack: TranscriberStack,
+  overrides: Record<string, string> = {},
+): Promise<RunningTranscriber> {
+  const config = loadTranscriberConfig({ ...stack.env, ...overrides });
+  const logs = new LogCapture();
+  const logger = createLogger({ service: 'transcriber', level: 'debug', destination: logs });
+  const nc = await connect({ servers: config.NATS_URL });
+  const transcriber = createTranscriber({
+    config,
+    js: jetstream(nc),
+    jsm: await jetstreamManager(nc),
+    subjects: stack.subjects,
+    pool: stack.pool,
+    objects: createObjectStore(stack.s3.config),
+    logger,
+    registry: createMetricsRegistry('transcriber'),
+    isNatsConnected: () => !nc.isClosed(),
+  });
+  const port = await transcriber.http.listen(0, '127.0.0.1');
+  await transcriber.start();
+  return {
+    transcriber,
+    logs,
+    logger,
+    baseUrl: `http://127.0.0.1:${port}`,
+    async stop() {
+      await transcriber.stop(5_000);
+      await transcriber.http.close();
+      await nc.close();
+    },
+  };
+}
+
+/** Polls until `check` passes or the time is up (then its last error is thrown). */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** A metric's value from the Prometheus text at `baseUrl/metrics` (0 when absent). */
+export async function metricValue(
+  baseUrl: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (wanted.every((pair) => line.includes(pair))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}

@@ -1,0 +1,160 @@
+import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { z } from 'zod';
+import {
+  CalltxError,
+  decodeEvent,
+  InvalidMessageError,
+  type ConsumerMetrics,
+  type Logger,
+} from '@calltx/shared';
+import { SlotsClosedError } from './slots.js';
+
+export interface PullerOptions<S extends z.ZodType> {
+  js: JetStreamClient;
+  stream: string;
+  consumer: string;
+  schema: S;
+  /** Messages this replica holds at once (being handled or waiting for a work slot). */
+  capacity: number;
+  /** How often held messages are marked in progress, so JetStream only redelivers a silent replica's. */
+  heartbeatMs: number;
+  /** Resolving acknowledges the message; throwing follows the retry policy below. */
+  handle: (event: z.output<S>, msg: JsMsg) => Promise<void>;
+  logger: Logger;
+  metrics: ConsumerMetrics;
+  /** Redelivery delay after a retryable failure, by delivery attempt. */
+  retryDelayMs?: (attempt: number) => number;
+}
+
+const FETCH_EXPIRES_MS = 5_000;
+const defaultRetryDelay = (attempt: number) => Math.min(30_000, 500 * 2 ** Math.max(0, attempt - 1));
+
+/**
+ * Pulls from one durable consumer, never holding more than `capacity` messages, and hands each validated
+ * event to `handle`. Unlike a plain consume loop it fetches only when it has room, so messages it cannot
+ * start soon stay on the server for other replicas. Invalid messages are terminated; retryable failures are
+ * redelivered with backoff, others terminated; work refused at shutdown goes straight back to the queue.
+ */
+export class Puller<S extends z.ZodType> {
+  private readonly held = new Set<JsMsg>();
+  private readonly tasks = new Set<Promise<void>>();
+  private readonly roomWaiters: Array<() => void> = [];
+  private batch: ConsumerMessages | undefined;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: PullerOptions<S>) {}
+
+  start(): void {
+    this.loop ??= this.run();
+    this.heartbeat = setInterval(() => {
+      for (const msg of this.held) msg.working();
+    }, this.options.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** Stops fetching; messages already held are still handled (see `settled`). */
+  halt(): void {
+    this.stopping = true;
+    this.batch?.stop();
+    for (const wake of this.roomWaiters.splice(0)) wake();
+  }
+
+  /** Resolves once the fetch loop has ended and every held message is settled. */
+  async settled(): Promise<void> {
+    await this.loop;
+    await Promise.all(this.tasks);
+    clearInterval(this.heartbeat);
+  }
+
+  private async run(): Promise<void> {
+    const { js, stream, consumer: name, capacity, logger } = this.options;
+    let failures = 0;
+    let consumer: Consumer | undefined;
+    while (!this.stopping) {
+      await this.room();
+      if (this.stopping) break;
+      try {
+        consumer ??= await js.consumers.get(stream, name);
+        this.batch = await consumer.fetch({
+          max_messages: capacity - this.held.size,
+          expires: FETCH_EXPIRES_MS,
+        });
+        if (this.stopping) this.batch.stop(); // halted while the request was being made
+        for await (const msg of this.batch) this.dispatch(msg);
+        failures = 0;
+      } catch (error) {
+        if (this.stopping) break;
+        consumer = undefined; // looked up again: it may have been recreated
+        failures++;
+        logger.warn({ err: error, consumer: name, failures }, 'fetch from consumer failed, retrying');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * failures)));
+      } finally {
+        this.batch = undefined;
+      }
+    }
+  }
+
+  private room(): Promise<void> {
+    if (this.held.size < this.options.capacity) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private dispatch(msg: JsMsg): void {
+    this.held.add(msg);
+    const task = this.settle(msg).finally(() => {
+      this.held.delete(msg);
+      this.tasks.delete(task);
+      this.roomWaiters.shift()?.();
+    });
+    this.tasks.add(task);
+  }
+
+  private async settle(msg: JsMsg): Promise<void> {
+    const { consumer: name, schema, handle, logger, metrics } = this.options;
+    const retryDelay = this.options.retryDelayMs ?? defaultRetryDelay;
+    const stopTimer = metrics.seconds.startTimer({ consumer: name });
+    if (msg.info.redelivered) {
+      logger.info(
+        { consumer: name, subject: msg.subject, seq: msg.seq, attempt: msg.info.deliveryCount },
+        'redelivered message',
+      );
+    }
+    try {
+      const event = decodeEvent(schema, msg.data, `message on ${msg.subject}`);
+      await handle(event, msg);
+      msg.ack();
+      metrics.messages.inc({ consumer: name, outcome: 'ok' });
+    } catch (error) {
+      if (error instanceof SlotsClosedError) {
+        msg.nak();
+        metrics.messages.inc({ consumer: name, outcome: 'requeued' });
+      } else if (error instanceof InvalidMessageError) {
+        // No reason argument: NATS servers before 2.10.4 ignore "+TERM <reason>" and redeliver.
+        msg.term();
+        metrics.messages.inc({ consumer: name, outcome: 'invalid' });
+        logger.warn(
+          { subject: msg.subject, seq: msg.seq, issues: error.issues },
+          'invalid message terminated',
+        );
+      } else if (!(error instanceof CalltxError) || error.retryable) {
+        msg.nak(retryDelay(msg.info.deliveryCount));
+        metrics.messages.inc({ consumer: name, outcome: 'retried' });
+        logger.warn(
+          { err: error, subject: msg.subject, seq: msg.seq, attempt: msg.info.deliveryCount },
+          'handler failed, will retry',
+        );
+      } else {
+        msg.term();
+        metrics.messages.inc({ consumer: name, outcome: 'failed' });
+        logger.error(
+          { err: error, subject: msg.subject, seq: msg.seq },
+          'handler failed permanently, message terminated',
+        );
+      }
+    } finally {
+      stopTimer();
+    }
+  }
+}

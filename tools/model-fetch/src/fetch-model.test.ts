@@ -1,0 +1,224 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DownloadError, RemoteFileNotFoundError, VerificationError } from './errors.js';
+import { fetchWhisperModel } from './fetch-model.js';
+import { whisperModelFiles } from './layout.js';
+import { startFakeHub, type FakeHub } from './testing/fake-hub.js';
+
+/** The transcriber's committed random-weights model: the same layout as onnx-community's exports. */
+const MODEL = fileURLToPath(
+  new URL('../../../services/transcriber/fixtures/whisper-test-random', import.meta.url),
+);
+const REPO = 'onnx-community/whisper-test-random';
+const ENCODER = 'onnx/encoder_model.onnx';
+
+let hub: FakeHub;
+let dir: string;
+const noDelay = () => 0;
+
+beforeAll(async () => {
+  hub = await startFakeHub({ [REPO]: MODEL });
+});
+afterAll(() => hub.close());
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'model-fetch-'));
+  hub.requests.length = 0;
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+const fetchTest = (extra: { quantized?: boolean; attempts?: number } = {}) =>
+  fetchWhisperModel({ model: 'test-random', dir, baseUrl: hub.url, retryDelayMs: noDelay, ...extra });
+
+async function expectSameFiles(modelDir: string, files: string[]): Promise<void> {
+  for (const file of files) {
+    // Buffer.equals: a deep toEqual over megabytes takes seconds.
+    expect((await readFile(join(modelDir, file))).equals(await readFile(join(MODEL, file))), file).toBe(true);
+  }
+}
+
+async function listTree(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+    .sort();
+}
+
+describe('fetchWhisperModel', () => {
+  it('downloads the layout the engine reads, pinned to one commit, and skips verified files the next time', async () => {
+    const result = await fetchTest();
+    expect(result.repo).toBe(REPO);
+    expect(result.commit).toBe(hub.commit);
+    expect(result.modelDir).toBe(join(dir, 'whisper-test-random'));
+    const files = whisperModelFiles(false);
+    expect(await listTree(result.modelDir)).toEqual([...files].sort());
+    await expectSameFiles(result.modelDir, files);
+    expect(result.files.map((f) => f.outcome)).toEqual(files.map(() => 'downloaded'));
+    // LFS files carry a sha256; small git files only a size.
+    expect(result.files.find((f) => f.file === ENCODER)!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(result.files.find((f) => f.file === 'config.json')!.sha256).toBeUndefined();
+    // Every file after the first lookup comes from the pinned commit.
+    const gets = hub.requests.filter((r) => r.method === 'GET' && r.path.includes('/resolve/'));
+    expect(gets.every((r) => r.path.includes(`/resolve/${hub.commit}/`))).toBe(true);
+
+    hub.requests.length = 0;
+    const again = await fetchTest();
+    expect(again.files.map((f) => f.outcome)).toEqual(files.map(() => 'present'));
+    expect(hub.requests.filter((r) => r.method === 'GET')).toEqual([]);
+  });
+
+  it('fetches the int8 graphs with --quantized', async () => {
+    const result = await fetchTest({ quantized: true });
+    const files = whisperModelFiles(true);
+    expect(files).toContain('onnx/encoder_model_quantized.onnx');
+    expect(files).toContain('onnx/decoder_model_merged_quantized.onnx');
+    expect(await listTree(result.modelDir)).toEqual([...files].sort());
+    await expectSameFiles(result.modelDir, files);
+  });
+
+  it('resumes a transfer cut mid-file with an HTTP Range request', async () => {
+    const size = (await stat(join(MODEL, ENCODER))).size;
+    const cutAt = Math.floor(size * 0.4);
+    hub.cutNextTransfer(ENCODER, cutAt);
+    const result = await fetchTest();
+    await expectSameFiles(result.modelDir, [ENCODER]);
+    expect(result.files.find((f) => f.file === ENCODER)!.outcome).toBe('resumed');
+    const transfers = hub.requests.filter(
+      (r) => r.method === 'GET' && r.path.startsWith('/cdn/') && r.bytesSent > 0,
+    );
+    const encoderTransfers = transfers.filter((r) => r.range !== undefined || r.bytesSent === cutAt);
+    expect(encoderTransfers.map((r) => r.range)).toEqual([undefined, `bytes=${cutAt}-`]);
+    expect(encoderTransfers.reduce((sum, r) => sum + r.bytesSent, 0)).toBe(size);
+  });
+
+  it('resumes from the .part an interrupted run left behind', async () => {
+    const size = (await stat(join(MODEL, ENCODER))).size;
+    const cutAt = Math.floor(size * 0.6);
+    hub.cutNextTransfer(ENCODER, cutAt);
+    await expect(fetchTest({ attempts: 1 })).rejects.toBeInstanceOf(DownloadError);
+    const modelDir = join(dir, 'whisper-test-random');
+    expect((await stat(join(modelDir, `${ENCODER}.part`))).size).toBe(cutAt);
+    await expect(stat(join(modelDir, ENCODER))).rejects.toThrow(/ENOENT/);
+
+    hub.requests.length = 0;
+    const result = await fetchTest();
+    expect(result.files.find((f) => f.file === ENCODER)!.outcome).toBe('resumed');
+    const ranged = hub.requests.filter((r) => r.path.startsWith('/cdn/') && r.range !== undefined);
+    expect(ranged.map((r) => [r.range, r.bytesSent])).toEqual([[`bytes=${cutAt}-`, size - cutAt]]);
+    await expectSameFiles(result.modelDir, whisperModelFiles(false));
+    expect((await listTree(modelDir)).some((f) => f.endsWith('.part') || f.endsWith('.part.json'))).toBe(
+      false,
+    );
+  });
+
+  it('starts over when the .part belongs to another version of the file', async () => {
+    const modelDir = join(dir, 'whisper-test-random');
+    await mkdir(join(modelDir, 'onnx'), { recursive: true });
+    await writeFile(join(modelDir, `${ENCODER}.part`), Buffer.alloc(1000, 7));
+    await writeFile(join(modelDir, `${ENCODER}.part.json`), JSON.stringify({ size: 123, sha256: null }));
+    const result = await fetchTest();
+    expect(result.files.find((f) => f.file === ENCODER)!.outcome).toBe('downloaded');
+    await expectSameFiles(modelDir, [ENCODER]);
+  });
+
+  it('refuses a file whose sha256 differs from the announced one and leaves nothing under its name', async () => {
+    hub.corrupt('onnx/decoder_model_merged.onnx');
+    const error = await fetchTest().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VerificationError);
+    expect((error as VerificationError).check).toBe('sha256');
+    expect((error as Error).message).toContain('onnx/decoder_model_merged.onnx');
+    const tree = await listTree(join(dir, 'whisper-test-random'));
+    expect(tree).not.toContain('onnx/decoder_model_merged.onnx');
+    expect(tree.some((f) => f.includes('decoder_model_merged.onnx.part'))).toBe(false);
+  });
+
+  it('refuses a file whose size differs from the announced one', async () => {
+    const size = (await stat(join(MODEL, 'tokenizer.json'))).size;
+    hub.misreportSize('tokenizer.json', size + 10);
+    // The body ends early against the announced size (retried as a cut transfer), then the server has no more.
+    const error = await fetchTest({ attempts: 2 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VerificationError);
+    expect((error as Error).message).toBe(
+      `tokenizer.json failed verification: size is ${size}, expected ${size + 10}`,
+    );
+    await expect(stat(join(dir, 'whisper-test-random', 'tokenizer.json.part'))).rejects.toThrow(/ENOENT/);
+
+    hub.misreportSize('tokenizer.json', size - 10);
+    const smaller = await fetchTest().catch((e: unknown) => e);
+    expect(smaller).toBeInstanceOf(VerificationError);
+    expect((smaller as VerificationError).check).toBe('size');
+    await expect(stat(join(dir, 'whisper-test-random', 'tokenizer.json'))).rejects.toThrow(/ENOENT/);
+    hub.misreportSize('tokenizer.json', size);
+  });
+
+  it('fails on an unknown model before downloading anything', async () => {
+    const error = await fetchWhisperModel({ model: 'nonexistent', dir, baseUrl: hub.url }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RemoteFileNotFoundError);
+    expect((error as Error).message).toContain('onnx-community/whisper-nonexistent/resolve/main/config.json');
+    await expect(stat(join(dir, 'whisper-nonexistent'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('fails on a file missing from the repository (HTTP 404) before downloading anything', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'model-fetch-src-'));
+    try {
+      await writeFile(join(other, 'config.json'), '{}');
+      const partial = await startFakeHub({ 'onnx-community/whisper-partial': other });
+      try {
+        const error = await fetchWhisperModel({ model: 'partial', dir, baseUrl: partial.url }).catch(
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(RemoteFileNotFoundError);
+        expect((error as RemoteFileNotFoundError).status).toBe(404);
+        expect(partial.requests.filter((r) => r.method === 'GET')).toEqual([]);
+      } finally {
+        await partial.close();
+      }
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('model-fetch CLI', () => {
+  const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it('downloads with progress and prints the directory to configure', async () => {
+    const { code, stdout, stderr } = await run([
+      'test-random',
+      '--quantized',
+      '--dir',
+      dir,
+      '--base-url',
+      hub.url,
+    ]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain(`WHISPER_MODEL_DIR=${join(dir, 'whisper-test-random')} WHISPER_QUANTIZED=true`);
+    expect(stderr).toMatch(/onnx\/encoder_model_quantized\.onnx {2}[\d.]+\/[\d.]+ MB {2}100%/);
+    await expectSameFiles(join(dir, 'whisper-test-random'), whisperModelFiles(true));
+  });
+
+  it('exits non-zero naming what was not found, and 2 on bad usage', async () => {
+    const missing = await run(['nonexistent', '--dir', dir, '--base-url', hub.url]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('whisper-nonexistent');
+    expect(missing.stderr).toContain('was not found (HTTP 401)');
+    expect((await run([])).code).toBe(2);
+  });
+});

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { downloadFile, type DownloadOutcome, type Progress } from './download-file.js';
+import { repoForModel, whisperModelFiles } from './layout.js';
+import { ModelFetchError } from './errors.js';
+import { probeRemoteFile, type RemoteFile } from './remote-file.js';
+
+export const DEFAULT_BASE_URL = 'https://huggingface.co';
+
+export interface FetchModelOptions {
+  /** `tiny.en`, `base`, `small.en`, … (→ onnx-community/whisper-<name>) or a full `owner/name`. */
+  model: string;
+  /** The int8 graphs (`*_quantized.onnx`) instead of fp32. */
+  quantized?: boolean;
+  /** Parent directory; the model lands in `<dir>/<repository name>`. Default `models`. */
+  dir?: string;
+  /** The hub's base URL. Default https://huggingface.co. */
+  baseUrl?: string;
+  /** Transfers tried per file. Default 5. */
+  attempts?: number;
+  retryDelayMs?: (attempt: number) => number;
+  onProgress?: (progress: Progress) => void;
+  onFile?: (file: string, outcome: DownloadOutcome, remote: RemoteFile) => void;
+}
+
+export interface FetchedFile {
+  file: string;
+  bytes: number;
+  sha256: string | undefined;
+  outcome: DownloadOutcome;
+}
+
+export interface FetchModelResult {
+  repo: string;
+  /** The commit every file was taken from, when the hub named one. */
+  commit: string | undefined;
+  /** The directory to give the transcriber as WHISPER_MODEL_DIR. */
+  modelDir: string;
+  files: FetchedFile[];
+}
+
+/**
+ * Downloads a Whisper model in the layout the transcriber's engine reads. Every file is looked up before
+ * any is downloaded, so a wrong name fails at once; all are taken from the one commit `main` pointed at
+ * when the first was looked up, so a push to the repository mid-download can't mix versions.
+ */
+export async function fetchWhisperModel(options: FetchModelOptions): Promise<FetchModelResult> {
+  const repo = repoForModel(options.model);
+  const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  const modelDir = join(options.dir ?? 'models', repo.split('/')[1]!);
+  const files = whisperModelFiles(options.quantized ?? false);
+  const url = (revision: string, file: string) => `${baseUrl}/${repo}/resolve/${revision}/${file}`;
+
+  const probe = (target: string) => withRetries(options, () => probeRemoteFile(target));
+  const first = await probe(url('main', files[0]!));
+  const revision = first.commit ?? 'main';
+  const remotes: RemoteFile[] = [];
+  for (const file of files) remotes.push(await probe(url(revision, file)));
+
+  const fetched: FetchedFile[] = [];
+  for (const [index, file] of files.entries()) {
+    const remote = remotes[index]!;
+    const outcome = await downloadFile({
+      remote,
+      dest: join(modelDir, file),
+      file,
+      attempts: options.attempts,
+      retryDelayMs: options.retryDelayMs,
+      onProgress: options.onProgress,
+    });
+    options.onFile?.(file, outcome, remote);
+    fetched.push({ file, bytes: remote.size, sha256: remote.sha256, outcome });
+  }
+  return { repo, commit: first.commit, modelDir, files: fetched };
+}
+
+async function withRetries<T>(options: FetchModelOptions, run: () => Promise<T>): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof ModelFetchError) || !error.retryable || attempt >= attempts) throw error;
+      const delay = options.retryDelayMs?.(attempt) ?? Math.min(30_000, 1_000 * 2 ** (attempt - 1));
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}

@@ -1,0 +1,11 @@
+export {
+  fetchWhisperModel,
+  DEFAULT_BASE_URL,
+  type FetchModelOptions,
+  type FetchModelResult,
+  type FetchedFile,
+} from './fetch-model.js';
+export { downloadFile, type DownloadOptions, type DownloadOutcome, type Progress } from './download-file.js';
+export { probeRemoteFile, type RemoteFile } from './remote-file.js';
+export { repoForModel, whisperModelFiles, DEFAULT_ORGANISATION } from './layout.js';
+export { ModelFetchError, RemoteFileNotFoundError, VerificationError, DownloadError } from './errors.js';

@@ -1,0 +1,29 @@
+/** The hub organisation whose Whisper exports the transcriber's engine reads (encoder + merged decoder). */
+export const DEFAULT_ORGANISATION = 'onnx-community';
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** `tiny.en` → `onnx-community/whisper-tiny.en`; a full `owner/name` is taken as it is. */
+export function repoForModel(name: string): string {
+  if (REPO_ID.test(name)) return name;
+  if (!MODEL_NAME.test(name) || name.includes('..'))
+    throw new RangeError(
+      `"${name}" is not a model name (e.g. tiny.en, base, small.en) or an owner/name repository`,
+    );
+  return `${DEFAULT_ORGANISATION}/whisper-${name.replace(/^whisper-/, '')}`;
+}
+
+/** Files the engine needs, in the onnx-community layout; the quantized variant swaps the two graphs. */
+export function whisperModelFiles(quantized: boolean): string[] {
+  const suffix = quantized ? '_quantized' : '';
+  return [
+    'config.json',
+    'generation_config.json',
+    'preprocessor_config.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    `onnx/encoder_model${suffix}.onnx`,
+    `onnx/decoder_model_merged${suffix}.onnx`,
+  ];
+}
