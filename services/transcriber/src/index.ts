@@ -2,7 +2,6 @@ export { createTranscriber, type Transcriber, type TranscriberDeps } from './app
 export {
   loadTranscriberConfig,
   threadsPerInference,
-  SHARED_VARIABLES,
   TRANSCRIBER_VARIABLES,
   type TranscriberConfig,
 } from './config.js';

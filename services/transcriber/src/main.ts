@@ -27,7 +27,13 @@ async function main(): Promise<void> {
   // 2. Connections: JetStream streams, Postgres (migrated), the object store holding recordings.
   const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
   const jsm = await jetstreamManager(nats.nc);
-  await provisionStreams(jsm, subjects, ['audio', 'transcribe', 'transcripts'], logger);
+  await provisionStreams(
+    jsm,
+    subjects,
+    ['audio', 'transcribe', 'transcripts'],
+    logger,
+    config.NATS_STREAM_REPLICAS,
+  );
   const js = jetstream(nats.nc);
   const pool = createPool(config.DATABASE_URL, {
     applicationName: SERVICE,

@@ -187,6 +187,44 @@ export const VARIABLES = {
     positiveInt(1, 1),
     'Recordings fetched at once by one replica; each adds about 50 MiB of memory at its peak (scale replicas first).',
   ),
+  TRANSCRIBER_CONCURRENCY: spec(
+    positiveInt(1, 1),
+    'Inferences one replica runs at once; each holds its own copy of the model in memory. Scale with replicas first.',
+  ),
+  TRANSCRIBER_THREADS: spec(
+    positiveInt(0, 0),
+    'ONNX Runtime threads inside one inference; 0 divides the CPUs between TRANSCRIBER_CONCURRENCY inferences.',
+  ),
+  WHISPER_QUANTIZED: spec(
+    z
+      .enum(['true', 'false'], { error: 'must be true or false' })
+      .transform((value) => value === 'true')
+      .default(false),
+    'Use the int8 graphs (onnx/*_quantized.onnx) of WHISPER_MODEL_DIR instead of fp32.',
+  ),
+  WHISPER_LANGUAGE: spec(
+    z
+      .string()
+      .regex(/^([a-z]{2,3})?$/, 'must be empty or a Whisper language code such as en or de')
+      .default(''),
+    'Language of the calls; empty lets a multilingual model detect it per utterance (English-only models always use en).',
+  ),
+  PARTIAL_MAX_AGE_MS: spec(
+    positiveInt(0, 3_000),
+    'A partial whose audio ended longer ago than this is acknowledged without transcribing it (the transcriber is behind; its final follows).',
+  ),
+  TRANSCRIBER_ACK_WAIT_MS: spec(
+    positiveInt(1_000, 15_000),
+    'Time after which a segment or job held by a replica that went silent is redelivered to another (live replicas extend it while they work).',
+  ),
+  WHISPER_MODEL_RETRY_MS: spec(
+    positiveInt(100, 30_000),
+    'While the model cannot be loaded (missing or corrupt), the replica stays unready and tries again after this long.',
+  ),
+  TRANSCRIBER_LAG_POLL_MS: spec(
+    positiveInt(100, 5_000),
+    'How often consumer lag (pending messages per consumer) is read from JetStream into the metrics.',
+  ),
   SHUTDOWN_GRACE_MS: spec(
     z.coerce.number().int().min(0).default(20_000),
     'Time to finish in-flight work on SIGTERM before forcing exit.',

@@ -22,10 +22,7 @@ export function runMigrationEntry(
     const pool = createPool(config.DATABASE_URL, { applicationName: name, max: 1 });
     try {
       const result = await runMigrations(pool, migrations);
-      logger.info(
-        { applied: result.applied, alreadyApplied: result.alreadyApplied.length },
-        'migrations done',
-      );
+      logger.info({ applied: result.applied, alreadyApplied: result.alreadyApplied }, 'migrations done');
     } finally {
       await pool.end();
     }

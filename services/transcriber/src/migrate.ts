@@ -1,0 +1,4 @@
+import { runMigrationEntry } from '@calltx/shared';
+import { MIGRATIONS_TABLE, TRANSCRIBER_MIGRATIONS } from './db/migrations.js';
+
+runMigrationEntry('transcriber', { table: MIGRATIONS_TABLE, migrations: TRANSCRIBER_MIGRATIONS });
