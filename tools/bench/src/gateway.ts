@@ -57,11 +57,23 @@ async function main(): Promise<void> {
   const nats = await startEmbeddedNats();
   const audio = await prepareCallAudio(syntheticCall(SECONDS));
   const results: StepResult[] = [];
-  console.log(`gateway benchmark: ${SECONDS} s calls at real time, steps ${CALL_STEPS.join(', ')}; ${cpus().length} cores (${cpus()[0]?.model})`);
+  console.log(
+    `gateway benchmark: ${SECONDS} s calls at real time, steps ${CALL_STEPS.join(', ')}; ${cpus().length} cores (${cpus()[0]?.model})`,
+  );
 
   for (const calls of CALL_STEPS) {
     const load = (connectBaseUrl: string, publicBaseUrl: string) =>
-      runLoad({ calls, staggerMs: Math.max(1, Math.floor(2_000 / calls)), publicBaseUrl, connectBaseUrl, accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, to: '+15005550100', wav: audio, speed: 1 });
+      runLoad({
+        calls,
+        staggerMs: Math.max(1, Math.floor(2_000 / calls)),
+        publicBaseUrl,
+        connectBaseUrl,
+        accountSid: ACCOUNT_SID,
+        authToken: AUTH_TOKEN,
+        to: '+15005550100',
+        wav: audio,
+        speed: 1,
+      });
 
     const gateway = await startChild(
       GATEWAY_MAIN,
@@ -85,10 +97,16 @@ async function main(): Promise<void> {
     const after = await scrape(metricsUrl);
     await gateway.stop();
     const sent = framesOf(gatewayLoad);
-    const published = sum(after, 'calltx_gateway_frames_total', { outcome: 'published' }) - sum(before, 'calltx_gateway_frames_total', { outcome: 'published' });
+    const published =
+      sum(after, 'calltx_gateway_frames_total', { outcome: 'published' }) -
+      sum(before, 'calltx_gateway_frames_total', { outcome: 'published' });
     const gatewayCpu = sum(after, 'process_cpu_seconds_total') - sum(before, 'process_cpu_seconds_total');
 
-    const bare = await startChild(BARE_MAIN, { PUBLIC_WS_URL: 'ws://bench.bare.invalid/twilio/media-stream' }, 'listening');
+    const bare = await startChild(
+      BARE_MAIN,
+      { PUBLIC_WS_URL: 'ws://bench.bare.invalid/twilio/media-stream' },
+      'listening',
+    );
     const cpuUrl = `http://127.0.0.1:${bare.port}/cpu`;
     const bareBefore = (await (await fetch(cpuUrl)).json()) as { cpuSeconds: number; frames: number };
     const bareLoad = await load(`http://127.0.0.1:${bare.port}`, 'http://bench.bare.invalid');
@@ -102,7 +120,9 @@ async function main(): Promise<void> {
       p50Ms: histogramQuantile(before, after, 'calltx_gateway_frame_ack_seconds', 0.5) * 1000,
       p99Ms: histogramQuantile(before, after, 'calltx_gateway_frame_ack_seconds', 0.99) * 1000,
       gatewayCpuUsPerFrame: (gatewayCpu * 1e6) / sent,
-      bareCpuUsPerFrame: ((bareAfter.cpuSeconds - bareBefore.cpuSeconds) * 1e6) / Math.max(1, bareAfter.frames - bareBefore.frames),
+      bareCpuUsPerFrame:
+        ((bareAfter.cpuSeconds - bareBefore.cpuSeconds) * 1e6) /
+        Math.max(1, bareAfter.frames - bareBefore.frames),
       simMaxLagMs: Math.max(gatewayLoad.maxLagMs, bareLoad.maxLagMs),
       failedCalls: gatewayLoad.failed + bareLoad.failed,
     };
@@ -118,7 +138,9 @@ async function main(): Promise<void> {
   }
   await nats.stop();
 
-  console.log('\n| N calls | frames | lost | ack p50 (ms) | ack p99 (ms) | gateway CPU µs/frame | bare ws CPU µs/frame | ratio | sim max lag (ms) |');
+  console.log(
+    '\n| N calls | frames | lost | ack p50 (ms) | ack p99 (ms) | gateway CPU µs/frame | bare ws CPU µs/frame | ratio | sim max lag (ms) |',
+  );
   console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     console.log(

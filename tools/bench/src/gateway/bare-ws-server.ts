@@ -30,6 +30,8 @@ wss.on('connection', (ws) => {
   });
 });
 server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ msg: 'listening', port: (server.address() as AddressInfo).port })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ msg: 'listening', port: (server.address() as AddressInfo).port })}\n`,
+  );
 });
 process.on('SIGTERM', () => process.exit(0));

@@ -8,8 +8,16 @@ export interface Child {
 }
 
 /** Starts a Node entry point and waits for the JSON log line that carries its port. */
-export async function startChild(entry: string, env: Record<string, string>, listeningMessage: string): Promise<Child> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), entry], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function startChild(
+  entry: string,
+  env: Record<string, string>,
+  listeningMessage: string,
+): Promise<Child> {
+  const child = spawn(
+    process.execPath,
+    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), entry],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {

@@ -22,12 +22,20 @@ export function sum(values: Map<string, number>, name: string, labels: Record<st
 }
 
 /** Quantile from the difference of two histogram scrapes, interpolated linearly inside the bucket. */
-export function histogramQuantile(before: Map<string, number>, after: Map<string, number>, name: string, q: number): number {
+export function histogramQuantile(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  name: string,
+  q: number,
+): number {
   const buckets: Array<{ le: number; count: number }> = [];
   for (const [series, value] of after) {
     const match = series.match(new RegExp(`^${name}_bucket\\{.*le="([^"]+)"`));
     if (!match) continue;
-    buckets.push({ le: match[1] === '+Inf' ? Infinity : Number(match[1]), count: value - (before.get(series) ?? 0) });
+    buckets.push({
+      le: match[1] === '+Inf' ? Infinity : Number(match[1]),
+      count: value - (before.get(series) ?? 0),
+    });
   }
   buckets.sort((a, b) => a.le - b.le);
   const total = buckets.at(-1)?.count ?? 0;
