@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MediaFrames } from '@calltx/shared';
 import {
+  ACCOUNT_SID,
   TwilioStream,
+  postTwilio,
   eventually,
   openMediaStream,
   readStream,
@@ -117,6 +119,34 @@ describe('WS /twilio/media-stream', () => {
       speakers: { inbound: 'agent', outbound: 'technician' },
       customParameters: { callSid: call.callSid },
     });
+    ws.close();
+  });
+
+  it("keeps the stream's lifecycle events when Twilio's status callbacks for it arrive first", async () => {
+    const call = new TwilioStream();
+    for (const StreamEvent of ['stream-started', 'stream-stopped']) {
+      const params = {
+        AccountSid: ACCOUNT_SID,
+        CallSid: call.callSid,
+        StreamSid: call.streamSid,
+        StreamEvent,
+      };
+      expect((await postTwilio(h, '/twilio/stream-status', params)).status).toBe(204);
+    }
+    const ws = await openMediaStream(h);
+    await send(ws, call.start());
+    await send(ws, call.media('inbound'));
+    await send(ws, call.stop());
+    await stopped(call);
+    const types = (
+      await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.all('calls', call.callSid))
+    ).map((m) => m.json.type);
+    expect(types.sort()).toEqual([
+      'call.stream-started.v1',
+      'call.stream-status.v1',
+      'call.stream-status.v1',
+      'call.stream-stopped.v1',
+    ]);
     ws.close();
   });
 

@@ -172,7 +172,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       'stream-status',
       res,
       () =>
-        publishEvent(js, subjects.call(p.CallSid, 'stream-status'), event, `${p.StreamSid}:${p.StreamEvent}`),
+        publishEvent(js, subjects.call(p.CallSid, 'stream-status'), event, `${p.StreamSid}:status:${p.StreamEvent}`),
       () => res.status(204).end(),
     );
   });
