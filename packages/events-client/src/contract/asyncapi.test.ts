@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import specs from '@asyncapi/specs';
+import { Ajv } from 'ajv';
+// ajv-formats is CommonJS: its plugin is the module's `default` under NodeNext typing and at run time alike.
+import addFormats from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { EVENT_TYPES, callEvents, recordingEvents, transcriptEvents } from '@calltx/shared';
+import { ASYNCAPI_PATH, asyncApiYaml } from './render.js';
+
+const committedPath = fileURLToPath(new URL(`../../../../${ASYNCAPI_PATH}`, import.meta.url));
+const CALL = `CA${'a'.repeat(32)}`;
+const AT = '2025-05-01T10:00:00.000Z';
+
+describe('AsyncAPI document', () => {
+  it('is committed exactly as generated from the shared schemas (run `pnpm docs:events` after changing them)', () => {
+    expect(readFileSync(committedPath, 'utf8')).toBe(asyncApiYaml());
+  });
+
+  it('is a valid AsyncAPI 3.0.0 document', () => {
+    // The spec bundles its own copy of the draft-07 meta-schema: Ajv must not add its built-in one beside it.
+    const ajv = new Ajv({ strict: false, allErrors: true, meta: false, validateSchema: false });
+    addFormats.default(ajv);
+    const validate = ajv.compile(specs.schemas['3.0.0']);
+    const valid = validate(parse(asyncApiYaml()));
+    expect(validate.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  it('describes every public event type with a payload schema that accepts real events and refuses broken ones', () => {
+    const document = parse(readFileSync(committedPath, 'utf8')) as {
+      components: { schemas: Record<string, object> };
+    };
+    expect(Object.keys(document.components.schemas).sort()).toEqual(Object.keys(EVENT_TYPES).sort());
+
+    const ajv = new Ajv({ strict: false });
+    addFormats.default(ajv);
+    const timing = { audioEndAt: AT, publishedAt: AT, latencyMs: 420 };
+    const samples = [
+      transcriptEvents.final({
+        callSid: CALL,
+        speaker: 'technician',
+        segmentId: 's-1',
+        sequence: 0,
+        startMs: 0,
+        endMs: 900,
+        text: 'hello',
+        source: 'live',
+        modelId: 'whisper-tiny.en',
+        final: true,
+        timing,
+      }),
+      callEvents.started({
+        callSid: CALL,
+        at: AT,
+        accountSid: `AC${'1'.repeat(32)}`,
+        from: 'client:alice',
+        to: '+15005550006',
+        direction: 'inbound',
+      }),
+      recordingEvents.status({
+        callSid: CALL,
+        at: AT,
+        accountSid: `AC${'1'.repeat(32)}`,
+        recordingSid: `RE${'2'.repeat(32)}`,
+        status: 'absent',
+      }),
+    ];
+    for (const sample of samples) {
+      const validate = ajv.compile(document.components.schemas[sample.type]!);
+      expect(validate(sample), `${sample.type}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+      // A field added later within v1 must not break consumers that validate with this document.
+      expect(validate({ ...sample, addedLater: 1 })).toBe(true);
+      expect(validate({ ...sample, callSid: 'CA-not-a-sid' })).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,84 @@
+import { duration, el, speakerLabel } from './format.js';
+
+/**
+ * A conversation: one line per utterance and speaker, in order of its start in the call. A partial shows the
+ * utterance so far and is replaced by later partials and by its final; a final is never replaced. The view
+ * follows new lines until the agent scrolls up, then offers a button back to the latest.
+ */
+export class TranscriptView {
+  constructor(container, jumpButton) {
+    this.container = container;
+    this.jumpButton = jumpButton;
+    this.lines = new Map();
+    this.following = true;
+    this.onLineClick = null;
+    container.addEventListener('scroll', () => {
+      this.following = this.atBottom();
+      if (this.following && this.jumpButton) this.jumpButton.hidden = true;
+    });
+    jumpButton?.addEventListener('click', () => this.scrollToLatest());
+  }
+
+  atBottom() {
+    const c = this.container;
+    return c.scrollHeight - c.scrollTop - c.clientHeight < 40;
+  }
+
+  clear(message) {
+    this.lines.clear();
+    this.container.replaceChildren();
+    if (message) this.container.append(el('p', 'note', message));
+    this.following = true;
+    if (this.jumpButton) this.jumpButton.hidden = true;
+  }
+
+  /** Applies one transcript event (`transcript.partial.v1` or `transcript.final.v1`). */
+  apply(event) {
+    const key = `${event.speaker}/${event.segmentId}`;
+    const known = this.lines.get(key);
+    if (known?.final) return;
+    const wasAtBottom = this.following;
+    const line = known ?? this.createLine(event);
+    line.final = event.final;
+    line.node.classList.toggle('partial', !event.final);
+    line.text.textContent = event.text.trim() || '…';
+    if (!known) {
+      this.lines.set(key, line);
+      this.insertInOrder(line.node, event.startMs);
+      this.container.querySelector(':scope > .note')?.remove();
+    }
+    if (wasAtBottom) this.scrollToLatest();
+    else if (this.jumpButton) this.jumpButton.hidden = false;
+  }
+
+  /** Shows stored final segments (a past call). */
+  show(segments, emptyMessage) {
+    this.clear(segments.length === 0 ? emptyMessage : undefined);
+    for (const segment of segments) this.apply({ ...segment, final: true });
+    this.container.scrollTop = 0;
+  }
+
+  createLine(event) {
+    const text = el('p', 'text');
+    const node = el('div', `line speaker-${event.speaker.replace(/[^a-z0-9-]/g, '')}`, [
+      el('span', 'who', speakerLabel(event.speaker)),
+      el('span', 'at', duration(event.startMs)),
+      text,
+    ]);
+    node.dataset.start = String(event.startMs);
+    node.dataset.speaker = event.speaker;
+    node.addEventListener('click', () => this.onLineClick?.(event));
+    return { node, text, final: false };
+  }
+
+  insertInOrder(node, startMs) {
+    const later = [...this.container.children].find((child) => Number(child.dataset.start) > startMs);
+    this.container.insertBefore(node, later ?? null);
+  }
+
+  scrollToLatest() {
+    this.container.scrollTop = this.container.scrollHeight;
+    this.following = true;
+    if (this.jumpButton) this.jumpButton.hidden = true;
+  }
+}
