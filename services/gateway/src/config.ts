@@ -15,6 +15,12 @@ export const GATEWAY_VARIABLES = [
   'MEDIA_FLUSH_MS',
   'MEDIA_BUFFER_MAX_FRAMES',
   'SHUTDOWN_GRACE_MS',
+  'DATABASE_URL',
+  'S3_ENDPOINT',
+  'S3_REGION',
+  'S3_ACCESS_KEY',
+  'S3_SECRET_KEY',
+  'S3_BUCKET',
 ] as const;
 
 export type GatewayConfig = Config<(typeof GATEWAY_VARIABLES)[number]>;

@@ -23,7 +23,7 @@ const subjects = new Subjects(prefix);
 afterAll(async () => {
   const nc = await connect({ servers: NATS_URL });
   const jsm = await jetstreamManager(nc);
-  for (const family of ['calls', 'media', 'recordings'] as const)
+  for (const family of ['calls', 'media', 'recordings', 'transcripts'] as const)
     await jsm.streams.delete(subjects.streamName(family)).catch(() => undefined);
   await nc.close();
 });
@@ -51,6 +51,11 @@ describe('gateway process', () => {
       TWILIO_CALLER_ID: CALLER_ID,
       PUBLIC_BASE_URL,
       SHUTDOWN_GRACE_MS: '3000',
+      DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
+      S3_ENDPOINT: 'http://127.0.0.1:1',
+      S3_ACCESS_KEY: 'unused',
+      S3_SECRET_KEY: 'unused',
+      S3_BUCKET: 'unused',
     });
     const call = new TwilioStream();
     const ws = await openMediaStream(gateway);

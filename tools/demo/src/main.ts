@@ -3,6 +3,8 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
+import { randomBytes } from 'node:crypto';
+import { hashPassword } from '@calltx/gateway';
 import { Subjects, createObjectStore } from '@calltx/shared';
 import { newSid, simulateCall, startFakeTwilioApi } from '@calltx/twilio-sim';
 import { bringUpInfra } from './infra.js';
@@ -64,6 +66,9 @@ async function main(): Promise<void> {
     PUBLIC_BASE_URL: publicBaseUrl,
     WHISPER_MODEL_DIR: model.dir,
     LOG_LEVEL: 'info',
+    // One console agent for the demo: sign in at /console as `demo` / `demo`.
+    CONSOLE_AGENTS: `demo:${await hashPassword('demo')}`,
+    API_JWT_SECRET: randomBytes(32).toString('hex'),
   };
 
   heading('services');
@@ -85,6 +90,7 @@ async function main(): Promise<void> {
     }
     await Promise.all(services.map((service) => waitReady(service)));
     console.log(`  ready: ${services.map((s) => `${s.name} (:${s.port})`).join(', ')}`);
+    console.log(`  agent console: ${publicBaseUrl}/console (sign in as demo / demo)`);
 
     const nc = await connect({ servers: infra.env.NATS_URL!.split(',') });
     const subjects = new Subjects();

@@ -6,6 +6,8 @@ const { VoiceResponse } = twilio.twiml;
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
 
+export const TWILIO_PREFIX = '/twilio';
+
 export const PATHS = {
   voice: '/twilio/voice',
   mediaStream: '/twilio/media-stream',

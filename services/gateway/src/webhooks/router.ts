@@ -11,7 +11,7 @@ import {
   TERMINAL_CALL_STATUSES,
   VoiceParams,
 } from '../twilio/params.js';
-import { E164, PATHS, dialTwiml, refusalTwiml } from '../twilio/twiml.js';
+import { E164, PATHS, TWILIO_PREFIX, dialTwiml, refusalTwiml } from '../twilio/twiml.js';
 
 export interface WebhookDeps {
   js: JetStreamClient;
@@ -33,8 +33,10 @@ const now = () => new Date().toISOString();
 export function webhookRouter(deps: WebhookDeps): Router {
   const { js, subjects, logger, metrics } = deps;
   const router = Router();
-  router.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  // Only Twilio's paths: the console and the read API live on the same server with their own auth.
+  router.use(TWILIO_PREFIX, express.urlencoded({ extended: false, limit: '64kb' }));
   router.use(
+    TWILIO_PREFIX,
     requireTwilioSignature({
       authToken: deps.authToken,
       publicBaseUrl: deps.publicBaseUrl,
@@ -172,7 +174,12 @@ export function webhookRouter(deps: WebhookDeps): Router {
       'stream-status',
       res,
       () =>
-        publishEvent(js, subjects.call(p.CallSid, 'stream-status'), event, `${p.StreamSid}:status:${p.StreamEvent}`),
+        publishEvent(
+          js,
+          subjects.call(p.CallSid, 'stream-status'),
+          event,
+          `${p.StreamSid}:status:${p.StreamEvent}`,
+        ),
       () => res.status(204).end(),
     );
   });

@@ -1,4 +1,4 @@
-import { GATEWAY_VARIABLES } from '@calltx/gateway';
+import { API_VARIABLES, GATEWAY_VARIABLES } from '@calltx/gateway';
 import { FETCHER_VARIABLES } from '@calltx/recording-fetcher';
 import { INGEST_VARIABLES } from '@calltx/stream-ingest';
 import type { VariableSpec } from '@calltx/shared';
@@ -35,7 +35,7 @@ export const ENTRY_VARIABLES: Record<string, EntryVariables> = {
         },
       }
     : {}),
-  'services/gateway/dist/main.js': { shared: GATEWAY_VARIABLES },
+  'services/gateway/dist/main.js': { shared: GATEWAY_VARIABLES, local: API_VARIABLES },
   'services/stream-ingest/dist/main.js': { shared: INGEST_VARIABLES },
   'services/recording-fetcher/dist/main.js': { shared: FETCHER_VARIABLES },
   // The model download takes its model and directory as arguments; HF_ENDPOINT (read by its CLI) points it at a
