@@ -70,7 +70,9 @@ describe('environment variables match the config schema (packages/shared VARIABL
     const text = problems.join('\n');
     expect(text).toMatch(/gateway.*PUBLIC_BASE_URL is required/);
     expect(text).toMatch(/gateway.*PUBLIC_BASE_URI is not a variable of the system/);
-    expect(text).toMatch(/gateway.*WHISPER_MODEL_DIR is set but services\/gateway\/dist\/main.js doesn't read it/);
+    expect(text).toMatch(
+      /gateway.*WHISPER_MODEL_DIR is set but services\/gateway\/dist\/main.js doesn't read it/,
+    );
     expect(text).toMatch(/gateway.*TWILIO_AUTH_TOKEN is secret: take it from a secretKeyRef/);
     expect(text).toMatch(/TWILIO_AUTH_TOKEN=\(secret value\) is invalid/);
     expect(text).toMatch(/recording-fetcher.*SHUTDOWN_GRACE_MS="soon" is invalid/);
