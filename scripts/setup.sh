@@ -12,11 +12,13 @@ if ! command -v pnpm >/dev/null 2>&1 || [[ "$(pnpm --version)" != "$PNPM_VERSION
   npm install --global --silent "pnpm@$PNPM_VERSION" >/dev/null
 fi
 
-# Debian packages: nats-server (embedded NATS for the demo and fault tests), sox and espeak-ng (audio tools).
+# Debian packages: nats-server (embedded NATS for the demo and fault tests), sox and espeak-ng (audio tools),
+# chromium (the console's browser test).
 missing=()
 command -v nats-server >/dev/null 2>&1 || [[ -x /usr/sbin/nats-server ]] || missing+=(nats-server)
 command -v sox >/dev/null 2>&1 || missing+=(sox)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ((${#missing[@]} > 0)); then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     log "installing ${missing[*]} from Debian"
