@@ -30,7 +30,7 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     wsRejected: new Counter({
       name: 'calltx_gateway_ws_rejected_total',
-      help: 'WebSocket messages dropped, by reason (malformed-json, unknown-event, binary, oversized, media-before-start, invalid).',
+      help: 'WebSocket messages dropped, by reason (malformed-json, unknown-event, binary, oversized, media-before-start, media-after-stop, invalid, duplicate-start).',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -211,6 +211,7 @@ describe('WS /twilio/media-stream', () => {
       binary: await rejected('binary'),
       invalid: await rejected('invalid'),
       duplicate: await rejected('duplicate-start'),
+      afterStop: await rejected('media-after-stop'),
     };
     await send(ws, call.media('inbound'));
     await send(ws, call.start());
@@ -223,8 +224,10 @@ describe('WS /twilio/media-stream', () => {
     await send(ws, call.start());
     await send(ws, call.media('inbound'));
     await send(ws, call.stop());
+    await send(ws, call.media('inbound'));
     const stop = await stopped(call);
     expect(stop).toMatchObject({ framesReceived: { inbound: 1, outbound: 0 } });
+    expect(await rejected('media-after-stop')).toBe(before.afterStop + 1);
     expect(await rejected('media-before-start')).toBe(before.beforeStart + 1);
     expect(await rejected('malformed-json')).toBe(before.json + 1);
     expect(await rejected('unknown-event')).toBe(before.unknown + 1);

@@ -53,7 +53,7 @@ describe('NATS stopped and restarted mid-call', () => {
     expect(h.gateway.publisher.bufferedFrames).toBeGreaterThan(0);
 
     nats = await startEmbeddedNats({ dataDir, port });
-    await eventually(async () => expect(await ready()).toBe(200), 15_000);
+    await eventually(async () => expect(await ready()).toBe(200), 30_000);
     await sendFrames(100);
     await send(ws, call.stop());
 
@@ -78,7 +78,7 @@ describe('NATS stopped and restarted mid-call', () => {
     }
     expect(h.logs.lines.some((l) => l.msg === 'nats disconnected')).toBe(true);
     ws.close();
-  }, 60_000);
+  }, 120_000);
 
   it('counts frames beyond the buffer bound as lost, with an error log, never silently', async () => {
     const small = await startGateway({ MEDIA_FLUSH_MS: '10', MEDIA_BUFFER_MAX_FRAMES: '100' }, nats.url);
@@ -124,5 +124,5 @@ describe('NATS stopped and restarted mid-call', () => {
     } finally {
       await small.close();
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -28,7 +28,13 @@ export interface SessionDeps {
 
 type StopReason = 'stop' | 'socket-closed' | 'shutdown';
 type RejectReason =
-  'malformed-json' | 'unknown-event' | 'binary' | 'media-before-start' | 'invalid' | 'duplicate-start';
+  | 'malformed-json'
+  | 'unknown-event'
+  | 'binary'
+  | 'media-before-start'
+  | 'media-after-stop'
+  | 'invalid'
+  | 'duplicate-start';
 
 interface Started {
   callSid: string;
@@ -165,6 +171,8 @@ export class MediaStreamSession {
   private onMedia(message: unknown): void {
     const receivedAt = performance.now();
     if (!this.started) return this.reject('media-before-start');
+    // stream-stopped reports what was received up to the stop: later frames are refused visibly, not left out.
+    if (this.finishing) return this.reject('media-after-stop');
     const media = this.parse(MediaMessage, message);
     if (!media) return;
     if (media.streamSid !== this.started.streamSid)
