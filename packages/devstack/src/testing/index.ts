@@ -9,3 +9,4 @@ export {
 } from './postgres-for-tests.js';
 export { isDockerReachable } from './docker.js';
 export { spawnService, type ServiceProcess } from './spawn-service.js';
+export { LogCapture, eventually } from './assertions.js';

@@ -3,7 +3,6 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { NatsConnection } from '@nats-io/transport-node';
 import twilio from 'twilio';
 import WebSocket from 'ws';
-import { Writable } from 'node:stream';
 import {
   Subjects,
   connectNats,
@@ -17,25 +16,16 @@ import {
 import { createGateway, type Gateway } from '../app.js';
 import { loadGatewayConfig, type GatewayConfig } from '../config.js';
 
+import { LogCapture, eventually } from '@calltx/devstack';
+
+export { LogCapture, eventually };
+
 export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 export const AUTH_TOKEN = 'test-auth-token-0123456789abcdef';
 export const PUBLIC_BASE_URL = 'https://gateway.calls.example';
 export const CALLER_ID = '+15005550006';
 
 export const sid = (prefix: string) => `${prefix}${randomBytes(16).toString('hex')}`;
-
-/** Captures the gateway's JSON log lines, to assert on what it logs (and what it never logs). */
-export class LogCapture extends Writable {
-  readonly lines: Array<Record<string, unknown>> = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString().split('\n'))
-      if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  }
-  get text(): string {
-    return this.lines.map((l) => JSON.stringify(l)).join('\n');
-  }
-}
 
 export interface GatewayHarness {
   gateway: Gateway;
@@ -265,17 +255,4 @@ export async function readStream(
     if (msg.info.pending === 0) break;
   }
   return out;
-}
-
-/** Polls until `check` passes or the time is up (then the last assertion error is thrown). */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
@@ -30,21 +29,15 @@ import { loadFetcherConfig } from '../config.js';
 import { MIGRATIONS_TABLE, RECORDING_MIGRATIONS } from '../db/migrations.js';
 import { RecordingsRepository, type RecordingRow } from '../db/recordings-repository.js';
 
+import { LogCapture, eventually } from '@calltx/devstack';
+
+export { LogCapture, eventually };
+
 export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 export const AUTH_TOKEN = 'test-auth-token-0123456789abcdef';
 export const FAMILIES: Family[] = ['recordings', 'transcribe'];
 
 export const sid = (prefix: 'CA' | 'RE') => `${prefix}${randomBytes(16).toString('hex')}`;
-
-/** Captures JSON log lines, to assert on what is logged. */
-export class LogCapture extends Writable {
-  readonly lines: Array<Record<string, unknown>> = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString().split('\n'))
-      if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  }
-}
 
 /**
  * Everything the fetcher talks to, real and isolated per stack: NATS streams under a unique prefix, a fresh
@@ -233,19 +226,6 @@ export async function lastMessage(
   });
   if (!msg) throw new Error(`no message on ${subject}`);
   return { msgId: msg.header?.get('Nats-Msg-Id'), json: msg.json<Record<string, unknown>>() };
-}
-
-/** Polls until `check` passes or the time is up (then its last error is thrown). */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
 }
 
 /** Waits until the shared consumer has nothing pending or unacknowledged: every delivery has been handled. */

@@ -29,6 +29,10 @@ import {
 import { CallsRepo } from '../db/calls-repo.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from '../db/migrations.js';
 
+import { eventually } from '@calltx/devstack';
+
+export { eventually };
+
 export const FAMILIES: Family[] = ['calls', 'media', 'audio'];
 export const SERVICE = 'stream-ingest';
 
@@ -103,23 +107,6 @@ export async function createTestEnvironment(): Promise<TestEnvironment> {
       await Promise.all([s3.stop(), db.stop()]);
     },
   };
-}
-
-/** Polls until `check` passes or the time is up (then its last error is thrown). */
-export async function eventually<T>(
-  check: () => Promise<T> | T,
-  timeoutMs = 15_000,
-  everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
-    }
-  }
 }
 
 export async function readObject(store: ObjectStore, key: string): Promise<Buffer> {

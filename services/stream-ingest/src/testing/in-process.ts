@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
@@ -8,18 +7,9 @@ import { createStreamIngest, timingFromConfig, type StreamIngest } from '../app.
 import type { CallTiming } from '../calls/owned-call.js';
 import { SERVICE, type TestEnvironment } from './environment.js';
 
-/** Captures JSON log lines, to assert on what is logged (and what never is). */
-export class LogCapture extends Writable {
-  readonly lines: Array<Record<string, unknown>> = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString().split('\n'))
-      if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  }
-  get text(): string {
-    return this.lines.map((l) => JSON.stringify(l)).join('\n');
-  }
-}
+import { LogCapture } from '@calltx/devstack';
+
+export { LogCapture };
 
 export interface InProcessIngest {
   ingest: StreamIngest;

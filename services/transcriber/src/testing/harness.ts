@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -32,21 +31,15 @@ import { loadTranscriberConfig } from '../config.js';
 import { MIGRATIONS_TABLE, TRANSCRIBER_MIGRATIONS } from '../db/migrations.js';
 import { TranscriptStore } from '../db/transcript-store.js';
 
+import { LogCapture, eventually } from '@calltx/devstack';
+
+export { LogCapture, eventually };
+
 /** The committed random-weights Whisper model (onnx-community layout). */
 export const TEST_MODEL_DIR = fileURLToPath(new URL('../../fixtures/whisper-test-random', import.meta.url));
 export const FAMILIES: Family[] = ['audio', 'transcribe', 'transcripts'];
 
 export const sid = (prefix: 'CA' | 'RE') => `${prefix}${randomBytes(16).toString('hex')}`;
-
-/** Captures JSON log lines, to assert on what is logged. */
-export class LogCapture extends Writable {
-  readonly lines: Array<Record<string, unknown>> = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    for (const line of chunk.toString().split('\n'))
-      if (line) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  }
-}
 
 export interface SegmentInput {
   callSid: string;
@@ -228,19 +221,6 @@ export async function startTranscriber(
       await nc.close();
     },
   };
-}
-
-/** Polls until `check` passes or the time is up (then its last error is thrown). */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 /** A metric's value from the Prometheus text at `baseUrl/metrics` (0 when absent). */
