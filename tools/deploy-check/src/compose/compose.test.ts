@@ -121,6 +121,10 @@ describe('docker-compose.yml', () => {
     // model-fetch writes <dir>/whisper-<name>.
     expect(transcriber.environment['WHISPER_MODEL_DIR']).toBe(`${dir}/whisper-${name}`);
     expect(model.volumes).toEqual([`whisper-model:${dir}`]);
+    // The graphs fetched are the ones the transcriber loads.
+    expect(model.command.includes('--quantized')).toBe(
+      transcriber.environment['WHISPER_QUANTIZED'] === 'true',
+    );
     expect(transcriber.volumes).toContain(`whisper-model:${dir}:ro`);
     expect(transcriber.depends_on['transcriber-model']).toEqual({
       condition: 'service_completed_successfully',

@@ -246,6 +246,10 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(init?.volumeMounts).toContainEqual({ name: 'models', mountPath: dir });
     expect(transcriber.volumeMounts).toContainEqual({ name: 'models', mountPath: dir, readOnly: true });
     expect(model).toBe(overlay === 'prod' ? 'base.en' : 'tiny.en');
+    // The graphs fetched are the ones the transcriber loads.
+    const quantized =
+      transcriber.env?.some((e) => e.name === 'WHISPER_QUANTIZED' && e.value === 'true') ?? false;
+    expect(init?.args?.includes('--quantized')).toBe(quantized);
   });
 
   it('wires the operators’ resources to what the services read: CNPG app Secret, MinIO user Secret and bucket', () => {
