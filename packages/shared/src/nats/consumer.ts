@@ -65,7 +65,62 @@ export interface RunningConsumer {
   readonly done: Promise<void>;
 }
 
-const defaultRetryDelay = (attempt: number) => Math.min(30_000, 500 * 2 ** Math.max(0, attempt - 1));
+export const defaultRetryDelay = (attempt: number) => Math.min(30_000, 500 * 2 ** Math.max(0, attempt - 1));
+
+export interface SettleOptions<S extends z.ZodType> {
+  consumer: string;
+  schema: S;
+  handle: (event: z.output<S>, msg: JsMsg) => Promise<void>;
+  logger: Logger;
+  metrics: ConsumerMetrics;
+  retryDelay: (attempt: number) => number;
+  /** Errors that hand the message back at once (e.g. this replica is stopping), counted as requeued. */
+  requeueOn?: (error: unknown) => boolean;
+}
+
+/**
+ * Validates, handles and settles one message: ack on success; term for an invalid message (the same bytes can't
+ * succeed) or a permanent failure; nak with backoff for a retryable one. Every outcome is counted and logged.
+ * `term()` carries no reason: NATS servers before 2.10.4 ignore "+TERM <reason>" and redeliver the message.
+ */
+export async function settleMessage<S extends z.ZodType>(
+  msg: JsMsg,
+  options: SettleOptions<S>,
+): Promise<void> {
+  const { consumer: name, schema, handle, logger, metrics } = options;
+  const stopTimer = metrics.seconds.startTimer({ consumer: name });
+  try {
+    const event = decodeEvent(schema, msg.data, `message on ${msg.subject}`);
+    await handle(event, msg);
+    msg.ack();
+    metrics.messages.inc({ consumer: name, outcome: 'ok' });
+  } catch (error) {
+    if (options.requeueOn?.(error)) {
+      msg.nak();
+      metrics.messages.inc({ consumer: name, outcome: 'requeued' });
+    } else if (error instanceof InvalidMessageError) {
+      msg.term();
+      metrics.messages.inc({ consumer: name, outcome: 'invalid' });
+      logger.warn({ subject: msg.subject, seq: msg.seq, issues: error.issues }, 'invalid message terminated');
+    } else if (!(error instanceof CalltxError) || error.retryable) {
+      msg.nak(options.retryDelay(msg.info.deliveryCount));
+      metrics.messages.inc({ consumer: name, outcome: 'retried' });
+      logger.warn(
+        { err: error, subject: msg.subject, seq: msg.seq, attempt: msg.info.deliveryCount },
+        'handler failed, will retry',
+      );
+    } else {
+      msg.term();
+      metrics.messages.inc({ consumer: name, outcome: 'failed' });
+      logger.error(
+        { err: error, subject: msg.subject, seq: msg.seq },
+        'handler failed permanently, message terminated',
+      );
+    }
+  } finally {
+    stopTimer();
+  }
+}
 
 /**
  * Pulls from a durable consumer and hands each validated event to `handle`. Invalid messages are terminated
@@ -82,40 +137,8 @@ export async function runConsumer<S extends z.ZodType>(
   const messages = await consumer.consume({ max_messages: Math.max(2, concurrency * 2) });
   const inFlight = new Set<Promise<void>>();
 
-  const process = async (msg: JsMsg): Promise<void> => {
-    const stopTimer = metrics.seconds.startTimer({ consumer: name });
-    try {
-      const event = decodeEvent(schema, msg.data, `message on ${msg.subject}`);
-      await handle(event, msg);
-      msg.ack();
-      metrics.messages.inc({ consumer: name, outcome: 'ok' });
-    } catch (error) {
-      if (error instanceof InvalidMessageError) {
-        msg.term();
-        metrics.messages.inc({ consumer: name, outcome: 'invalid' });
-        logger.warn(
-          { subject: msg.subject, seq: msg.seq, issues: error.issues },
-          'invalid message terminated',
-        );
-      } else if (!(error instanceof CalltxError) || error.retryable) {
-        msg.nak(retryDelay(msg.info.deliveryCount));
-        metrics.messages.inc({ consumer: name, outcome: 'retried' });
-        logger.warn(
-          { err: error, subject: msg.subject, seq: msg.seq, attempt: msg.info.deliveryCount },
-          'handler failed, will retry',
-        );
-      } else {
-        msg.term();
-        metrics.messages.inc({ consumer: name, outcome: 'failed' });
-        logger.error(
-          { err: error, subject: msg.subject, seq: msg.seq },
-          'handler failed permanently, message terminated',
-        );
-      }
-    } finally {
-      stopTimer();
-    }
-  };
+  const process = (msg: JsMsg) =>
+    settleMessage(msg, { consumer: name, schema, handle, logger, metrics, retryDelay });
 
   const done = (async () => {
     for await (const msg of messages) {

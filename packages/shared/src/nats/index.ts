@@ -2,6 +2,9 @@ export * from './subjects.js';
 export { connectNats, type NatsLink, type NatsConnectOptions } from './connection.js';
 export { provisionStreams, streamConfig, STREAM_POLICIES } from './streams.js';
 export {
+  settleMessage,
+  defaultRetryDelay,
+  type SettleOptions,
   ensureDurableConsumer,
   runConsumer,
   type DurableConsumerSpec,

@@ -1,12 +1,6 @@
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import {
-  CalltxError,
-  decodeEvent,
-  InvalidMessageError,
-  type ConsumerMetrics,
-  type Logger,
-} from '@calltx/shared';
+import { defaultRetryDelay, settleMessage, type ConsumerMetrics, type Logger } from '@calltx/shared';
 import { SlotsClosedError } from './slots.js';
 
 export interface PullerOptions<S extends z.ZodType> {
@@ -27,7 +21,6 @@ export interface PullerOptions<S extends z.ZodType> {
 }
 
 const FETCH_EXPIRES_MS = 5_000;
-const defaultRetryDelay = (attempt: number) => Math.min(30_000, 500 * 2 ** Math.max(0, attempt - 1));
 
 /**
  * Pulls from one durable consumer, never holding more than `capacity` messages, and hands each validated
@@ -113,48 +106,20 @@ export class Puller<S extends z.ZodType> {
 
   private async settle(msg: JsMsg): Promise<void> {
     const { consumer: name, schema, handle, logger, metrics } = this.options;
-    const retryDelay = this.options.retryDelayMs ?? defaultRetryDelay;
-    const stopTimer = metrics.seconds.startTimer({ consumer: name });
     if (msg.info.redelivered) {
       logger.info(
         { consumer: name, subject: msg.subject, seq: msg.seq, attempt: msg.info.deliveryCount },
         'redelivered message',
       );
     }
-    try {
-      const event = decodeEvent(schema, msg.data, `message on ${msg.subject}`);
-      await handle(event, msg);
-      msg.ack();
-      metrics.messages.inc({ consumer: name, outcome: 'ok' });
-    } catch (error) {
-      if (error instanceof SlotsClosedError) {
-        msg.nak();
-        metrics.messages.inc({ consumer: name, outcome: 'requeued' });
-      } else if (error instanceof InvalidMessageError) {
-        // No reason argument: NATS servers before 2.10.4 ignore "+TERM <reason>" and redeliver.
-        msg.term();
-        metrics.messages.inc({ consumer: name, outcome: 'invalid' });
-        logger.warn(
-          { subject: msg.subject, seq: msg.seq, issues: error.issues },
-          'invalid message terminated',
-        );
-      } else if (!(error instanceof CalltxError) || error.retryable) {
-        msg.nak(retryDelay(msg.info.deliveryCount));
-        metrics.messages.inc({ consumer: name, outcome: 'retried' });
-        logger.warn(
-          { err: error, subject: msg.subject, seq: msg.seq, attempt: msg.info.deliveryCount },
-          'handler failed, will retry',
-        );
-      } else {
-        msg.term();
-        metrics.messages.inc({ consumer: name, outcome: 'failed' });
-        logger.error(
-          { err: error, subject: msg.subject, seq: msg.seq },
-          'handler failed permanently, message terminated',
-        );
-      }
-    } finally {
-      stopTimer();
-    }
+    await settleMessage(msg, {
+      consumer: name,
+      schema,
+      handle,
+      logger,
+      metrics,
+      retryDelay: this.options.retryDelayMs ?? defaultRetryDelay,
+      requeueOn: (error) => error instanceof SlotsClosedError,
+    });
   }
 }
