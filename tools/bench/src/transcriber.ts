@@ -8,7 +8,7 @@ import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jets
 import { connect } from '@nats-io/transport-node';
 import ort from 'onnxruntime-node';
 import { pcm16leBytes } from '@calltx/audio';
-import { natsUrlForTests, postgresForTests, s3ForTests } from '@calltx/devstack';
+import { natsUrlForTests, postgresForTests, s3ForTests, infraEnv } from '@calltx/devstack';
 import { Subjects, createLogger, internalEvents, provisionStreams, publishEvent } from '@calltx/shared';
 import {
   DecoderSession,
@@ -293,14 +293,7 @@ async function measureService(quantized: boolean): Promise<LoadFigures[]> {
   const child = await startChild(
     TRANSCRIBER_MAIN,
     {
-      NATS_URL: natsUrl,
-      NATS_SUBJECT_PREFIX: prefix,
-      DATABASE_URL: database.url,
-      S3_ENDPOINT: s3.config.endpoint,
-      S3_REGION: s3.config.region,
-      S3_ACCESS_KEY: s3.config.accessKey,
-      S3_SECRET_KEY: s3.config.secretKey,
-      S3_BUCKET: s3.config.bucket,
+      ...infraEnv({ natsUrl, prefix, databaseUrl: database.url, s3: s3.config }),
       WHISPER_MODEL_DIR: MODEL_DIR,
       WHISPER_QUANTIZED: String(quantized),
       ...(args.concurrency ? { TRANSCRIBER_CONCURRENCY: args.concurrency } : {}),

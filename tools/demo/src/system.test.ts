@@ -14,6 +14,7 @@ import {
   type PostgresForTests,
   type S3ForTests,
   type ServiceProcess,
+  infraEnv,
 } from '@calltx/devstack';
 import { newSid, simulateCall } from '@calltx/twilio-sim';
 
@@ -34,14 +35,7 @@ const services: ServiceProcess[] = [];
 beforeAll(async () => {
   [s3, pg] = await Promise.all([s3ForTests(), postgresForTests()]);
   const env = {
-    NATS_URL: natsUrlForTests(),
-    NATS_SUBJECT_PREFIX: prefix,
-    DATABASE_URL: pg.url,
-    S3_ENDPOINT: s3.config.endpoint,
-    S3_REGION: s3.config.region,
-    S3_ACCESS_KEY: s3.config.accessKey,
-    S3_SECRET_KEY: s3.config.secretKey,
-    S3_BUCKET: s3.config.bucket,
+    ...infraEnv({ natsUrl: natsUrlForTests(), prefix, databaseUrl: pg.url, s3: s3.config }),
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,
     TWILIO_CALLER_ID: '+15005550006',

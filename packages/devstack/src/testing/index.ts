@@ -10,3 +10,4 @@ export {
 export { isDockerReachable } from './docker.js';
 export { spawnService, type ServiceProcess } from './spawn-service.js';
 export { LogCapture, eventually } from './assertions.js';
+export { infraEnv } from './infra-env.js';

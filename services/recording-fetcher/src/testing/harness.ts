@@ -8,6 +8,7 @@ import {
   s3ForTests,
   type PostgresForTests,
   type S3ForTests,
+  infraEnv,
 } from '@calltx/devstack';
 import {
   Subjects,
@@ -96,14 +97,7 @@ export async function startStack(twilioAuthToken = AUTH_TOKEN): Promise<FetcherS
   const repository = new RecordingsRepository(pool);
 
   const env: Record<string, string> = {
-    NATS_URL: natsUrl,
-    NATS_SUBJECT_PREFIX: prefix,
-    DATABASE_URL: pgTest.url,
-    S3_ENDPOINT: s3.config.endpoint,
-    S3_REGION: s3.config.region,
-    S3_ACCESS_KEY: s3.config.accessKey,
-    S3_SECRET_KEY: s3.config.secretKey,
-    S3_BUCKET: s3.config.bucket,
+    ...infraEnv({ natsUrl, prefix, databaseUrl: pgTest.url, s3: s3.config }),
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,
     TWILIO_API_BASE_URL: twilio.url,

@@ -13,6 +13,7 @@ import {
   uniqueName,
   type PostgresForTests,
   type S3ForTests,
+  infraEnv,
 } from '@calltx/devstack';
 import {
   Subjects,
@@ -81,14 +82,7 @@ export async function createTestEnvironment(): Promise<TestEnvironment> {
     repo: new CallsRepo(pool),
     claimsBucket,
     processEnv: (overrides = {}) => ({
-      NATS_URL: natsUrl,
-      NATS_SUBJECT_PREFIX: subjects.prefix,
-      DATABASE_URL: db.url,
-      S3_ENDPOINT: s3.config.endpoint,
-      S3_REGION: s3.config.region,
-      S3_ACCESS_KEY: s3.config.accessKey,
-      S3_SECRET_KEY: s3.config.secretKey,
-      S3_BUCKET: s3.config.bucket,
+      ...infraEnv({ natsUrl, prefix: subjects.prefix, databaseUrl: db.url, s3: s3.config }),
       ...overrides,
     }),
     async lastCallEvent(subject) {

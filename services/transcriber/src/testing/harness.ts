@@ -9,6 +9,7 @@ import {
   s3ForTests,
   type PostgresForTests,
   type S3ForTests,
+  infraEnv,
 } from '@calltx/devstack';
 import { pcm16leBytes } from '@calltx/audio';
 import {
@@ -99,14 +100,7 @@ export async function startStack(): Promise<TranscriberStack> {
   const s3 = await s3ForTests();
   const objects = createObjectStore(s3.config);
   const env: Record<string, string> = {
-    NATS_URL: natsUrl,
-    NATS_SUBJECT_PREFIX: prefix,
-    DATABASE_URL: pgTest.url,
-    S3_ENDPOINT: s3.config.endpoint,
-    S3_REGION: s3.config.region,
-    S3_ACCESS_KEY: s3.config.accessKey,
-    S3_SECRET_KEY: s3.config.secretKey,
-    S3_BUCKET: s3.config.bucket,
+    ...infraEnv({ natsUrl, prefix, databaseUrl: pgTest.url, s3: s3.config }),
     WHISPER_MODEL_DIR: TEST_MODEL_DIR,
     TRANSCRIBER_THREADS: '1',
     PORT: '0',
