@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -38,7 +39,22 @@ interface StepResult {
   bareCpuUsPerFrame: number;
   simMaxLagMs: number;
   failedCalls: number;
+  framesPerMessage: number;
+  /** Shares of the whole machine during the gateway run, in cores: simulator (this process), gateway, the rest. */
+  cores: { simulator: number; gateway: number; rest: number };
 }
+
+/** Busy CPU seconds of the whole machine so far, from /proc/stat (all cores together). */
+function machineBusySeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+const ownCpuSeconds = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
 
 function syntheticCall(seconds: number) {
   const samples = seconds * 8000;
@@ -49,6 +65,16 @@ function syntheticCall(seconds: number) {
     technician[i] = Math.round(3000 * Math.sin((2 * Math.PI * 660 * i) / 8000));
   }
   return { sampleRate: 8000, agent, technician };
+}
+
+/** How many media messages JetStream holds; then empties the stream for the next step. */
+async function takeMediaMessages(natsUrl: string): Promise<number> {
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  const { messages } = (await jsm.streams.info('MEDIA')).state;
+  await jsm.streams.purge('MEDIA');
+  await nc.close();
+  return messages;
 }
 
 const framesOf = (load: LoadResult) => load.framesSent.inbound + load.framesSent.outbound;
@@ -86,21 +112,37 @@ async function main(): Promise<void> {
         PORT: '0',
         LOG_LEVEL: 'info',
         MEDIA_FLUSH_MS: args['flush-ms'],
+        // The console and read API are mounted but not exercised: their Postgres pool and S3 client connect lazily.
+        DATABASE_URL: 'postgres://bench@127.0.0.1:1/unused',
+        S3_ENDPOINT: 'http://127.0.0.1:1',
+        S3_ACCESS_KEY: 'bench',
+        S3_SECRET_KEY: 'bench-secret',
+        S3_BUCKET: 'unused',
       },
       'gateway listening',
     );
     const metricsUrl = `http://127.0.0.1:${gateway.port}/metrics`;
     const before = await scrape(metricsUrl);
+    const [machineBefore, simBefore, wallBefore] = [machineBusySeconds(), ownCpuSeconds(), performance.now()];
     const gatewayLoad = await load(`http://127.0.0.1:${gateway.port}`, PUBLIC_BASE_URL);
+    const [machineAfter, simAfter, wallAfter] = [machineBusySeconds(), ownCpuSeconds(), performance.now()];
     // Let the last batches reach JetStream before reading the counters.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const after = await scrape(metricsUrl);
     await gateway.stop();
+    const messages = await takeMediaMessages(nats.url);
     const sent = framesOf(gatewayLoad);
     const published =
       sum(after, 'calltx_gateway_frames_total', { outcome: 'published' }) -
       sum(before, 'calltx_gateway_frames_total', { outcome: 'published' });
     const gatewayCpu = sum(after, 'process_cpu_seconds_total') - sum(before, 'process_cpu_seconds_total');
+    const wallSeconds = (wallAfter - wallBefore) / 1000;
+    const simCpu = simAfter - simBefore;
+    const cores = {
+      simulator: simCpu / wallSeconds,
+      gateway: gatewayCpu / wallSeconds,
+      rest: (machineAfter - machineBefore - simCpu - gatewayCpu) / wallSeconds,
+    };
 
     const bare = await startChild(
       BARE_MAIN,
@@ -125,26 +167,26 @@ async function main(): Promise<void> {
         Math.max(1, bareAfter.frames - bareBefore.frames),
       simMaxLagMs: Math.max(gatewayLoad.maxLagMs, bareLoad.maxLagMs),
       failedCalls: gatewayLoad.failed + bareLoad.failed,
+      cores,
+      framesPerMessage: published / Math.max(1, messages),
     };
     results.push(result);
     console.log(
       `N=${calls}: frames ${sent}, lost ${result.lost}, ack p50 ${result.p50Ms.toFixed(1)} ms p99 ${result.p99Ms.toFixed(1)} ms, ` +
         `CPU/frame gateway ${result.gatewayCpuUsPerFrame.toFixed(1)} µs vs bare ws ${result.bareCpuUsPerFrame.toFixed(1)} µs ` +
-        `(×${(result.gatewayCpuUsPerFrame / result.bareCpuUsPerFrame).toFixed(2)}), simulator max lag ${result.simMaxLagMs.toFixed(0)} ms, failed calls ${result.failedCalls}`,
+        `(×${(result.gatewayCpuUsPerFrame / result.bareCpuUsPerFrame).toFixed(2)}), ${result.framesPerMessage.toFixed(2)} frames per JetStream message, simulator max lag ${result.simMaxLagMs.toFixed(0)} ms, failed calls ${result.failedCalls}; ` +
+        `cores busy: simulator ${cores.simulator.toFixed(2)}, gateway ${cores.gateway.toFixed(2)}, nats-server and rest ${cores.rest.toFixed(2)}`,
     );
-    const nc = await connect({ servers: nats.url });
-    await (await jetstreamManager(nc)).streams.purge('MEDIA').catch(() => undefined);
-    await nc.close();
   }
   await nats.stop();
 
   console.log(
-    '\n| N calls | frames | lost | ack p50 (ms) | ack p99 (ms) | gateway CPU µs/frame | bare ws CPU µs/frame | ratio | sim max lag (ms) |',
+    '\n| N calls | frames | lost | ack p50 (ms) | ack p99 (ms) | gateway CPU µs/frame | bare ws CPU µs/frame | ratio | sim max lag (ms) | cores: sim / gateway / rest |',
   );
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of results) {
     console.log(
-      `| ${r.calls} | ${r.framesSent} | ${r.lost} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.gatewayCpuUsPerFrame.toFixed(1)} | ${r.bareCpuUsPerFrame.toFixed(1)} | ${(r.gatewayCpuUsPerFrame / r.bareCpuUsPerFrame).toFixed(2)} | ${r.simMaxLagMs.toFixed(0)} |`,
+      `| ${r.calls} | ${r.framesSent} | ${r.lost} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.gatewayCpuUsPerFrame.toFixed(1)} | ${r.bareCpuUsPerFrame.toFixed(1)} | ${(r.gatewayCpuUsPerFrame / r.bareCpuUsPerFrame).toFixed(2)} | ${r.simMaxLagMs.toFixed(0)} | ${r.cores.simulator.toFixed(2)} / ${r.cores.gateway.toFixed(2)} / ${r.cores.rest.toFixed(2)} |`,
     );
   }
   const passing = results.filter((r) => r.lost === 0 && r.failedCalls === 0 && r.p99Ms <= 50);
