@@ -4,9 +4,11 @@ import { CalltxError } from '@calltx/shared';
 export class AckTimeoutError extends CalltxError {}
 export class JetStreamPublishRejected extends CalltxError {}
 
+/** Called once per message: without an error when JetStream stored it. */
+export type AckCallback = (error?: Error) => void;
+
 interface Pending {
-  resolve: () => void;
-  reject: (error: Error) => void;
+  done: AckCallback;
   deadline: number;
 }
 
@@ -16,7 +18,8 @@ const decoder = new TextDecoder();
  * JetStream publish with acknowledgement, for the media hot path. It does what `js.publish` does — a core
  * publish with a reply subject that JetStream answers with a PubAck — but through one reply subscription and
  * one timeout sweep for all messages, instead of a request, two pre-built errors with stack traces and a timer
- * per message. The gateway benchmark (docs/benchmarks.md) measured the difference.
+ * per message; and it answers through a callback, not a promise per message. The gateway benchmark
+ * (docs/benchmarks.md) measured the difference.
  */
 export class AckPublisher {
   private readonly inbox = createInbox();
@@ -36,34 +39,25 @@ export class AckPublisher {
         const waiter = this.pending.get(id);
         if (!waiter) return;
         this.pending.delete(id);
-        const ack = JSON.parse(decoder.decode(msg.data)) as { error?: { code: number; description: string } };
-        if (ack.error)
-          waiter.reject(
-            new JetStreamPublishRejected(`JetStream refused the message: ${ack.error.description}`, {
-              retryable: true,
-            }),
-          );
-        else waiter.resolve();
+        waiter.done(rejection(decoder.decode(msg.data)));
       },
     });
     this.sweep = setInterval(() => this.expire(), Math.max(50, Math.floor(timeoutMs / 10)));
     this.sweep.unref();
   }
 
-  /** Resolves when JetStream has stored the message (or recognised it as a duplicate of `msgId`). */
-  publish(subject: string, data: Uint8Array, msgId: string): Promise<void> {
+  /** `done` is called when JetStream has stored the message (or recognised it as a duplicate of `msgId`). */
+  publish(subject: string, data: Uint8Array, msgId: string, done: AckCallback): void {
     const id = this.nextId++;
     const h = headers();
     h.set('Nats-Msg-Id', msgId);
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, deadline: Date.now() + this.timeoutMs });
-      try {
-        this.nc.publish(subject, data, { reply: `${this.inbox}.${id}`, headers: h });
-      } catch (cause) {
-        this.pending.delete(id);
-        reject(new JetStreamPublishRejected('publish failed', { cause, retryable: true }));
-      }
-    });
+    this.pending.set(id, { done, deadline: Date.now() + this.timeoutMs });
+    try {
+      this.nc.publish(subject, data, { reply: `${this.inbox}.${id}`, headers: h });
+    } catch (cause) {
+      this.pending.delete(id);
+      done(new JetStreamPublishRejected('publish failed', { cause, retryable: true }));
+    }
   }
 
   close(): void {
@@ -76,9 +70,26 @@ export class AckPublisher {
     for (const [id, waiter] of this.pending) {
       if (waiter.deadline > now) continue;
       this.pending.delete(id);
-      waiter.reject(
+      waiter.done(
         new AckTimeoutError(`no JetStream acknowledgement within ${this.timeoutMs} ms`, { retryable: true }),
       );
     }
   }
+}
+
+/**
+ * A PubAck is `{"stream":…,"seq":…}`; anything else is a refusal: an `error` object, or an empty status
+ * message (503, no stream listens on the subject). Only the rare refusal is parsed.
+ */
+function rejection(reply: string): Error | undefined {
+  if (reply.startsWith('{"stream":') && !reply.includes('"error"')) return undefined;
+  let description = 'no JetStream stream answered';
+  try {
+    const ack = JSON.parse(reply) as { error?: { description?: string } };
+    if (!ack.error) return undefined;
+    description = ack.error.description ?? 'unknown error';
+  } catch {
+    // an empty status message, or not JSON at all
+  }
+  return new JetStreamPublishRejected(`JetStream refused the message: ${description}`, { retryable: true });
 }

@@ -100,9 +100,8 @@ export class TrackPublisher {
   }
 
   private send(batch: Batch): void {
-    this.owner.acks.publish(this.subject, batch.body, batch.msgId).then(
-      () => this.acked(batch),
-      (error: unknown) => this.failed(batch, error),
+    this.owner.acks.publish(this.subject, batch.body, batch.msgId, (error) =>
+      error ? this.failed(batch, error) : this.acked(batch),
     );
   }
 

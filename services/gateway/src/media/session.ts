@@ -9,10 +9,10 @@ import {
   ConnectedMessage,
   DtmfMessage,
   MarkMessage,
-  MediaMessage,
   StartMessage,
   StopMessage,
   TWILIO_EVENTS,
+  checkMediaMessage,
 } from './twilio-messages.js';
 
 const KNOWN_EVENTS = new Set<string>(TWILIO_EVENTS);
@@ -173,11 +173,9 @@ export class MediaStreamSession {
     if (!this.started) return this.reject('media-before-start');
     // stream-stopped reports what was received up to the stop: later frames are refused visibly, not left out.
     if (this.finishing) return this.reject('media-after-stop');
-    const media = this.parse(MediaMessage, message);
-    if (!media) return;
-    if (media.streamSid !== this.started.streamSid)
-      return this.reject('invalid', { issues: ['streamSid differs from start'] });
-    const { track, chunk, timestamp, payload } = media.media;
+    const media = checkMediaMessage(message as object, this.started.streamSid);
+    if (typeof media === 'string') return this.reject('invalid', { issues: [media] });
+    const { track, chunk, timestamp, payload } = media;
     const { metrics } = this.deps;
     const counters = metrics.track[track];
     counters.received.inc();
