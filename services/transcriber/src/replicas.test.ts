@@ -24,7 +24,7 @@ async function finalsOf(callSid: string) {
 }
 
 describe('replicas', () => {
-  it('share the consumers, and a replica killed mid-segment leaves its finals to the other, each published and stored once', async () => {
+  it('share the consumers, and a replica killed mid-segment leaves its finals to the other, each final stored once', async () => {
     for (let i = 0; i < 2; i++) {
       const replica = await spawnTranscriber({ ...stack.env, TRANSCRIBER_ACK_WAIT_MS: ACK_WAIT_MS });
       await replica.logged((l) => l.msg === 'consuming');
@@ -50,7 +50,9 @@ describe('replicas', () => {
       replica.logs.filter((l) => l.msg === 'final published' && l.callSid === shared).length;
     expect(published(a)).toBeGreaterThan(0);
     expect(published(b)).toBeGreaterThan(0);
-    expect(published(a) + published(b)).toBe(8);
+    // At least once: on a loaded machine a heartbeat can come after the ack wait, JetStream redelivers, and the
+    // other replica publishes the same final again; its Nats-Msg-Id keeps it out of the stream (checked below).
+    expect(published(a) + published(b)).toBeGreaterThanOrEqual(8);
 
     // A is killed while transcribing: what it held comes back to B after the ack wait.
     const victim = sid('CA');
@@ -83,6 +85,10 @@ describe('replicas', () => {
       [victim],
     );
     expect(rows).toEqual(segmentIds.map((segment_id) => ({ segment_id, n: 1 })));
+    // The shared call's finals, however often published, are each in the stream once.
+    const sharedFinals = await finalsOf(shared);
+    expect(new Set(sharedFinals.map((m) => m.json.segmentId)).size).toBe(8);
+    expect(sharedFinals).toHaveLength(8);
     // B received at least one of them a second time: the segment A was transcribing when it died.
     expect(b.logs.some((l) => l.msg === 'redelivered message' && (l.attempt as number) >= 2)).toBe(true);
 

@@ -14,7 +14,8 @@ export interface DeployedPackage {
 
 /**
  * What the Dockerfile's build stage does for one package, on this machine: compile it (tsc -b follows project
- * references) and `pnpm deploy --prod` it into outDir, from the local store only.
+ * references) and `pnpm deploy --prod` it into outDir, from the local store where it can: deploy resolves again and
+ * needs package metadata that a `--frozen-lockfile` install never cached.
  */
 export async function deployPackage(packageDir: string, outDir: string): Promise<DeployedPackage> {
   if (!existsSync(path.join(REPO_ROOT, packageDir, 'package.json'))) {
@@ -27,7 +28,7 @@ export async function deployPackage(packageDir: string, outDir: string): Promise
       env,
       maxBuffer: 16 * 1024 * 1024,
     });
-    await run('pnpm', ['--filter', `./${packageDir}`, 'deploy', '--prod', '--offline', outDir], {
+    await run('pnpm', ['--filter', `./${packageDir}`, 'deploy', '--prod', '--prefer-offline', outDir], {
       cwd: REPO_ROOT,
       env,
       maxBuffer: 16 * 1024 * 1024,
