@@ -1,0 +1,31 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The benchmarks run the services' built entry points with the configuration those require; a service that starts
+ * needing a new variable breaks its benchmark without any other test noticing. These runs are tiny: they check that
+ * each benchmark still measures, not how fast anything is.
+ */
+const run = promisify(execFile);
+const script = (name: string) => fileURLToPath(new URL(`../dist/${name}.js`, import.meta.url));
+
+describe('benchmarks still run end to end', () => {
+  it('bench:gateway, 2 calls for 2 s: every frame sent reaches JetStream, and both servers report CPU time', async () => {
+    const { stdout } = await run(process.execPath, [script('gateway'), '--calls', '2', '--seconds', '2'], {
+      timeout: 120_000,
+    });
+    // 2 calls × 2 s × 50 frames/s × 2 tracks
+    expect(stdout).toMatch(/^N=2: frames 400, lost 0, /m);
+    expect(stdout).toMatch(/CPU\/frame gateway \d+\.\d µs vs bare ws \d+\.\d µs/);
+  }, 150_000);
+
+  it('bench:fetcher, a 1-minute recording: stored, timed beside sox, peak RSS read', async () => {
+    const { stdout } = await run(process.execPath, [script('fetcher'), '--minutes', '1', '--rounds', '1'], {
+      timeout: 120_000,
+    });
+    expect(stdout).toMatch(/^round 1: fetcher \d+\.\d+ s \(CPU \d+\.\d+ s\), sox \d+\.\d+ s/m);
+    expect(stdout).toMatch(/\| fetcher peak RSS, all rounds \(after start-up: \d+ MiB\) \| \d+ MiB \|/);
+  }, 150_000);
+});
