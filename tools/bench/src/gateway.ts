@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -6,6 +5,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { startEmbeddedNats } from '@calltx/devstack';
 import { prepareCallAudio, runLoad, type LoadResult } from '@calltx/twilio-sim';
+import { machineBusySeconds, ownCpuSeconds } from './cpu.js';
 import { startChild } from './gateway/processes.js';
 import { histogramQuantile, scrape, sum } from './gateway/prometheus.js';
 
@@ -43,18 +43,6 @@ interface StepResult {
   /** Shares of the whole machine during the gateway run, in cores: simulator (this process), gateway, the rest. */
   cores: { simulator: number; gateway: number; rest: number };
 }
-
-/** Busy CPU seconds of the whole machine so far, from /proc/stat (all cores together). */
-function machineBusySeconds(): number {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
-  return (user + nice + system + irq + softirq + steal) / 100;
-}
-
-const ownCpuSeconds = () => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1e6;
-};
 
 function syntheticCall(seconds: number) {
   const samples = seconds * 8000;

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { ownCpuSeconds } from '../cpu.js';
 
 /**
  * The baseline for the gateway benchmark: a bare `ws` server that only JSON-parses each Media Streams message.
@@ -9,9 +10,8 @@ import { WebSocketServer } from 'ws';
 let frames = 0;
 const server = createServer((req, res) => {
   if (req.url === '/cpu') {
-    const { user, system } = process.cpuUsage();
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ cpuSeconds: (user + system) / 1e6, frames }));
+    res.end(JSON.stringify({ cpuSeconds: ownCpuSeconds(), frames }));
     return;
   }
   req.resume();

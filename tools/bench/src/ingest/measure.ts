@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { CLOCK_TICKS_PER_SECOND, ownCpuSeconds } from '../cpu.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -13,15 +13,12 @@ export function median(values: number[]): number {
 
 export const fixed = (v: number, digits = 1) => v.toFixed(digits);
 
-const CLOCK_TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString());
-
 /** CPU seconds used so far by this process, and by its children that have been waited for (sox). */
 function cpuSeconds(): { self: number; children: number } {
   const stat = readFileSync('/proc/self/stat', 'latin1');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from #3 (state) on
   const childTicks = Number(fields[13]) + Number(fields[14]); // #16 cutime, #17 cstime
-  const { user, system } = process.cpuUsage();
-  return { self: (user + system) / 1e6, children: childTicks / CLOCK_TICKS_PER_SECOND };
+  return { self: ownCpuSeconds(), children: childTicks / CLOCK_TICKS_PER_SECOND };
 }
 
 export interface Timing {
