@@ -2,10 +2,8 @@ import { z } from 'zod';
 import { TRACKS, schemas, type Track } from '@calltx/shared';
 
 /** Media Streams WebSocket messages as Twilio documents them (numbers arrive as strings). */
-const numeric = z
-  .string()
-  .regex(/^\d{1,12}$/)
-  .transform(Number);
+const DECIMAL = /^\d{1,12}$/;
+const numeric = z.string().regex(DECIMAL).transform(Number);
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export const MAX_FRAME_PAYLOAD_CHARS = 8_192;
@@ -52,7 +50,7 @@ export function checkMediaMessage(message: object, streamSid: string): MediaFiel
   if (Number.isNaN(decimal(sequenceNumber))) return 'sequenceNumber: must be a decimal string';
   if (typeof media !== 'object' || media === null) return 'media: must be an object';
   const { track, chunk, timestamp, payload } = media as Record<string, unknown>;
-  if (track !== 'inbound' && track !== 'outbound') return 'media.track: must be inbound or outbound';
+  if (!TRACKS.includes(track as Track)) return 'media.track: must be inbound or outbound';
   const chunkNumber = decimal(chunk);
   if (!(chunkNumber >= 1)) return 'media.chunk: must be a decimal string ≥ 1';
   const timestampMs = decimal(timestamp);
@@ -65,20 +63,12 @@ export function checkMediaMessage(message: object, streamSid: string): MediaFiel
     !BASE64.test(payload)
   )
     return 'media.payload: must be base64';
-  return { track, chunk: chunkNumber, timestamp: timestampMs, payload };
+  return { track: track as Track, chunk: chunkNumber, timestamp: timestampMs, payload };
 }
 
 /** The value of a string of 1–12 decimal digits (Twilio sends numbers as strings); NaN for anything else. */
-function decimal(value: unknown): number {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 12) return NaN;
-  let n = 0;
-  for (let i = 0; i < value.length; i++) {
-    const digit = value.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return NaN;
-    n = n * 10 + digit;
-  }
-  return n;
-}
+const decimal = (value: unknown): number =>
+  typeof value === 'string' && DECIMAL.test(value) ? Number(value) : NaN;
 
 export const StopMessage = z.object({
   event: z.literal('stop'),
