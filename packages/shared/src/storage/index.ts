@@ -6,5 +6,5 @@ export {
   type ObjectListing,
   type PutOptions,
 } from './object-store.js';
-export type { UploadResult, UploadSource } from './multipart-upload.js';
+export type { ObjectUpload, UploadResult, UploadSource } from './multipart-upload.js';
 export { StorageError } from './storage-error.js';

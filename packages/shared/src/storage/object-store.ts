@@ -1,6 +1,14 @@
 import type { Readable } from 'node:stream';
 import { Client } from 'minio';
-import { uploadStream, type UploadResult, type UploadSource } from './multipart-upload.js';
+import {
+  MultipartUpload,
+  uploadStream,
+  type ObjectUpload,
+  type UploadResult,
+  type UploadSource,
+  type UploadTarget,
+} from './multipart-upload.js';
+import { BufferPool } from './buffer-pool.js';
 import { StorageError } from './storage-error.js';
 
 export interface ObjectStoreConfig {
@@ -15,6 +23,10 @@ export interface ObjectStoreConfig {
    * would call ListMultipartUploads). Default 8 MiB; an upload holds one part in memory.
    */
   partSizeBytes?: number;
+  /** Bytes an upload keeps taking while a part is in flight (0 to partSizeBytes). Default 1 MiB. */
+  aheadBytes?: number;
+  /** Upload buffers (part + ahead bytes each) kept for the next uploads instead of dropped. Default 4. */
+  keptUploadBuffers?: number;
 }
 
 export interface PutOptions {
@@ -42,6 +54,8 @@ export interface ObjectStore {
   putObject(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }>;
   /** Uploads a stream of any length in constant memory; nothing is visible under `key` unless it all arrived. */
   putStream(key: string, body: Readable | UploadSource, options?: PutOptions): Promise<UploadResult>;
+  /** An upload written piece by piece, in constant memory (one part plus `aheadBytes`). */
+  openUpload(key: string, options?: PutOptions): ObjectUpload;
   getObject(key: string): Promise<Readable>;
   /** `length` bytes from `offset` (fewer at the end of the object). */
   getRange(key: string, offset: number, length: number): Promise<Buffer>;
@@ -56,6 +70,8 @@ export interface ObjectStore {
 }
 
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+const DEFAULT_AHEAD_BYTES = 1024 * 1024;
+const DEFAULT_KEPT_UPLOAD_BUFFERS = 4;
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 const MAX_PART_SIZE = 64 * 1024 * 1024;
 /** Headers that statObject reports beside the user metadata. */
@@ -75,6 +91,23 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
   }
   const { bucket } = config;
   const client = createClient(config);
+  const aheadBytes = config.aheadBytes ?? DEFAULT_AHEAD_BYTES;
+  if (!(Number.isInteger(aheadBytes) && aheadBytes >= 0 && aheadBytes <= partSize)) {
+    throw new RangeError(`aheadBytes must be an integer between 0 and partSizeBytes (${partSize})`);
+  }
+  const buffers = new BufferPool(
+    partSize + aheadBytes,
+    config.keptUploadBuffers ?? DEFAULT_KEPT_UPLOAD_BUFFERS,
+  );
+  const target = (key: string, options?: PutOptions): UploadTarget => ({
+    client,
+    bucket,
+    key,
+    headers: headersFor(options),
+    partSize,
+    aheadBytes,
+    buffers,
+  });
 
   /** Runs a client call, turning whatever it throws into a StorageError. */
   const attempt = async <T>(
@@ -107,14 +140,15 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
     putObject: (key, body, options) =>
       attempt('putObject', key, async () => {
         // minio-js itself switches to multipart (and ListMultipartUploads) above its 64 MiB part size.
-        if (body.length > partSize)
-          return uploadStream(client, bucket, key, [body], headersFor(options), partSize);
+        if (body.length > partSize) return uploadStream(target(key, options), [body]);
         const { etag } = await client.putObject(bucket, key, body, body.length, headersFor(options));
         return { etag };
       }),
 
     putStream: (key, body, options) =>
-      attempt('putStream', key, () => uploadStream(client, bucket, key, body, headersFor(options), partSize)),
+      attempt('putStream', key, () => uploadStream(target(key, options), body)),
+
+    openUpload: (key, options) => new MultipartUpload(target(key, options)),
 
     getObject: (key) => attempt('getObject', key, () => client.getObject(bucket, key)),
 
