@@ -23,11 +23,11 @@ import { RedirectPolicy } from './twilio/redirect-policy.js';
 
 /**
  * Part size of the fetcher's uploads: S3's minimum, since three uploads run at once and each holds one part.
- * Memory per recording is about 3 × (part + queue); bench:fetcher measures it.
+ * Memory per recording is about 3 × (part + ahead space); bench:fetcher measures it.
  */
 export const UPLOAD_PART_BYTES = 5 * 1024 * 1024;
-/** Bytes each upload may queue while the store takes a part (see UploadSink). */
-export const UPLOAD_QUEUE_BYTES = 1024 * 1024;
+/** Bytes each upload keeps taking while the store takes a part, so the download goes on meanwhile. */
+export const UPLOAD_AHEAD_BYTES = 256 * 1024;
 
 /** The durable consumer every replica shares. */
 export const CONSUMER_NAME = 'recording-fetcher';
@@ -68,6 +68,9 @@ export function createFetcherStore(config: FetcherConfig): ObjectStore {
     secretKey: config.S3_SECRET_KEY,
     bucket: config.S3_BUCKET,
     partSizeBytes: UPLOAD_PART_BYTES,
+    aheadBytes: UPLOAD_AHEAD_BYTES,
+    // Each recording in progress writes three objects at once.
+    keptUploadBuffers: 3 * config.RECORDING_CONCURRENCY,
   });
 }
 
@@ -95,7 +98,6 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
       backoffMs: config.RECORDING_FETCH_BACKOFF_MS,
       ackWaitMs: config.RECORDING_ACK_WAIT_MS,
       deleteAfterStore: config.RECORDING_DELETE_AFTER_STORE,
-      uploadAheadBytes: UPLOAD_QUEUE_BYTES,
     },
     repository,
     store,

@@ -41,6 +41,7 @@ describe('archiveRecording', () => {
       secretKey: 'secret-key',
       bucket: 'bucket',
       partSizeBytes: 5 * 1024 * 1024,
+      aheadBytes: 64 * 1024,
     });
     const audio = stereoWav(seconds);
     const started = Date.now();
@@ -50,7 +51,6 @@ describe('archiveRecording', () => {
       maxBytes: 1e9,
       store,
       keys,
-      aheadBytes: 64 * 1024,
       stallMs: 300,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RecordingFetchError);

@@ -48,8 +48,6 @@ export interface ArchiveInput {
   maxBytes: number;
   store: ObjectStore;
   keys: ArchiveKeys;
-  /** Bytes each upload may queue while the store takes a part. */
-  aheadBytes: number;
   /** Waiting this long on the store (a write it does not take, or uploads that do not complete) fails the attempt. */
   stallMs: number;
 }
@@ -66,7 +64,6 @@ export async function archiveRecording({
   maxBytes,
   store,
   keys,
-  aheadBytes,
   stallMs,
 }: ArchiveInput): Promise<ArchivedRecording> {
   const iterator = body[Symbol.asyncIterator]();
@@ -86,9 +83,9 @@ export async function archiveRecording({
     dataBytes: monoDataBytes,
   });
 
-  const dual = new UploadSink(store, keys.dual, aheadBytes);
-  const left = new UploadSink(store, keys.channels[0].key, aheadBytes);
-  const right = new UploadSink(store, keys.channels[1].key, aheadBytes);
+  const dual = new UploadSink(store, keys.dual);
+  const left = new UploadSink(store, keys.channels[0].key);
+  const right = new UploadSink(store, keys.channels[1].key);
   const sinks = [dual, left, right];
   const splitter = new StereoSplitter();
   let received = head.length;
@@ -118,7 +115,7 @@ export async function archiveRecording({
     Math.max(50, Math.min(1_000, stallMs / 4)),
   );
 
-  let ended = false;
+  let completions: Array<Promise<unknown>> = [];
   try {
     await left.write(monoHeader);
     await right.write(monoHeader);
@@ -146,17 +143,17 @@ export async function archiveRecording({
         `split sizes ${dual.bytes}/${left.bytes}/${right.bytes} disagree with the header (${expectedBytes}/${monoBytes})`,
       );
     }
-    ended = true;
     waitingSince = Date.now();
-    await Promise.all(sinks.map((sink) => sink.end()));
+    completions = sinks.map((sink) => sink.end());
+    await Promise.all(completions);
   } catch (error) {
     const reason = error instanceof Error ? error : new Error(String(error));
     for (const sink of sinks) sink.fail(reason);
     await iterator.return?.();
-    // Uploads only complete after `ended`; then a failure may leave some complete: take them back. Bounded,
+    // Uploads only complete once ended; then a failure may leave some complete: take them back. Bounded,
     // since the store may be the thing that failed.
-    if (ended) {
-      const cleanup = Promise.allSettled(sinks.map((sink) => sink.upload)).then(() =>
+    if (completions.length > 0) {
+      const cleanup = Promise.allSettled(completions).then(() =>
         Promise.all(sinks.map((sink) => store.remove(sink.key))),
       );
       await Promise.race([cleanup.catch(() => undefined), sleep(stallMs)]);

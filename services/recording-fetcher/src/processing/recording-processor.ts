@@ -30,8 +30,6 @@ export interface ProcessorSettings {
   backoffMs: number;
   ackWaitMs: number;
   deleteAfterStore: boolean;
-  /** See ArchiveInput.aheadBytes. */
-  uploadAheadBytes: number;
 }
 
 export interface ProcessorDeps {
@@ -197,7 +195,6 @@ export class RecordingProcessor {
         maxBytes: settings.limits.maxBytes,
         store,
         keys,
-        aheadBytes: settings.uploadAheadBytes,
         stallMs: settings.limits.timeoutMs,
       });
     } finally {
