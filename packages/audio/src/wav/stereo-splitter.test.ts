@@ -38,8 +38,8 @@ function splitInChunks(buf: Buffer, cuts: number[]): { left: Buffer; right: Buff
   let offset = 0;
   for (const cut of [...cuts, buf.length]) {
     const { left, right } = splitter.push(buf.subarray(offset, cut));
-    lefts.push(left);
-    rights.push(right);
+    lefts.push(Buffer.from(left));
+    rights.push(Buffer.from(right));
     maxLeftover = Math.max(maxLeftover, splitter.leftoverBytes);
     offset = cut;
   }
@@ -112,13 +112,31 @@ describe('StereoSplitter', () => {
     const rights: Buffer[] = [];
     for await (const piece of createReadStream(stereoPath, { start: info.dataOffset, highWaterMark: 1001 })) {
       const { left, right } = splitter.push(piece as Buffer);
-      lefts.push(left);
-      rights.push(right);
+      lefts.push(Buffer.from(left));
+      rights.push(Buffer.from(right));
     }
     splitter.end();
     expect(Buffer.concat(lefts).equals(readFileSync(leftPath))).toBe(true);
     expect(Buffer.concat(rights).equals(readFileSync(rightPath))).toBe(true);
     expect(Buffer.concat(lefts).length).toBe(info.dataBytes / 2);
+  });
+
+  it('hands each push its channels in the same reused space, growing it only for a larger chunk', () => {
+    // Chunks large enough that each output has an ArrayBuffer of its own (not Buffer's shared pool).
+    const long = interleaved(20_000);
+    const channels = expectedChannels(long);
+    const splitter = new StereoSplitter();
+    const first = splitter.push(long.subarray(0, 20_000));
+    const firstLeft = Buffer.from(first.left);
+    const second = splitter.push(long.subarray(20_000, 40_000));
+    expect(second.left.buffer).toBe(first.left.buffer);
+    expect(second.right.buffer).toBe(first.right.buffer);
+    expect(first.left.equals(channels.left.subarray(10_000, 20_000))).toBe(true); // overwritten by the second push
+    expect(firstLeft.equals(channels.left.subarray(0, 10_000))).toBe(true);
+    const larger = splitter.push(long.subarray(40_000, 80_000));
+    expect(larger.left.buffer).not.toBe(first.left.buffer);
+    expect(larger.left.equals(channels.left.subarray(20_000, 40_000))).toBe(true);
+    expect(larger.right.equals(channels.right.subarray(20_000, 40_000))).toBe(true);
   });
 
   it('reports leftover bytes and fails end() on a stream cut mid-frame', () => {

@@ -6,22 +6,32 @@ const FRAME_BYTES = 4; // left int16 + right int16
  * Splits interleaved 16-bit stereo PCM into two mono streams, chunk by chunk. Chunks may end
  * anywhere, even mid-sample; the up to 3 bytes of an incomplete frame are carried to the next
  * chunk, so memory stays constant whatever the stream length.
+ *
+ * The channels come back in the splitter's own space, reused by the next `push`: a long recording then makes
+ * no garbage per chunk (each would outlive young-generation collections while it waits, and raise peak RSS).
  */
 export class StereoSplitter {
   readonly #carry = Buffer.alloc(FRAME_BYTES);
   #carried = 0;
   #ended = false;
+  #left = Buffer.alloc(0);
+  #right = Buffer.alloc(0);
 
   /** Bytes of an incomplete frame held until the next chunk. */
   get leftoverBytes(): number {
     return this.#carried;
   }
 
+  /** The two channels of `chunk` (plus any carried frame); valid until the next `push`, copy them to keep them. */
   push(chunk: Buffer): { left: Buffer; right: Buffer } {
     if (this.#ended) throw new Error('StereoSplitter.push after end()');
     const frames = Math.floor((this.#carried + chunk.length) / FRAME_BYTES);
-    const left = Buffer.allocUnsafe(frames * 2);
-    const right = Buffer.allocUnsafe(frames * 2);
+    if (this.#left.length < frames * 2) {
+      this.#left = Buffer.allocUnsafe(frames * 2);
+      this.#right = Buffer.allocUnsafe(frames * 2);
+    }
+    const left = this.#left.subarray(0, frames * 2);
+    const right = this.#right.subarray(0, frames * 2);
     let frame = 0;
     let i = 0; // next unread byte of chunk
 
