@@ -4,6 +4,7 @@ export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
 export function createGatewayMetrics(registry: Registry) {
   const registers = [registry];
+  let bufferedFramesNow = (): number => 0;
   const metrics = {
     webhooks: new Counter({
       name: 'calltx_gateway_webhooks_total',
@@ -46,10 +47,14 @@ export function createGatewayMetrics(registry: Registry) {
       labelNames: ['track'] as const,
       registers,
     }),
+    // Read at scrape time: setting it on every frame in and out cost more than the rest of the frame metrics.
     bufferedFrames: new Gauge({
       name: 'calltx_gateway_buffered_frames',
       help: 'Frames received but not yet acknowledged by JetStream.',
       registers,
+      collect() {
+        this.set(bufferedFramesNow());
+      },
     }),
     publishRetries: new Counter({
       name: 'calltx_gateway_publish_retries_total',
@@ -73,6 +78,10 @@ export function createGatewayMetrics(registry: Registry) {
   });
   return {
     ...metrics,
+    /** Where the buffered-frames gauge reads its value when scraped. */
+    reportBufferedFrames(source: () => number): void {
+      bufferedFramesNow = source;
+    },
     track: { inbound: byTrack('inbound'), outbound: byTrack('outbound') },
     mediaMessages: metrics.wsMessages.labels('media'),
   };

@@ -51,6 +51,10 @@ describe('NATS stopped and restarted mid-call', () => {
     await eventually(async () => expect(await ready()).toBe(503));
     await sendFrames(150); // received while JetStream is unreachable
     expect(h.gateway.publisher.bufferedFrames).toBeGreaterThan(0);
+    const scraped = await (await fetch(`${h.baseUrl}/metrics`)).text();
+    expect(scraped).toMatch(
+      new RegExp(`^calltx_gateway_buffered_frames\\{.*\\} ${h.gateway.publisher.bufferedFrames}$`, 'm'),
+    );
 
     nats = await startEmbeddedNats({ dataDir, port });
     await eventually(async () => expect(await ready()).toBe(200), 30_000);

@@ -1,6 +1,7 @@
 import type { Logger, Subjects, Track } from '@calltx/shared';
 import type { GatewayMetrics } from '../metrics.js';
 import type { AckPublisher } from './ack-publisher.js';
+import { BatchEncoder } from './batch-body.js';
 
 export interface Frame {
   chunk: number;
@@ -24,7 +25,6 @@ interface Batch {
   body: Uint8Array;
 }
 
-const encoder = new TextEncoder();
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 2_000;
 
@@ -39,6 +39,7 @@ export class TrackPublisher {
   private idle: Array<() => void> = [];
   private retryDelay = RETRY_MIN_MS;
   private lastLostLog = 0;
+  private readonly encoder: BatchEncoder;
   /** `received` includes `lost`: what JetStream holds for the track is received − lost. */
   readonly counts = { received: 0, lost: 0, lastTimestampMs: -1 };
 
@@ -46,7 +47,9 @@ export class TrackPublisher {
     private readonly owner: MediaPublisher,
     readonly identity: TrackIdentity,
     private readonly subject: string,
-  ) {}
+  ) {
+    this.encoder = new BatchEncoder(identity);
+  }
 
   /** Accepts a frame unless the gateway-wide buffer is full; then the frame is counted lost (and logged). */
   add(frame: Frame): boolean {
@@ -80,21 +83,12 @@ export class TrackPublisher {
   flush(): void {
     if (this.inFlight || this.pending.length === 0) return;
     const frames = this.pending.splice(0, this.owner.maxFramesPerMessage);
-    const { callSid, streamSid, track, speaker } = this.identity;
-    const message = {
-      type: 'media.frames.v1',
-      callSid,
-      streamSid,
-      track,
-      speaker,
-      receivedAt: new Date().toISOString(),
-      frames: frames.map(({ chunk, timestampMs, payload }) => ({ chunk, timestampMs, payload })),
-    };
+    const { streamSid, track } = this.identity;
     // The first chunk identifies the batch; a retry reuses it, so JetStream stores the batch once.
     this.inFlight = {
       msgId: `${streamSid}:${track}:${frames[0]!.chunk}`,
       frames,
-      body: encoder.encode(JSON.stringify(message)),
+      body: this.encoder.encode(new Date(), frames),
     };
     this.send(this.inFlight);
   }
@@ -176,6 +170,7 @@ export class MediaPublisher {
     this.flushMs = options.flushMs;
     this.maxBufferedFrames = options.maxBufferedFrames;
     this.maxFramesPerMessage = options.maxFramesPerMessage ?? 50;
+    this.metrics.reportBufferedFrames(() => this.buffered);
   }
 
   track(identity: TrackIdentity): TrackPublisher {
@@ -201,12 +196,10 @@ export class MediaPublisher {
   reserve(): boolean {
     if (this.buffered >= this.maxBufferedFrames) return false;
     this.buffered += 1;
-    this.metrics.bufferedFrames.set(this.buffered);
     return true;
   }
 
   release(frames: number): void {
     this.buffered -= frames;
-    this.metrics.bufferedFrames.set(this.buffered);
   }
 }
