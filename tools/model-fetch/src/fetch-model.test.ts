@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +78,33 @@ describe('fetchWhisperModel', () => {
     expect(files).toContain('onnx/decoder_model_merged_quantized.onnx');
     expect(await listTree(result.modelDir)).toEqual([...files].sort());
     await expectSameFiles(result.modelDir, files);
+  });
+
+  it("fetches a graph's external data (`.onnx_data`) when the export has it, verified like the graph", async () => {
+    const large = await mkdtemp(join(tmpdir(), 'model-fetch-large-'));
+    try {
+      await cp(MODEL, large, { recursive: true });
+      const weights = Buffer.alloc(3 * 1024 * 1024 + 17);
+      for (let i = 0; i < weights.length; i += 1) weights[i] = (i * 7919) & 0xff;
+      await writeFile(join(large, 'onnx/encoder_model.onnx_data'), weights);
+      const largeHub = await startFakeHub({ 'onnx-community/whisper-test-large': large });
+      try {
+        const result = await fetchWhisperModel({ model: 'test-large', dir, baseUrl: largeHub.url });
+        const data = result.files.find((f) => f.file === 'onnx/encoder_model.onnx_data');
+        expect(data).toMatchObject({ bytes: weights.length, outcome: 'downloaded' });
+        expect(data!.sha256).toMatch(/^[0-9a-f]{64}$/);
+        expect(await listTree(result.modelDir)).toEqual(
+          [...whisperModelFiles(false), 'onnx/encoder_model.onnx_data'].sort(),
+        );
+        expect((await readFile(join(result.modelDir, 'onnx/encoder_model.onnx_data'))).equals(weights)).toBe(
+          true,
+        );
+      } finally {
+        await largeHub.close();
+      }
+    } finally {
+      await rm(large, { recursive: true, force: true });
+    }
   });
 
   it('resumes a transfer cut mid-file with an HTTP Range request', async () => {

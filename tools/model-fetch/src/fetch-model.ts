@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { downloadFile, type DownloadOutcome, type Progress } from './download-file.js';
-import { repoForModel, whisperModelFiles } from './layout.js';
-import { ModelFetchError } from './errors.js';
+import { externalDataFiles, repoForModel, whisperModelFiles } from './layout.js';
+import { ModelFetchError, RemoteFileNotFoundError } from './errors.js';
 import { probeRemoteFile, type RemoteFile } from './remote-file.js';
 
 export const DEFAULT_BASE_URL = 'https://huggingface.co';
@@ -39,22 +39,35 @@ export interface FetchModelResult {
 }
 
 /**
- * Downloads a Whisper model in the layout the transcriber's engine reads. Every file is looked up before
- * any is downloaded, so a wrong name fails at once; all are taken from the one commit `main` pointed at
- * when the first was looked up, so a push to the repository mid-download can't mix versions.
+ * Downloads a Whisper model in the layout the transcriber's engine reads, with the graphs' external data where
+ * the export has it. Every file is looked up before any is downloaded, so a wrong name fails at once; all are
+ * taken from the one commit `main` pointed at when the first was looked up, so a push to the repository
+ * mid-download can't mix versions.
  */
 export async function fetchWhisperModel(options: FetchModelOptions): Promise<FetchModelResult> {
   const repo = repoForModel(options.model);
   const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
   const modelDir = join(options.dir ?? 'models', repo.split('/')[1]!);
-  const files = whisperModelFiles(options.quantized ?? false);
+  const required = whisperModelFiles(options.quantized ?? false);
   const url = (revision: string, file: string) => `${baseUrl}/${repo}/resolve/${revision}/${file}`;
 
   const probe = (target: string) => withRetries(options, () => probeRemoteFile(target));
-  const first = await probe(url('main', files[0]!));
+  const first = await probe(url('main', required[0]!));
   const revision = first.commit ?? 'main';
+  const files: string[] = [];
   const remotes: RemoteFile[] = [];
-  for (const file of files) remotes.push(await probe(url(revision, file)));
+  for (const file of required) {
+    files.push(file);
+    remotes.push(await probe(url(revision, file)));
+  }
+  for (const file of externalDataFiles(required)) {
+    try {
+      remotes.push(await probe(url(revision, file)));
+      files.push(file);
+    } catch (error) {
+      if (!(error instanceof RemoteFileNotFoundError)) throw error;
+    }
+  }
 
   const fetched: FetchedFile[] = [];
   for (const [index, file] of files.entries()) {

@@ -7,5 +7,5 @@ export {
 } from './fetch-model.js';
 export { downloadFile, type DownloadOptions, type DownloadOutcome, type Progress } from './download-file.js';
 export { probeRemoteFile, type RemoteFile } from './remote-file.js';
-export { repoForModel, whisperModelFiles, DEFAULT_ORGANISATION } from './layout.js';
+export { externalDataFiles, repoForModel, whisperModelFiles, DEFAULT_ORGANISATION } from './layout.js';
 export { ModelFetchError, RemoteFileNotFoundError, VerificationError, DownloadError } from './errors.js';

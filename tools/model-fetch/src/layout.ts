@@ -27,3 +27,12 @@ export function whisperModelFiles(quantized: boolean): string[] {
     `onnx/decoder_model_merged${suffix}.onnx`,
   ];
 }
+
+/**
+ * Weights a graph keeps outside its `.onnx` file (ONNX external data, beside the graph; onnxruntime finds it when the
+ * session is created from the graph's path). Exports over protobuf's 2 GB limit have them, e.g. whisper-large's fp32
+ * `onnx/encoder_model.onnx_data`; smaller models do not, so these are fetched only when the hub has them.
+ */
+export function externalDataFiles(graphs: readonly string[]): string[] {
+  return graphs.filter((file) => file.endsWith('.onnx')).map((graph) => `${graph}_data`);
+}

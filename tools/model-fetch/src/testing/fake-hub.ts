@@ -35,7 +35,7 @@ export interface FakeHub {
 /**
  * A local stand-in for the Hugging Face hub's `/<repo>/resolve/<revision>/<file>` endpoint, serving the files
  * of a directory the way the hub does: small files directly with a git ETag, `.onnx` files as LFS objects
- * (redirect to a CDN path, X-Linked-Size / X-Linked-ETag = sha256), Range requests, X-Repo-Commit, and 401
+ * (`.onnx` and `.onnx_data`: redirect to a CDN path, X-Linked-Size / X-Linked-ETag = sha256), Range requests, X-Repo-Commit, and 401
  * for unknown repositories.
  */
 export async function startFakeHub(repos: Record<string, string>): Promise<FakeHub> {
@@ -47,7 +47,7 @@ export async function startFakeHub(repos: Record<string, string>): Promise<FakeH
       const bytes = await readFile(path);
       const file = relative(dir, path).split('\\').join('/');
       const sha256 = createHash('sha256').update(bytes).digest('hex');
-      entries.set(file, { bytes, sha256, lfs: file.endsWith('.onnx') });
+      entries.set(file, { bytes, sha256, lfs: /\.onnx(_data)?$/.test(file) });
       bySha.set(sha256, { repo, file });
     }
     files.set(repo, entries);
