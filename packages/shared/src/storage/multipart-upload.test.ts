@@ -3,29 +3,16 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { s3ForTests, type S3ForTests } from '@calltx/devstack';
-import { Client } from 'minio';
+import type { Client } from 'minio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BufferPool } from './buffer-pool.js';
 import { MultipartUpload, type UploadTarget } from './multipart-upload.js';
-import { createObjectStore } from './object-store.js';
+import { createClient, createObjectStore } from './object-store.js';
 import { StorageError } from './storage-error.js';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
 const AHEAD = 256 * 1024;
-
-function clientFor(endpoint: string, accessKey: string, secretKey: string, region: string): Client {
-  const url = new URL(endpoint);
-  return new Client({
-    endPoint: url.hostname,
-    port: Number(url.port),
-    useSSL: false,
-    accessKey,
-    secretKey,
-    region,
-    pathStyle: true,
-  });
-}
 
 async function sha256Of(stream: Readable): Promise<string> {
   const hash = createHash('sha256');
@@ -39,8 +26,7 @@ describe('MultipartUpload', () => {
 
   beforeAll(async () => {
     s3 = await s3ForTests();
-    const { endpoint, accessKey, secretKey, region } = s3.config;
-    client = clientFor(endpoint, accessKey, secretKey, region);
+    client = createClient(s3.config);
   });
   afterAll(async () => {
     await s3.stop();
@@ -117,13 +103,10 @@ describe('MultipartUpload', () => {
     stalling.listen(0, '127.0.0.1');
     await once(stalling, 'listening');
     try {
-      const { accessKey, secretKey, region } = s3.config;
-      const proxied = clientFor(
-        `http://127.0.0.1:${(stalling.address() as AddressInfo).port}`,
-        accessKey,
-        secretKey,
-        region,
-      );
+      const proxied = createClient({
+        ...s3.config,
+        endpoint: `http://127.0.0.1:${(stalling.address() as AddressInfo).port}`,
+      });
       const buffers = new BufferPool(PART + AHEAD, 1);
       const upload = new MultipartUpload(target('stalled/object', buffers, { client: proxied }));
       const blocked = upload.write(Buffer.alloc(PART + AHEAD + 1)); // part in flight, ahead space full

@@ -204,7 +204,8 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
   };
 }
 
-function createClient(config: ObjectStoreConfig): Client {
+/** The minio client as every store uses it (path-style, region known so it never asks for it). */
+export function createClient(config: Omit<ObjectStoreConfig, 'bucket'>): Client {
   const url = new URL(config.endpoint);
   const useSSL = url.protocol === 'https:';
   return new Client({
