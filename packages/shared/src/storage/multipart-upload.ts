@@ -67,7 +67,9 @@ export class MultipartUpload implements ObjectUpload {
   #reading = 0;
   /** Ended or failed: the buffer goes back to the pool once nothing reads it. */
   #done = false;
+  #released = false;
   #failure: Error | undefined;
+  #aborted: Promise<void> | undefined;
   readonly #failed: Promise<never>;
   #fail: (reason: Error) => void = () => undefined;
 
@@ -130,12 +132,17 @@ export class MultipartUpload implements ObjectUpload {
     }
   }
 
-  async abort(reason: Error): Promise<void> {
+  abort(reason: Error): Promise<void> {
     if (!this.#failure) {
       this.#failure = reason;
       this.#fail(reason);
     }
     this.#finish();
+    this.#aborted ??= this.#abortMultipart();
+    return this.#aborted;
+  }
+
+  async #abortMultipart(): Promise<void> {
     const uploadId = await this.#uploadId?.catch(() => undefined);
     if (uploadId === undefined) return;
     const { client, bucket, key } = this.#target;
@@ -202,8 +209,8 @@ export class MultipartUpload implements ObjectUpload {
   }
 
   #release(): void {
-    if (!this.#done || this.#reading > 0) return;
-    this.#reading = -1; // released: never twice
+    if (!this.#done || this.#reading > 0 || this.#released) return;
+    this.#released = true;
     this.#target.buffers.give(this.#buffer);
   }
 }
