@@ -2,9 +2,41 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
+/** An increment taken on the per-frame path as a plain addition, and handed to prom-client when scraped. */
+export interface HotCounter {
+  inc(by?: number): void;
+}
+
+/**
+ * Counts for one label set of a counter, added to it in the counter's `collect` (run on every scrape). A
+ * prom-client increment hashes its labels each time: per frame, that was 2.5 % of the gateway's CPU at 500 calls.
+ */
+class DeferredCount implements HotCounter {
+  #pending = 0;
+
+  constructor(
+    private readonly counter: Counter<string>,
+    private readonly labels: Record<string, string>,
+  ) {}
+
+  inc(by = 1): void {
+    this.#pending += by;
+  }
+
+  hand(): void {
+    if (this.#pending === 0) return;
+    this.counter.inc(this.labels, this.#pending);
+    this.#pending = 0;
+  }
+}
+
 export function createGatewayMetrics(registry: Registry) {
   const registers = [registry];
   let bufferedFramesNow = (): number => 0;
+  const deferred: DeferredCount[] = [];
+  const handDeferred = (): void => {
+    for (const count of deferred) count.hand();
+  };
   const metrics = {
     webhooks: new Counter({
       name: 'calltx_gateway_webhooks_total',
@@ -28,6 +60,7 @@ export function createGatewayMetrics(registry: Registry) {
       help: 'Media stream WebSocket messages by event; rejected ones by reason.',
       labelNames: ['event'] as const,
       registers,
+      collect: handDeferred,
     }),
     wsRejected: new Counter({
       name: 'calltx_gateway_ws_rejected_total',
@@ -40,6 +73,7 @@ export function createGatewayMetrics(registry: Registry) {
       help: 'Audio frames by outcome: received, published (acked by JetStream), lost (buffer full), duplicate.',
       labelNames: ['track', 'outcome'] as const,
       registers,
+      collect: handDeferred,
     }),
     gaps: new Counter({
       name: 'calltx_gateway_frame_gaps_total',
@@ -68,10 +102,15 @@ export function createGatewayMetrics(registry: Registry) {
       registers,
     }),
   };
-  // Pre-bound label sets for the per-frame hot path (label lookup costs more than the increment).
+  const hot = (counter: Counter<string>, labels: Record<string, string>): HotCounter => {
+    const count = new DeferredCount(counter, labels);
+    deferred.push(count);
+    return count;
+  };
+  // Pre-bound label sets for the rest (label lookup costs more than the increment).
   const byTrack = (track: 'inbound' | 'outbound') => ({
-    received: metrics.frames.labels(track, 'received'),
-    published: metrics.frames.labels(track, 'published'),
+    received: hot(metrics.frames, { track, outcome: 'received' }),
+    published: hot(metrics.frames, { track, outcome: 'published' }),
     lost: metrics.frames.labels(track, 'lost'),
     outOfOrder: metrics.frames.labels(track, 'out-of-order'),
     gaps: metrics.gaps.labels(track),
@@ -83,6 +122,6 @@ export function createGatewayMetrics(registry: Registry) {
       bufferedFramesNow = source;
     },
     track: { inbound: byTrack('inbound'), outbound: byTrack('outbound') },
-    mediaMessages: metrics.wsMessages.labels('media'),
+    mediaMessages: hot(metrics.wsMessages, { event: 'media' }),
   };
 }

@@ -73,8 +73,19 @@ describe('WS /twilio/media-stream', () => {
   });
 
   it('publishes both tracks in order with their speakers, then stream-started/stopped', async () => {
+    const frameCounts = () =>
+      Promise.all(
+        (['inbound', 'outbound'] as const).flatMap((track) =>
+          (['received', 'published'] as const).map((outcome) =>
+            counter('calltx_gateway_frames_total', { track, outcome }),
+          ),
+        ),
+      );
+    const before = await frameCounts();
     const { call, ws } = await streamCall(120);
     const stop = await stopped(call);
+    const after = await frameCounts();
+    expect(after.map((value, i) => value - before[i]!)).toEqual([120, 120, 120, 120]);
     expect(stop).toMatchObject({
       type: 'call.stream-stopped.v1',
       reason: 'stop',
