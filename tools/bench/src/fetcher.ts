@@ -9,6 +9,7 @@ import { parseArgs, promisify } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { wavHeader } from '@calltx/audio';
+import { deployedImage } from '@calltx/deploy-check';
 import { natsUrlForTests, postgresForTests, startEmbeddedS3 } from '@calltx/devstack';
 import {
   Subjects,
@@ -50,9 +51,9 @@ const S3 = {
 const FETCHER_MAIN = fileURLToPath(
   new URL('../../../services/recording-fetcher/dist/main.js', import.meta.url),
 );
-/** As the deployment runs it (deploy/docker/Dockerfile): a small young generation keeps garbage buffers short-lived. */
-const FETCHER_NODE_OPTIONS = '--max-semi-space-size=1';
 const RSS_TARGET_MB = 128;
+/** The fetcher runs as its image runs it. */
+const FETCHER_NODE_OPTIONS = deployedImage('recording-fetcher').env.NODE_OPTIONS ?? '';
 const run = promisify(execFile);
 
 /** A dual-channel 16-bit WAV: a different tone per channel. */
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
   const db = createPool(database.url, { max: 1 });
   try {
     console.log(
-      `recording-fetcher benchmark: ${MINUTES} min dual-channel ${SAMPLE_RATE} Hz 16-bit, ${ROUNDS} rounds; ${cpus().length} cores (${cpus()[0]?.model})`,
+      `recording-fetcher benchmark: ${MINUTES} min dual-channel ${SAMPLE_RATE} Hz 16-bit, ${ROUNDS} rounds; ${cpus().length} cores (${cpus()[0]?.model}); NODE_OPTIONS as deployed: ${FETCHER_NODE_OPTIONS || '(none)'}`,
     );
     const wav = dualChannelWav(MINUTES);
     const input = join(dir, 'dual.wav');

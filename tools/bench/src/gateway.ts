@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { deployedImage } from '@calltx/deploy-check';
 import { startEmbeddedNats } from '@calltx/devstack';
 import { prepareCallAudio, runLoad, type LoadResult } from '@calltx/twilio-sim';
 import { machineBusySeconds, ownCpuSeconds } from './cpu.js';
@@ -28,6 +29,8 @@ const AUTH_TOKEN = 'bench-auth-token-0123456789abcdef';
 const PUBLIC_BASE_URL = 'http://bench.gateway.invalid';
 const GATEWAY_MAIN = fileURLToPath(new URL('../../../services/gateway/dist/main.js', import.meta.url));
 const BARE_MAIN = fileURLToPath(new URL('./gateway/bare-ws-server.js', import.meta.url));
+/** The gateway runs as its image runs it; the bare server with the same runtime flags, so only the code differs. */
+const NODE_OPTIONS_AS_DEPLOYED = deployedImage('gateway').env.NODE_OPTIONS ?? '';
 
 interface StepResult {
   calls: number;
@@ -72,7 +75,7 @@ async function main(): Promise<void> {
   const audio = await prepareCallAudio(syntheticCall(SECONDS));
   const results: StepResult[] = [];
   console.log(
-    `gateway benchmark: ${SECONDS} s calls at real time, steps ${CALL_STEPS.join(', ')}; ${cpus().length} cores (${cpus()[0]?.model})`,
+    `gateway benchmark: ${SECONDS} s calls at real time, steps ${CALL_STEPS.join(', ')}; ${cpus().length} cores (${cpus()[0]?.model}); NODE_OPTIONS as deployed: ${NODE_OPTIONS_AS_DEPLOYED || '(none)'}`,
   );
 
   for (const calls of CALL_STEPS) {
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
     const gateway = await startChild(
       GATEWAY_MAIN,
       {
+        NODE_OPTIONS: NODE_OPTIONS_AS_DEPLOYED,
         NATS_URL: nats.url,
         TWILIO_ACCOUNT_SID: ACCOUNT_SID,
         TWILIO_AUTH_TOKEN: AUTH_TOKEN,
@@ -134,7 +138,10 @@ async function main(): Promise<void> {
 
     const bare = await startChild(
       BARE_MAIN,
-      { PUBLIC_WS_URL: 'ws://bench.bare.invalid/twilio/media-stream' },
+      {
+        NODE_OPTIONS: NODE_OPTIONS_AS_DEPLOYED,
+        PUBLIC_WS_URL: 'ws://bench.bare.invalid/twilio/media-stream',
+      },
       'listening',
     );
     const cpuUrl = `http://127.0.0.1:${bare.port}/cpu`;

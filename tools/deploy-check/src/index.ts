@@ -32,6 +32,7 @@ export {
 export {
   parseDockerfile,
   imageConfig,
+  deployedImage,
   nodeMajor,
   type Stage,
   type ImageConfig,

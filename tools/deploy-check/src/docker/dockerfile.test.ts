@@ -62,6 +62,16 @@ describe('deploy/docker/Dockerfile', () => {
     expect(packageOf(image)).toEqual({ dir: `services/${service}`, destination: `/app/services/${service}` });
   });
 
+  it("reads each image's environment, its own ENV over its parents'", () => {
+    expect(config('gateway').env).toMatchObject({ NODE_ENV: 'production', PORT: '8080' });
+    expect(config('gateway').env.NODE_OPTIONS).toBeUndefined();
+    // bench:fetcher runs the fetcher with these, as deployed (docs/benchmarks.md).
+    expect(config('recording-fetcher').env).toMatchObject({
+      NODE_ENV: 'production',
+      NODE_OPTIONS: '--max-semi-space-size=1',
+    });
+  });
+
   it('compiles and deploys (pnpm deploy --prod) every package an image copies', () => {
     const build = stages.find((s) => s.name === 'build')!;
     const runs = build.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.text);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { DeployCheckError } from '../errors.js';
+import { repoPath } from '../repo.js';
 
 export interface Stage {
   name: string;
@@ -18,6 +19,8 @@ export interface ImageConfig {
   entrypoint: string[];
   cmd: string[];
   healthcheck?: string;
+  /** ENV of the image, parent stages' first. */
+  env: Record<string, string>;
   copies: { from?: string; source: string; destination: string }[];
 }
 
@@ -66,6 +69,7 @@ export function imageConfig(stages: readonly Stage[], target: string): ImageConf
     workdir: '/',
     entrypoint: [],
     cmd: [],
+    env: {},
     copies: [],
   };
   for (const stage of chain) {
@@ -79,6 +83,7 @@ export function imageConfig(stages: readonly Stage[], target: string): ImageConf
         config.cmd = [];
       }
       if (keyword === 'HEALTHCHECK') config.healthcheck = text;
+      if (keyword === 'ENV') Object.assign(config.env, envPairs(args));
       if (keyword === 'COPY') {
         const from = /--from=(\S+)/.exec(text)?.[1];
         const paths = args.filter((a) => !a.startsWith('--'));
@@ -87,6 +92,23 @@ export function imageConfig(stages: readonly Stage[], target: string): ImageConf
     }
   }
   return config;
+}
+
+/** `ENV A=1 B="two words"` (or the legacy `ENV A value`) as name → value. */
+function envPairs(args: string[]): Record<string, string> {
+  const unquote = (value: string) => value.replace(/^"(.*)"$/s, '$1');
+  if (args.length === 2 && !args[0]!.includes('=')) return { [args[0]!]: unquote(args[1]!) };
+  return Object.fromEntries(
+    args.map((arg) => {
+      const at = arg.indexOf('=');
+      return [arg.slice(0, at), unquote(arg.slice(at + 1))];
+    }),
+  );
+}
+
+/** The configuration of the image the repository's Dockerfile builds with --target `target`. */
+export function deployedImage(target: string): ImageConfig {
+  return imageConfig(parseDockerfile(repoPath('deploy/docker/Dockerfile')), target);
 }
 
 /** CMD/ENTRYPOINT must be the JSON (exec) form: the shell form puts /bin/sh in front and SIGTERM never reaches node. */
