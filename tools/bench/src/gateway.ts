@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { deployedImage } from '@calltx/deploy-check';
+import { deployedImage, nodeCommand } from '@calltx/deploy-check';
 import { startEmbeddedNats } from '@calltx/devstack';
 import { prepareCallAudio, runLoad, type LoadResult } from '@calltx/twilio-sim';
 import { machineBusySeconds, ownCpuSeconds } from './cpu.js';
@@ -29,8 +29,12 @@ const AUTH_TOKEN = 'bench-auth-token-0123456789abcdef';
 const PUBLIC_BASE_URL = 'http://bench.gateway.invalid';
 const GATEWAY_MAIN = fileURLToPath(new URL('../../../services/gateway/dist/main.js', import.meta.url));
 const BARE_MAIN = fileURLToPath(new URL('./gateway/bare-ws-server.js', import.meta.url));
+const deployed = deployedImage('gateway');
 /** The gateway runs as its image runs it; the bare server with the same runtime flags, so only the code differs. */
-const NODE_OPTIONS_AS_DEPLOYED = deployedImage('gateway').env.NODE_OPTIONS ?? '';
+const AS_DEPLOYED: { flags: string[]; env: Record<string, string> } = {
+  flags: nodeCommand([...deployed.entrypoint, ...deployed.cmd])?.flags ?? [],
+  env: deployed.env.NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: deployed.env.NODE_OPTIONS },
+};
 
 interface StepResult {
   calls: number;
@@ -75,7 +79,7 @@ async function main(): Promise<void> {
   const audio = await prepareCallAudio(syntheticCall(SECONDS));
   const results: StepResult[] = [];
   console.log(
-    `gateway benchmark: ${SECONDS} s calls at real time, steps ${CALL_STEPS.join(', ')}; ${cpus().length} cores (${cpus()[0]?.model}); NODE_OPTIONS as deployed: ${NODE_OPTIONS_AS_DEPLOYED || '(none)'}`,
+    `gateway benchmark: ${SECONDS} s calls at real time, steps ${CALL_STEPS.join(', ')}; ${cpus().length} cores (${cpus()[0]?.model}); as deployed: node ${[...AS_DEPLOYED.flags, ...Object.entries(AS_DEPLOYED.env).map(([k, v]) => `${k}=${v}`)].join(' ') || '(no flags)'}`,
   );
 
   for (const calls of CALL_STEPS) {
@@ -95,7 +99,7 @@ async function main(): Promise<void> {
     const gateway = await startChild(
       GATEWAY_MAIN,
       {
-        NODE_OPTIONS: NODE_OPTIONS_AS_DEPLOYED,
+        ...AS_DEPLOYED.env,
         NATS_URL: nats.url,
         TWILIO_ACCOUNT_SID: ACCOUNT_SID,
         TWILIO_AUTH_TOKEN: AUTH_TOKEN,
@@ -112,6 +116,7 @@ async function main(): Promise<void> {
         S3_BUCKET: 'unused',
       },
       'gateway listening',
+      AS_DEPLOYED.flags,
     );
     const metricsUrl = `http://127.0.0.1:${gateway.port}/metrics`;
     const before = await scrape(metricsUrl);
@@ -138,11 +143,9 @@ async function main(): Promise<void> {
 
     const bare = await startChild(
       BARE_MAIN,
-      {
-        NODE_OPTIONS: NODE_OPTIONS_AS_DEPLOYED,
-        PUBLIC_WS_URL: 'ws://bench.bare.invalid/twilio/media-stream',
-      },
+      { ...AS_DEPLOYED.env, PUBLIC_WS_URL: 'ws://bench.bare.invalid/twilio/media-stream' },
       'listening',
+      AS_DEPLOYED.flags,
     );
     const cpuUrl = `http://127.0.0.1:${bare.port}/cpu`;
     const bareBefore = (await (await fetch(cpuUrl)).json()) as { cpuSeconds: number; frames: number };

@@ -33,6 +33,7 @@ export {
   parseDockerfile,
   imageConfig,
   deployedImage,
+  nodeCommand,
   nodeMajor,
   type Stage,
   type ImageConfig,

@@ -7,15 +7,19 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Starts a Node entry point and waits for the JSON log line that carries its port. */
+/**
+ * Starts a Node entry point (with `nodeFlags`, then any in $BENCH_NODE_ARGS) and waits for the JSON log line that
+ * carries its port.
+ */
 export async function startChild(
   entry: string,
   env: Record<string, string>,
   listeningMessage: string,
+  nodeFlags: readonly string[] = [],
 ): Promise<Child> {
   const child = spawn(
     process.execPath,
-    [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), entry],
+    [...nodeFlags, ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), entry],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const port = await new Promise<number>((resolve, reject) => {

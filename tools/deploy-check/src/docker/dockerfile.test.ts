@@ -10,7 +10,7 @@ import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { requiredVariables } from '../env/check.js';
 import { deployPackage, runEntry } from './deploy-package.js';
-import { imageConfig, nodeMajor, parseDockerfile, type ImageConfig } from './dockerfile.js';
+import { imageConfig, nodeCommand, nodeMajor, parseDockerfile, type ImageConfig } from './dockerfile.js';
 
 const stages = parseDockerfile(DOCKERFILE);
 const TARGETS = [...SERVICES, 'model-fetch', 'sim'] as const;
@@ -27,9 +27,9 @@ function packageOf(image: ImageConfig): { dir: string; destination: string } {
 
 /** The script the image runs with node, and where it sits relative to the deployed package folder. */
 function entryOf(image: ImageConfig): { script: string; insidePackage: string } {
-  const command = [...image.entrypoint, ...image.cmd];
-  expect(command[0], image.target).toBe('node');
-  const script = command[1]!;
+  const node = nodeCommand([...image.entrypoint, ...image.cmd]);
+  expect(node, image.target).toBeDefined();
+  const script = node!.script;
   const absolute = path.posix.join(image.workdir, script);
   const { destination } = packageOf(image);
   expect(absolute.startsWith(`${destination}/`), `${absolute} is outside ${destination}`).toBe(true);
@@ -55,11 +55,31 @@ describe('deploy/docker/Dockerfile', () => {
     ).toBe(true);
   });
 
-  it.each(SERVICES)('%s: health check on /healthz, CMD node services/<name>/dist/main.js', (service) => {
-    const image = config(service);
-    expect(image.healthcheck).toMatch(/\/healthz/);
-    expect([...image.entrypoint, ...image.cmd]).toEqual(['node', serviceEntry(service)]);
-    expect(packageOf(image)).toEqual({ dir: `services/${service}`, destination: `/app/services/${service}` });
+  it.each(SERVICES)(
+    '%s: health check on /healthz, CMD node [flags] services/<name>/dist/main.js',
+    (service) => {
+      const image = config(service);
+      expect(image.healthcheck).toMatch(/\/healthz/);
+      const command = [...image.entrypoint, ...image.cmd];
+      expect(nodeCommand(command)?.script).toBe(serviceEntry(service));
+      expect(command.at(-1)).toBe(serviceEntry(service));
+      expect(packageOf(image)).toEqual({
+        dir: `services/${service}`,
+        destination: `/app/services/${service}`,
+      });
+    },
+  );
+
+  it('splits a node command into its flags and its script', () => {
+    expect(nodeCommand(['node', 'services/x/dist/main.js'])).toEqual({
+      flags: [],
+      script: 'services/x/dist/main.js',
+    });
+    expect(
+      nodeCommand(['node', '--single-threaded-gc', '--max-semi-space-size=1', 'main.js', '--calls', '2']),
+    ).toEqual({ flags: ['--single-threaded-gc', '--max-semi-space-size=1'], script: 'main.js' });
+    expect(nodeCommand(['sleep', '10'])).toBeUndefined();
+    expect(nodeCommand(['node', '--version'])).toBeUndefined();
   });
 
   it("reads each image's environment, its own ENV over its parents'", () => {
@@ -104,8 +124,8 @@ function manifestEntries(target: string): string[] {
   const workloads = [...ofKind<IDeployment>(manifests, 'Deployment'), ...ofKind<IJob>(manifests, 'Job')];
   return workloads
     .flatMap((w) => allContainers(podSpec(w)))
-    .filter((c) => c.image?.startsWith(`registry.example.com/calltx/${target}:`) && c.command?.[0] === 'node')
-    .map((c) => c.command![1]!);
+    .filter((c) => c.image?.startsWith(`registry.example.com/calltx/${target}:`))
+    .flatMap((c) => nodeCommand(c.command ?? [])?.script ?? []);
 }
 
 describe('the images’ entries exist and start after `pnpm deploy --prod` (what the build stage does)', () => {

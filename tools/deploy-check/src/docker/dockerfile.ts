@@ -128,3 +128,10 @@ export function nodeMajor(image: string): number | undefined {
   const match = /^(?:docker\.io\/)?(?:library\/)?node:(\d+)(?:[.-]|$)/.exec(image);
   return match ? Number(match[1]) : undefined;
 }
+
+/** `node [--flag …] <script> [args …]` → the flags and the script; undefined when the command is not node's. */
+export function nodeCommand(command: readonly string[]): { flags: string[]; script: string } | undefined {
+  if (command[0] !== 'node') return undefined;
+  const at = command.findIndex((arg, i) => i > 0 && !arg.startsWith('-'));
+  return at < 0 ? undefined : { flags: command.slice(1, at), script: command[at]! };
+}

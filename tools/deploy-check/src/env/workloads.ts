@@ -1,6 +1,7 @@
 import { isObject, type YamlObject } from '../yaml/load.js';
 import type { Manifest } from '../kustomize/render.js';
 import { metadataOf } from '../kustomize/render.js';
+import { nodeCommand } from '../docker/dockerfile.js';
 
 export interface EnvAssignment {
   name: string;
@@ -49,7 +50,7 @@ export function composeWorkloads(
 
 /**
  * Workloads of rendered Kubernetes manifests: every container (init containers too) of a Deployment or Job whose
- * command is `node <entry>`. ConfigMap references are resolved against the ConfigMaps in the same render.
+ * command is `node [flags] <entry>`. ConfigMap references are resolved against the ConfigMaps in the same render.
  */
 export function kubernetesWorkloads(manifests: readonly Manifest[]): Workload[] {
   const configMaps = new Map(
@@ -68,7 +69,8 @@ export function kubernetesWorkloads(manifests: readonly Manifest[]): Workload[] 
       const command = [container['command'], container['args']].flatMap((part) =>
         Array.isArray(part) ? part.map(String) : [],
       );
-      if (command[0] !== 'node' || !command[1]) return [];
+      const node = nodeCommand(command);
+      if (!node) return [];
       const label = `${String(m.value['kind'])}/${String(metadataOf(m)['name'])} container ${String(container['name'])}`;
       const problems: string[] = [];
       const env = asList(container['env']).map((item): EnvAssignment => {
@@ -92,7 +94,7 @@ export function kubernetesWorkloads(manifests: readonly Manifest[]): Workload[] 
       });
       if (asList(container['envFrom']).length > 0)
         problems.push('envFrom hides which variables are set; name each one');
-      return [{ label, entry: command[1], env, problems }];
+      return [{ label, entry: node.script, env, problems }];
     });
   });
 }
