@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
 /** An increment taken on the per-frame path as a plain addition, and handed to prom-client when scraped. */
-export interface HotCounter {
+interface HotCounter {
   inc(by?: number): void;
 }
 
