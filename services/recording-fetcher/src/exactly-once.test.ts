@@ -50,7 +50,7 @@ async function expectStoredExactlyOnce(callSid: string, recordingSid: string, au
   expect(objects.map((o) => o.size)).toEqual(
     ['agent', 'dual', 'technician'].map((role) => row.objects.find((o) => o.role === role)!.bytes),
   );
-  expect(sha256(await stack.read(row.objects[0]!.key))).toBe(audio.sha256);
+  expect(sha256(await stack.store.getBuffer(row.objects[0]!.key))).toBe(audio.sha256);
   const storedSubject = stack.subjects.recording(callSid, 'stored');
   expect(await countBySubject(stack, 'recordings', storedSubject)).toEqual({ [storedSubject]: 1 });
   expect(await countBySubject(stack, 'transcribe', stack.subjects.all('transcribe', callSid))).toEqual({

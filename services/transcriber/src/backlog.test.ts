@@ -84,7 +84,9 @@ describe('a transcriber that is behind', () => {
     ).toBeGreaterThanOrEqual(1);
     for (const callSid of calls) {
       for (const speaker of ['agent', 'technician']) {
-        expect((await stack.store.list(callSid, speaker, 'live')).map((s) => s.sequence)).toEqual([0, 1]);
+        expect((await stack.transcriptStore.list(callSid, speaker, 'live')).map((s) => s.sequence)).toEqual([
+          0, 1,
+        ]);
       }
     }
   });

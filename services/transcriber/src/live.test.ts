@@ -77,7 +77,7 @@ describe('live speech segments', () => {
       return found;
     });
 
-    expect(partial!.subject).toBe(`${stack.prefix}.transcripts.v1.${callSid}.agent.partial`);
+    expect(partial!.subject).toBe(`${stack.subjects.prefix}.transcripts.v1.${callSid}.agent.partial`);
     expect(partial!.json).toMatchObject({
       type: 'transcript.partial.v1',
       final: false,
@@ -91,7 +91,7 @@ describe('live speech segments', () => {
       modelId: 'whisper-test-random',
       text: (await reference.recognize(partialAudio)).text,
     });
-    expect(final!.subject).toBe(`${stack.prefix}.transcripts.v1.${callSid}.agent.final`);
+    expect(final!.subject).toBe(`${stack.subjects.prefix}.transcripts.v1.${callSid}.agent.final`);
     expect(final!.msgId).toBe(`${segmentId}:final`);
     const expectedText = (await reference.recognize(audio)).text;
     expect(final!.json).toMatchObject({
@@ -112,7 +112,7 @@ describe('live speech segments', () => {
     expect(timing.latencyMs).toBe(Date.parse(timing.publishedAt) - Date.parse(audioEndAt));
     expect(timing.latencyMs).toBeGreaterThan(0);
 
-    const stored = await stack.store.find({ callSid, speaker: 'agent', segmentId, source: 'live' });
+    const stored = await stack.transcriptStore.find({ callSid, speaker: 'agent', segmentId, source: 'live' });
     expect(stored).toMatchObject({
       sequence: 0,
       startMs: 1000,
@@ -150,7 +150,9 @@ describe('live speech segments', () => {
       for (const event of mine) {
         expect(event.text).toBe((await reference.recognize(phrases[event.sequence as 0 | 1 | 2]!)).text);
       }
-      expect((await stack.store.list(callSid, speaker, 'live')).map((s) => s.sequence)).toEqual([0, 1, 2]);
+      expect((await stack.transcriptStore.list(callSid, speaker, 'live')).map((s) => s.sequence)).toEqual([
+        0, 1, 2,
+      ]);
     }
   });
 

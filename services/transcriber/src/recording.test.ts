@@ -47,7 +47,7 @@ describe('post-call transcription jobs', () => {
     const recordingSid = sid('RE');
     const { pcm16k, speech } = recording();
     const key = `calls/${callSid}/recordings/${recordingSid}/technician.wav`;
-    await stack.objects.putObject(key, wavFile(halfRate(pcm16k), 8000), { contentType: 'audio/wav' });
+    await stack.store.putObject(key, wavFile(halfRate(pcm16k), 8000), { contentType: 'audio/wav' });
     await stack.publishJob({
       callSid,
       speaker: 'technician',
@@ -64,7 +64,7 @@ describe('post-call transcription jobs', () => {
     }, 60_000);
     for (const [i, message] of finals.entries()) {
       const [start, end] = speech[i]!;
-      expect(message.subject).toBe(`${stack.prefix}.transcripts.v1.${callSid}.technician.final`);
+      expect(message.subject).toBe(`${stack.subjects.prefix}.transcripts.v1.${callSid}.technician.final`);
       expect(message.msgId).toBe(`${recordingSid}:technician:${i}:final`);
       expect(message.json).toMatchObject({
         type: 'transcript.final.v1',
@@ -81,7 +81,7 @@ describe('post-call transcription jobs', () => {
       expect(message.json.endMs as number).toBeGreaterThanOrEqual(end - 100);
       expect(message.json.endMs as number).toBeLessThanOrEqual(end + 300);
     }
-    const stored = await stack.store.list(callSid, 'technician', 'recording');
+    const stored = await stack.transcriptStore.list(callSid, 'technician', 'recording');
     expect(stored.map((s) => [s.segmentId, s.text])).toEqual(
       finals.map((m) => [m.json.segmentId, m.json.text]),
     );
@@ -97,7 +97,7 @@ describe('post-call transcription jobs', () => {
     const recordingSid = sid('RE');
     const { pcm16k } = recording();
     const key = `calls/${callSid}/recordings/${recordingSid}/agent.wav`;
-    await stack.objects.putObject(key, wavFile(pcm16k, 16000));
+    await stack.store.putObject(key, wavFile(pcm16k, 16000));
     const job = {
       callSid,
       speaker: 'agent',
@@ -131,14 +131,14 @@ describe('post-call transcription jobs', () => {
       await metricValue(running.baseUrl, 'calltx_transcriber_inference_seconds_count', { kind: 'recording' }),
     ).toBe(inferences);
     expect((await stack.transcripts()).filter((m) => m.json.callSid === callSid)).toHaveLength(2);
-    expect(await stack.store.list(callSid, 'agent', 'recording')).toHaveLength(2);
+    expect(await stack.transcriptStore.list(callSid, 'agent', 'recording')).toHaveLength(2);
   });
 
   it('terminates a job whose object is not a mono 16-bit WAV, saying why', async () => {
     const callSid = sid('CA');
     const recordingSid = sid('RE');
     const key = `calls/${callSid}/recordings/${recordingSid}/agent.wav`;
-    await stack.objects.putObject(key, Buffer.from('this is not a wav file at all, just text'));
+    await stack.store.putObject(key, Buffer.from('this is not a wav file at all, just text'));
     await stack.publishJob({
       callSid,
       speaker: 'agent',

@@ -58,6 +58,7 @@ describe('createObjectStore', () => {
       metadata: { callsid: 'CA1', samplerate: '16000' },
     });
     expect((await readAll(await store.getObject('calls/CA1/audio.raw'))).equals(body)).toBe(true);
+    expect((await store.getBuffer('calls/CA1/audio.raw')).equals(body)).toBe(true);
     expect((await store.getRange('calls/CA1/audio.raw', 10, 4)).toString()).toBe('abcd');
     expect((await store.getRange('calls/CA1/audio.raw', 18, 10)).toString()).toBe('ij');
     expect(await store.getRange('calls/CA1/audio.raw', 3, 0)).toHaveLength(0);
@@ -114,6 +115,7 @@ describe('createObjectStore', () => {
       metadata: { parts: 'three' },
     });
     expect(sha256(await readAll(await store.getObject('big/buffer')))).toBe(sha256(body));
+    expect(sha256(await store.getBuffer('big/buffer'))).toBe(sha256(body));
     expect(
       (await store.getRange('big/buffer', 5 * MiB - 2, 4)).equals(body.subarray(5 * MiB - 2, 5 * MiB + 2)),
     ).toBe(true);

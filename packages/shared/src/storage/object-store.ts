@@ -57,6 +57,8 @@ export interface ObjectStore {
   /** An upload written piece by piece, in constant memory (one part plus `aheadBytes`). */
   openUpload(key: string, options?: PutOptions): ObjectUpload;
   getObject(key: string): Promise<Readable>;
+  /** The whole object in memory: for objects known to be small. */
+  getBuffer(key: string): Promise<Buffer>;
   /** `length` bytes from `offset` (fewer at the end of the object). */
   getRange(key: string, offset: number, length: number): Promise<Buffer>;
   /** null when there is no such object. */
@@ -152,6 +154,8 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
 
     getObject: (key) => attempt('getObject', key, () => client.getObject(bucket, key)),
 
+    getBuffer: (key) => attempt('getBuffer', key, async () => concat(await client.getObject(bucket, key))),
+
     getRange: (key, offset, length) =>
       attempt('getRange', key, async () => {
         if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(length) || length < 0) {
@@ -159,11 +163,7 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
         }
         // minio-js reads to the end of the object when length is 0.
         if (length === 0) return Buffer.alloc(0);
-        const chunks: Buffer[] = [];
-        for await (const chunk of await client.getPartialObject(bucket, key, offset, length)) {
-          chunks.push(chunk as Buffer);
-        }
-        return Buffer.concat(chunks);
+        return concat(await client.getPartialObject(bucket, key, offset, length));
       }),
 
     stat: (key) =>
@@ -218,6 +218,12 @@ export function createClient(config: Omit<ObjectStoreConfig, 'bucket'>): Client 
     region: config.region,
     pathStyle: true,
   });
+}
+
+async function concat(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 function headersFor(options: PutOptions = {}): Record<string, string> {

@@ -50,9 +50,9 @@ describe('a completed recording', () => {
       { key: `${base}/dual.wav`, size: audio.wav.length },
       { key: `${base}/technician.wav`, size: audio.right.length },
     ]);
-    expect((await stack.read(`${base}/dual.wav`)).equals(audio.wav)).toBe(true);
-    expect((await stack.read(`${base}/agent.wav`)).equals(audio.left)).toBe(true);
-    expect((await stack.read(`${base}/technician.wav`)).equals(audio.right)).toBe(true);
+    expect((await stack.store.getBuffer(`${base}/dual.wav`)).equals(audio.wav)).toBe(true);
+    expect((await stack.store.getBuffer(`${base}/agent.wav`)).equals(audio.left)).toBe(true);
+    expect((await stack.store.getBuffer(`${base}/technician.wav`)).equals(audio.right)).toBe(true);
 
     expect(row).toMatchObject({
       callSid,

@@ -1,29 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type pg from 'pg';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import {
-  natsUrlForTests,
-  postgresForTests,
-  s3ForTests,
-  type PostgresForTests,
-  type S3ForTests,
-  infraEnv,
-} from '@calltx/devstack';
-import {
-  Subjects,
   createLogger,
   createMetricsRegistry,
-  createObjectStore,
-  createPool,
-  provisionStreams,
   publishEvent,
   recordingEvents,
-  runMigrations,
   type Family,
   type Logger,
-  type ObjectStore,
 } from '@calltx/shared';
+import { startServiceStack, type ServiceStack } from '@calltx/testkit';
 import { startFakeTwilioApi, type FakeTwilioApi } from '@calltx/twilio-sim';
 import { createFetcherStore, createRecordingFetcher, type RecordingFetcher } from '../app.js';
 import { loadFetcherConfig } from '../config.js';
@@ -41,20 +27,11 @@ export const FAMILIES: Family[] = ['recordings', 'transcribe'];
 export const sid = (prefix: 'CA' | 'RE') => `${prefix}${randomBytes(16).toString('hex')}`;
 
 /**
- * Everything the fetcher talks to, real and isolated per stack: NATS streams under a unique prefix, a fresh
- * Postgres schema, an empty bucket and a fake Twilio REST API.
+ * Everything the fetcher talks to, real and isolated per stack: the service stack (NATS streams under a unique
+ * prefix, a fresh Postgres schema, an empty bucket) and a fake Twilio REST API.
  */
-export interface FetcherStack {
-  prefix: string;
-  subjects: Subjects;
-  nc: NatsConnection;
-  js: JetStreamClient;
-  jsm: JetStreamManager;
-  pg: PostgresForTests;
-  pool: pg.Pool;
+export interface FetcherStack extends ServiceStack {
   repository: RecordingsRepository;
-  s3: S3ForTests;
-  store: ObjectStore;
   twilio: FakeTwilioApi;
   /** The environment a fetcher needs to run against this stack. */
   env: Record<string, string>;
@@ -68,7 +45,6 @@ export interface FetcherStack {
   row(recordingSid: string): Promise<RecordingRow | null>;
   /** Keys (and sizes) stored under a call. */
   objects(callSid: string): Promise<Array<{ key: string; size: number }>>;
-  read(key: string): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -80,43 +56,25 @@ export interface CallbackExtra {
 }
 
 export async function startStack(twilioAuthToken = AUTH_TOKEN): Promise<FetcherStack> {
-  const prefix = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const subjects = new Subjects(prefix);
-  const natsUrl = natsUrlForTests();
-  const nc = await connect({ servers: natsUrl });
-  const jsm = await jetstreamManager(nc);
-  const silent = createLogger({ service: 'test', level: 'silent' });
-  await provisionStreams(jsm, subjects, FAMILIES, silent);
-  const js = jetstream(nc);
-  const pgTest = await postgresForTests();
-  const pool = createPool(pgTest.url);
-  await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: RECORDING_MIGRATIONS });
-  const s3 = await s3ForTests();
-  const store = createObjectStore(s3.config);
+  const stack = await startServiceStack({
+    families: FAMILIES,
+    migrations: { table: MIGRATIONS_TABLE, migrations: RECORDING_MIGRATIONS },
+  });
+  const { subjects, js, store } = stack;
   const twilio = await startFakeTwilioApi({ accountSid: ACCOUNT_SID, authToken: twilioAuthToken });
-  const repository = new RecordingsRepository(pool);
-
-  const env: Record<string, string> = {
-    ...infraEnv({ natsUrl, prefix, databaseUrl: pgTest.url, s3: s3.config }),
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_API_BASE_URL: twilio.url,
-    PORT: '0',
-  };
+  const repository = new RecordingsRepository(stack.pool);
 
   return {
-    prefix,
-    subjects,
-    nc,
-    js,
-    jsm,
-    pg: pgTest,
-    pool,
+    ...stack,
     repository,
-    s3,
-    store,
     twilio,
-    env,
+    env: {
+      ...stack.env,
+      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      TWILIO_API_BASE_URL: twilio.url,
+      PORT: '0',
+    },
     async callback(callSid, recordingSid, status, extra = {}) {
       const event = recordingEvents.status({
         callSid,
@@ -142,19 +100,9 @@ export async function startStack(twilioAuthToken = AUTH_TOKEN): Promise<FetcherS
       for await (const item of store.list(`calls/${callSid}/`)) found.push(item);
       return found.sort((a, b) => a.key.localeCompare(b.key));
     },
-    async read(key) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of await store.getObject(key)) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks);
-    },
     async close() {
       await twilio.close();
-      for (const family of FAMILIES)
-        await jsm.streams.delete(subjects.streamName(family)).catch(() => undefined);
-      await nc.close();
-      await pool.end();
-      await pgTest.stop();
-      await s3.stop();
+      await stack.close();
     },
   };
 }

@@ -38,12 +38,6 @@ export async function listParts(store: ObjectStore, callSid: string, speaker: st
   return parts;
 }
 
-async function readObject(store: ObjectStore, key: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.getObject(key)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /**
  * Writes the final WAVs of a call from its spooled parts: per speaker one 8 kHz and one 16 kHz file, all of the
  * same duration so they line up on call time. The end is the latest frame stored, or later where the stream stop
@@ -74,7 +68,7 @@ export async function writeCallWavs(
     endMs = Math.max(endMs, Math.min(lastTimestampMs + FRAME_MS, reach, MAX_TIMESTAMP_MS));
   }
   const totalSamples = endMs * SAMPLES_PER_MS;
-  const load = (key: string) => readObject(store, key);
+  const load = (key: string) => store.getBuffer(key);
 
   const results: SpeakerWavs[] = [];
   for (const speaker of speakers) {

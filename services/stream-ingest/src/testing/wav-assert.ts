@@ -4,7 +4,6 @@ import { WAV_HEADER_BYTES, parseWavHeader, pcm16leBytes } from '@calltx/audio';
 import type { ObjectStore, Track } from '@calltx/shared';
 import type { StreamFileRow } from '../db/calls-repo.js';
 import { wavKey } from '../spool/object-keys.js';
-import { readObject } from './environment.js';
 import { SPEAKERS, type SyntheticCall } from './synthetic-call.js';
 
 /** Index of the first differing sample, or -1: a readable failure instead of a million-element diff. */
@@ -35,7 +34,7 @@ export async function expectExactWavs(
     [16000, call.expectedPcm16k(track, endMs)],
   ] as const) {
     const key = wavKey(call.callSid, speaker, sampleRate);
-    const wav = await readObject(store, key);
+    const wav = await store.getBuffer(key);
     const header = parseWavHeader(wav);
     expect(header).toMatchObject({
       formatCode: 1,

@@ -1,32 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import type pg from 'pg';
-import {
-  natsUrlForTests,
-  postgresForTests,
-  s3ForTests,
-  type PostgresForTests,
-  type S3ForTests,
-  infraEnv,
-} from '@calltx/devstack';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { pcm16leBytes } from '@calltx/audio';
 import {
-  Subjects,
   createLogger,
   createMetricsRegistry,
   createObjectStore,
-  createPool,
   internalEvents,
-  provisionStreams,
   publishEvent,
-  runMigrations,
   type Family,
   type Logger,
-  type ObjectStore,
   type TranscriptionJob,
 } from '@calltx/shared';
+import { startServiceStack, type ServiceStack } from '@calltx/testkit';
 import { createTranscriber, type Transcriber } from '../app.js';
 import { loadTranscriberConfig } from '../config.js';
 import { MIGRATIONS_TABLE, TRANSCRIBER_MIGRATIONS } from '../db/migrations.js';
@@ -65,17 +52,8 @@ export interface TranscriptMessage {
  * Everything the transcriber talks to, real and isolated per stack: JetStream streams under a unique
  * subject prefix, a fresh Postgres schema (migrated) and an empty bucket.
  */
-export interface TranscriberStack {
-  prefix: string;
-  subjects: Subjects;
-  nc: NatsConnection;
-  js: JetStreamClient;
-  jsm: JetStreamManager;
-  pg: PostgresForTests;
-  pool: pg.Pool;
-  s3: S3ForTests;
-  objects: ObjectStore;
-  store: TranscriptStore;
+export interface TranscriberStack extends ServiceStack {
+  transcriptStore: TranscriptStore;
   /** The environment a transcriber needs to run against this stack. */
   env: Record<string, string>;
   /** Publishes a live speech segment as stream-ingest does (msgId overridable, e.g. to bypass deduplication). */
@@ -87,36 +65,16 @@ export interface TranscriberStack {
 }
 
 export async function startStack(): Promise<TranscriberStack> {
-  const prefix = `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const subjects = new Subjects(prefix);
-  const natsUrl = natsUrlForTests();
-  const nc = await connect({ servers: natsUrl });
-  const jsm = await jetstreamManager(nc);
-  await provisionStreams(jsm, subjects, FAMILIES, createLogger({ service: 'test', level: 'silent' }));
-  const js = jetstream(nc);
-  const pgTest = await postgresForTests();
-  const pool = createPool(pgTest.url, { max: 4 });
-  await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: TRANSCRIBER_MIGRATIONS });
-  const s3 = await s3ForTests();
-  const objects = createObjectStore(s3.config);
-  const env: Record<string, string> = {
-    ...infraEnv({ natsUrl, prefix, databaseUrl: pgTest.url, s3: s3.config }),
-    WHISPER_MODEL_DIR: TEST_MODEL_DIR,
-    TRANSCRIBER_THREADS: '1',
-    PORT: '0',
-  };
+  const stack = await startServiceStack({
+    families: FAMILIES,
+    migrations: { table: MIGRATIONS_TABLE, migrations: TRANSCRIBER_MIGRATIONS },
+    poolMax: 4,
+  });
+  const { subjects, js, jsm } = stack;
   return {
-    prefix,
-    subjects,
-    nc,
-    js,
-    jsm,
-    pg: pgTest,
-    pool,
-    s3,
-    objects,
-    store: new TranscriptStore(pool),
-    env,
+    ...stack,
+    transcriptStore: new TranscriptStore(stack.pool),
+    env: { ...stack.env, WHISPER_MODEL_DIR: TEST_MODEL_DIR, TRANSCRIBER_THREADS: '1', PORT: '0' },
     async publishSegment(segment, msgId) {
       const kind = segment.final ? 'final' : 'partial';
       const event = internalEvents.speechSegment({
@@ -162,14 +120,6 @@ export async function startStack(): Promise<TranscriberStack> {
         });
       }
       return out;
-    },
-    async close() {
-      for (const family of FAMILIES)
-        await jsm.streams.delete(subjects.streamName(family)).catch(() => undefined);
-      await nc.close();
-      await pool.end();
-      await pgTest.stop();
-      await s3.stop();
     },
   };
 }

@@ -1,0 +1,1 @@
+export { startServiceStack, type ServiceStack, type ServiceStackOptions } from './service-stack.js';
