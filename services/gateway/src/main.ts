@@ -5,6 +5,7 @@ import {
   createLogger,
   createMetricsRegistry,
   createObjectStore,
+  objectStoreConfig,
   createPool,
   createShutdown,
   provisionStreams,
@@ -45,13 +46,7 @@ async function main(): Promise<void> {
   });
   // The console and read API only read what the other services store.
   const pool = createPool(config.DATABASE_URL, { applicationName: SERVICE, max: 5 });
-  const objectStore = createObjectStore({
-    endpoint: config.S3_ENDPOINT,
-    region: config.S3_REGION,
-    accessKey: config.S3_ACCESS_KEY,
-    secretKey: config.S3_SECRET_KEY,
-    bucket: config.S3_BUCKET,
-  });
+  const objectStore = createObjectStore(objectStoreConfig(config));
   const consoleAndApi = mountConsoleAndApi(gateway.http.app, {
     config: apiConfig,
     pool,

@@ -5,6 +5,7 @@ import {
   RecordingEvent,
   consumerMetrics,
   createObjectStore,
+  objectStoreConfig,
   createServiceHttp,
   ensureDurableConsumer,
   runConsumer,
@@ -62,11 +63,7 @@ export interface RecordingFetcher {
 /** The object store as the fetcher uses it (its part size sets the fetcher's memory use). */
 export function createFetcherStore(config: FetcherConfig): ObjectStore {
   return createObjectStore({
-    endpoint: config.S3_ENDPOINT,
-    region: config.S3_REGION,
-    accessKey: config.S3_ACCESS_KEY,
-    secretKey: config.S3_SECRET_KEY,
-    bucket: config.S3_BUCKET,
+    ...objectStoreConfig(config),
     partSizeBytes: UPLOAD_PART_BYTES,
     aheadBytes: UPLOAD_AHEAD_BYTES,
     // Each recording in progress writes three objects at once.

@@ -8,6 +8,7 @@ import {
   createLogger,
   createMetricsRegistry,
   createObjectStore,
+  objectStoreConfig,
   createPool,
   createShutdown,
   provisionStreams,
@@ -32,13 +33,7 @@ async function main(): Promise<void> {
     onIdleError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
   });
   await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: MIGRATIONS });
-  const store = createObjectStore({
-    endpoint: config.S3_ENDPOINT,
-    region: config.S3_REGION,
-    accessKey: config.S3_ACCESS_KEY,
-    secretKey: config.S3_SECRET_KEY,
-    bucket: config.S3_BUCKET,
-  });
+  const store = createObjectStore(objectStoreConfig(config));
   await store.ensureBucket();
 
   const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });

@@ -5,6 +5,7 @@ import {
   createLogger,
   createMetricsRegistry,
   createObjectStore,
+  objectStoreConfig,
   createPool,
   createShutdown,
   provisionStreams,
@@ -40,13 +41,7 @@ async function main(): Promise<void> {
     onIdleError: (error) => logger.warn({ err: error }, 'idle postgres connection failed'),
   });
   await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: TRANSCRIBER_MIGRATIONS });
-  const objects = createObjectStore({
-    endpoint: config.S3_ENDPOINT,
-    region: config.S3_REGION,
-    accessKey: config.S3_ACCESS_KEY,
-    secretKey: config.S3_SECRET_KEY,
-    bucket: config.S3_BUCKET,
-  });
+  const objects = createObjectStore(objectStoreConfig(config));
 
   // 3. Health endpoints first, so /readyz can say why the model is not loaded; 4. model, then consumers.
   const transcriber = createTranscriber({

@@ -1,5 +1,6 @@
 export {
   createObjectStore,
+  objectStoreConfig,
   type ObjectStore,
   type ObjectStoreConfig,
   type ObjectInfo,

@@ -86,6 +86,23 @@ const STANDARD_HEADERS = new Set([
   'expires',
 ]);
 
+/** A service's store settings from its S3_* variables (docs/configuration.md). */
+export function objectStoreConfig(config: {
+  S3_ENDPOINT: string;
+  S3_REGION: string;
+  S3_ACCESS_KEY: string;
+  S3_SECRET_KEY: string;
+  S3_BUCKET: string;
+}): ObjectStoreConfig {
+  return {
+    endpoint: config.S3_ENDPOINT,
+    region: config.S3_REGION,
+    accessKey: config.S3_ACCESS_KEY,
+    secretKey: config.S3_SECRET_KEY,
+    bucket: config.S3_BUCKET,
+  };
+}
+
 export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
   const partSize = config.partSizeBytes ?? DEFAULT_PART_SIZE;
   if (!(partSize >= MIN_PART_SIZE && partSize <= MAX_PART_SIZE)) {
