@@ -74,6 +74,20 @@ export class TranscriptStore {
   }
 
   /** Stores the segment unless it is already there; returns the row that is stored either way. */
+  /**
+   * The final transcript of `key`: the stored one (`found`), else what `transcribe` makes, inserted. Transcribing
+   * only what is not stored yet keeps a redelivery from running the model again.
+   */
+  async findOrTranscribe(
+    key: SegmentKey,
+    transcribe: () => Promise<Omit<StoredSegment, keyof SegmentKey>>,
+  ): Promise<{ stored: StoredSegment; found: boolean }> {
+    const existing = await this.find(key);
+    if (existing) return { stored: existing, found: true };
+    const { stored } = await this.insert({ ...key, ...(await transcribe()) });
+    return { stored, found: false };
+  }
+
   async insert(segment: StoredSegment): Promise<{ stored: StoredSegment; inserted: boolean }> {
     try {
       const { rows } = await this.pool.query<Row>(

@@ -59,11 +59,9 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
     segmentId: segment.segmentId,
     source: 'live' as const,
   };
-  let stored = await deps.store.find(key);
-  if (!stored) {
+  const { stored, found } = await deps.store.findOrTranscribe(key, async () => {
     const result = await deps.slots.run(PRIORITY.final, () => recognize(deps, segment, 'final'));
-    ({ stored } = await deps.store.insert({
-      ...key,
+    return {
       sequence: segment.sequence,
       startMs: segment.startMs,
       endMs: segment.endMs,
@@ -71,8 +69,9 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
       modelId: deps.recognizer.modelId,
       audioEndAt: segment.audioEndAt,
       inferenceMs: result.inferenceMs,
-    }));
-  } else {
+    };
+  });
+  if (found) {
     deps.logger.info(
       { callSid: segment.callSid, segmentId: segment.segmentId },
       'final already stored, republishing it',

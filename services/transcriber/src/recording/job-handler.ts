@@ -84,13 +84,11 @@ async function transcribeSegment(
     segmentId: event.segmentId,
     source: 'recording' as const,
   };
-  let stored = await deps.store.find(key);
-  if (!stored) {
+  const { stored } = await deps.store.findOrTranscribe(key, async () => {
     const result = await deps.slots.run(PRIORITY.recording, () => deps.recognizer.recognize(event.pcm));
     deps.metrics.inferenceSeconds.observe({ kind: 'recording' }, result.inferenceMs / 1000);
     deps.metrics.audioSeconds.inc({ kind: 'recording' }, event.pcm.length / 16_000);
-    ({ stored } = await deps.store.insert({
-      ...key,
+    return {
       sequence: event.sequence,
       startMs: Math.floor(event.startMs),
       endMs: Math.ceil(event.endMs),
@@ -98,7 +96,7 @@ async function transcribeSegment(
       modelId: deps.recognizer.modelId,
       audioEndAt: queuedAt,
       inferenceMs: result.inferenceMs,
-    }));
-  }
+    };
+  });
   await deps.publisher.final(stored);
 }
