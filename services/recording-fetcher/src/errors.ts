@@ -35,10 +35,20 @@ export class RecordingFetchError extends CalltxError {
   }
 }
 
-/** Another delivery of the same recording holds its lock: try again later (JetStream redelivers with backoff). */
+/** Another delivery of the same recording holds its lease: try again later (JetStream redelivers with backoff). */
 export class RecordingBusyError extends CalltxError {
   constructor(recordingSid: string) {
     super(`recording ${recordingSid} is being processed by another delivery`, { retryable: true });
+  }
+}
+
+/**
+ * This delivery's lease on the recording expired or was taken over, so it stops before writing anything more;
+ * the redelivery finds the recording stored by the new holder, or takes the lease again.
+ */
+export class RecordingLeaseLostError extends CalltxError {
+  constructor(recordingSid: string, reason: string) {
+    super(`lease on recording ${recordingSid} lost: ${reason}`, { retryable: true });
   }
 }
 

@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { findExecutable, spawnGuarded, terminate, waitForTcp } from '../child-server.js';
 import { EmbeddedServerError } from '../errors.js';
 
 export interface EmbeddedNatsOptions {
@@ -23,23 +22,6 @@ export interface EmbeddedNats {
   stop(): Promise<void>;
 }
 
-/**
- * nats-server runs under this sh guard, whose stdin is a pipe from us. When that pipe closes, because
- * stop() closed it or because this process died in any way (SIGKILL, or a test runner's SIGTERM, both of
- * which skip 'exit' handlers), the guard stops the server: no server outlives its owner.
- */
-const GUARD_SCRIPT = [
-  'exec 3<&0',
-  '"$@" </dev/null &',
-  'server=$!',
-  '(cat <&3 >/dev/null; kill -TERM "$server" 2>/dev/null) &',
-  'watcher=$!',
-  'wait "$server"',
-  'status=$?',
-  'kill "$watcher" 2>/dev/null',
-  'exit "$status"',
-].join('\n');
-
 const FALLBACK_LOCATIONS = ['/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'];
 const LOG_TAIL_LINES = 20;
 
@@ -48,28 +30,13 @@ export function findNatsServerBinary(
   searchPath = process.env.PATH ?? '',
   fallbacks = FALLBACK_LOCATIONS,
 ): string {
-  const candidates = [
-    ...searchPath
-      .split(delimiter)
-      .filter(Boolean)
-      .map((dir) => join(dir, 'nats-server')),
-    ...fallbacks,
-  ];
-  const found = candidates.find((path) => {
-    try {
-      accessSync(path, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  if (!found) {
-    throw new EmbeddedServerError(
-      'nats-server was not found on PATH nor in /usr/sbin. Install it with `apt-get install -y nats-server` ' +
-        '(Debian/Ubuntu), or set NATS_URL to a running NATS server with JetStream enabled.',
-    );
-  }
-  return found;
+  return findExecutable(
+    'nats-server',
+    'Install it with `apt-get install -y nats-server` (Debian/Ubuntu), or set NATS_URL to a running NATS ' +
+      'server with JetStream enabled.',
+    searchPath,
+    fallbacks,
+  );
 }
 
 /** Runs a private nats-server with JetStream on 127.0.0.1, for the demo and for tests. */
@@ -79,9 +46,7 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions = {}): Prom
   const storeDir = options.dataDir ?? ownDir!;
   // -p -1 lets nats-server pick a free port itself (no probe-then-bind race); we read it from its log.
   const args = ['-js', '-a', '127.0.0.1', '-p', String(options.port ?? -1), '-sd', storeDir];
-  const child = spawn('/bin/sh', ['-c', GUARD_SCRIPT, 'nats-server-guard', binary, ...args], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-  });
+  const child = spawnGuarded(binary, args);
 
   const removeDir = async (): Promise<void> => {
     if (ownDir) await rm(ownDir, { recursive: true, force: true });
@@ -89,7 +54,7 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions = {}): Prom
   let port: number;
   try {
     port = await waitUntilListening(child, options.startTimeoutMs ?? 10_000);
-    await waitForTcp(port);
+    await waitForTcp('nats-server', port);
   } catch (error) {
     await terminate(child);
     await removeDir();
@@ -137,27 +102,4 @@ function waitUntilListening(child: ChildProcess, timeoutMs: number): Promise<num
       }
     });
   });
-}
-
-async function waitForTcp(port: number): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve();
-    });
-    socket.once('error', (error) =>
-      reject(
-        new EmbeddedServerError(`nats-server does not accept connections on port ${port}`, { cause: error }),
-      ),
-    );
-  });
-}
-
-async function terminate(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.stdin?.end(); // the guard then stops nats-server and exits with it
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -35,6 +35,15 @@ export const RECORDING_MIGRATIONS = [
       );
     `,
   },
+  {
+    // Which delivery works on a recording, until when: exclusion kept in the row, not in a database session, so
+    // it holds behind a transaction-mode pooler (PgBouncer) and on the embedded PGlite server alike.
+    id: '002-recording-leases',
+    sql: `
+      ALTER TABLE recordings ADD COLUMN IF NOT EXISTS lease_owner text;
+      ALTER TABLE recordings ADD COLUMN IF NOT EXISTS lease_until timestamptz;
+    `,
+  },
 ] as const;
 
 export const MIGRATIONS_TABLE = 'recording_fetcher_migrations';

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { withTransaction } from '@calltx/shared';
 import type { ArchivedRecording } from '../archive/archive-recording.js';
+import { RecordingLeaseLostError } from '../errors.js';
 
 export type RecordingRowStatus = 'in-progress' | 'completed' | 'absent' | 'failed' | 'stored';
 
@@ -40,10 +40,8 @@ export interface CallbackFacts {
   errorCode?: string | undefined;
 }
 
-/** Held while one delivery works on a recording; released on every path (a dead process releases it too). */
-export interface RecordingLock {
-  release(): Promise<void>;
-}
+/** The row's lease belongs to the owner in parameter $2 and has not expired. */
+const HELD_BY_2 = 'lease_owner = $2 AND lease_until > now()';
 
 const SELECT_ROW = `
   SELECT recording_sid, call_sid, status, twilio_duration_seconds, channels, sample_rate, duration_ms::float8 AS duration_ms,
@@ -92,46 +90,35 @@ export class RecordingsRepository {
   }
 
   /**
-   * A session-level advisory lock on a connection of its own: one delivery at a time per recording, across
-   * replicas. If the holder dies, Postgres drops its session and the lock with it, so no lease has to expire.
+   * Takes the recording's lease for `owner` unless another delivery holds an unexpired one: one conditional
+   * UPDATE, so concurrent claimers queue on the row and exactly one wins. The lease is row state, not session
+   * state: it works the same through a transaction-mode pooler, on PGlite's single shared session, and after a
+   * holder dies (its lease simply expires).
    */
-  async tryLock(recordingSid: string): Promise<RecordingLock | null> {
-    const key = lockKey(recordingSid);
-    const client = await this.pool.connect();
-    // A broken connection while checked out must not crash the process; the query in flight fails instead.
-    const onError = () => undefined;
-    client.on('error', onError);
-    const done = (broken: boolean) => {
-      client.off('error', onError);
-      client.release(broken);
-    };
-    try {
-      const { rows } = await client.query<{ locked: boolean }>(
-        'SELECT pg_try_advisory_lock($1::bigint) AS locked',
-        [key],
-      );
-      if (!rows[0]?.locked) {
-        done(false);
-        return null;
-      }
-    } catch (error) {
-      done(true);
-      throw error;
-    }
-    let released = false;
-    return {
-      async release() {
-        if (released) return;
-        released = true;
-        try {
-          await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]);
-          done(false);
-        } catch {
-          // Dropping the connection releases the lock as well.
-          done(true);
-        }
-      },
-    };
+  async claimLease(recordingSid: string, owner: string, ttlMs: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE recordings SET lease_owner = $2, lease_until = now() + $3::int * interval '1 millisecond'
+        WHERE recording_sid = $1 AND (lease_until IS NULL OR lease_until <= now())`,
+      [recordingSid, owner, ttlMs],
+    );
+    return rowCount === 1;
+  }
+
+  /** Extends `owner`'s lease; false once it has expired or another delivery took it. */
+  async renewLease(recordingSid: string, owner: string, ttlMs: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE recordings SET lease_until = now() + $3::int * interval '1 millisecond'
+        WHERE recording_sid = $1 AND ${HELD_BY_2}`,
+      [recordingSid, owner, ttlMs],
+    );
+    return rowCount === 1;
+  }
+
+  async releaseLease(recordingSid: string, owner: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE recordings SET lease_owner = NULL, lease_until = NULL WHERE recording_sid = $1 AND lease_owner = $2',
+      [recordingSid, owner],
+    );
   }
 
   async get(recordingSid: string): Promise<RecordingRow | null> {
@@ -169,24 +156,45 @@ export class RecordingsRepository {
     };
   }
 
-  async countAttempt(recordingSid: string): Promise<void> {
-    await this.pool.query(
-      'UPDATE recordings SET attempts = attempts + 1, updated_at = now() WHERE recording_sid = $1',
-      [recordingSid],
+  // The writes below are fenced by the lease: they change the row only while `owner` holds it, and throw
+  // RecordingLeaseLostError otherwise, so a delivery that lost its lease (paused past its expiry, cut off from
+  // the database) cannot overwrite what the new holder did.
+
+  async countAttempt(recordingSid: string, owner: string): Promise<void> {
+    const result = await this.pool.query(
+      `UPDATE recordings SET attempts = attempts + 1, updated_at = now() WHERE recording_sid = $1 AND ${HELD_BY_2}`,
+      [recordingSid, owner],
     );
+    fenced(result, recordingSid);
   }
 
-  async markFailed(recordingSid: string, errorCode: string, errorMessage: string): Promise<void> {
-    await this.pool.query(
-      `UPDATE recordings SET status = 'failed', error_source = 'fetcher', error_code = $2, error_message = $3, updated_at = now()
-        WHERE recording_sid = $1 AND status <> 'stored'`,
-      [recordingSid, errorCode, errorMessage.slice(0, 1000)],
+  async markFailed(
+    recordingSid: string,
+    owner: string,
+    errorCode: string,
+    errorMessage: string,
+  ): Promise<void> {
+    const result = await this.pool.query(
+      `UPDATE recordings SET status = 'failed', error_source = 'fetcher', error_code = $3, error_message = $4, updated_at = now()
+        WHERE recording_sid = $1 AND ${HELD_BY_2} AND status <> 'stored'`,
+      [recordingSid, owner, errorCode, errorMessage.slice(0, 1000)],
     );
+    fenced(result, recordingSid);
   }
 
-  /** Row and objects in one transaction: `stored` is never visible without its objects. */
-  async markStored(recordingSid: string, archived: ArchivedRecording): Promise<void> {
+  /**
+   * Row and objects in one transaction: `stored` is never visible without its objects. The fenced row update
+   * comes first, so it locks the row before the objects are replaced.
+   */
+  async markStored(recordingSid: string, owner: string, archived: ArchivedRecording): Promise<void> {
     await withTransaction(this.pool, async (client) => {
+      const result = await client.query(
+        `UPDATE recordings SET status = 'stored', channels = 2, sample_rate = $3, duration_ms = $4,
+                error_source = NULL, error_code = NULL, error_message = NULL, stored_at = now(), updated_at = now()
+          WHERE recording_sid = $1 AND ${HELD_BY_2}`,
+        [recordingSid, owner, archived.sampleRate, archived.durationMs],
+      );
+      fenced(result, recordingSid);
       await client.query('DELETE FROM recording_objects WHERE recording_sid = $1', [recordingSid]);
       for (const object of archived.objects) {
         await client.query(
@@ -203,35 +211,26 @@ export class RecordingsRepository {
           ],
         );
       }
-      await client.query(
-        `UPDATE recordings SET status = 'stored', channels = 2, sample_rate = $2, duration_ms = $3,
-                error_source = NULL, error_code = NULL, error_message = NULL, stored_at = now(), updated_at = now()
-          WHERE recording_sid = $1`,
-        [recordingSid, archived.sampleRate, archived.durationMs],
-      );
     });
   }
 
-  async markEventsPublished(recordingSid: string): Promise<void> {
-    await this.pool.query(
-      'UPDATE recordings SET events_published_at = now(), updated_at = now() WHERE recording_sid = $1',
-      [recordingSid],
+  async markEventsPublished(recordingSid: string, owner: string): Promise<void> {
+    const result = await this.pool.query(
+      `UPDATE recordings SET events_published_at = now(), updated_at = now() WHERE recording_sid = $1 AND ${HELD_BY_2}`,
+      [recordingSid, owner],
     );
+    fenced(result, recordingSid);
   }
 
-  async markDeletedAtTwilio(recordingSid: string): Promise<void> {
-    await this.pool.query(
-      'UPDATE recordings SET twilio_deleted_at = now(), updated_at = now() WHERE recording_sid = $1',
-      [recordingSid],
+  async markDeletedAtTwilio(recordingSid: string, owner: string): Promise<void> {
+    const result = await this.pool.query(
+      `UPDATE recordings SET twilio_deleted_at = now(), updated_at = now() WHERE recording_sid = $1 AND ${HELD_BY_2}`,
+      [recordingSid, owner],
     );
+    fenced(result, recordingSid);
   }
 }
 
-/** 64-bit advisory lock key from the SID (namespaced, so other users of advisory locks don't collide). */
-function lockKey(recordingSid: string): string {
-  return createHash('sha256')
-    .update(`recording-fetcher:${recordingSid}`)
-    .digest()
-    .readBigInt64BE(0)
-    .toString();
+function fenced(result: pg.QueryResult, recordingSid: string): void {
+  if (result.rowCount !== 1) throw new RecordingLeaseLostError(recordingSid, 'expired or taken over');
 }

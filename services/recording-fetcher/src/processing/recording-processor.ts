@@ -13,7 +13,13 @@ import {
 import { archiveRecording, type ArchiveKeys, type ArchivedRecording } from '../archive/archive-recording.js';
 import type { RecordingRow, RecordingsRepository } from '../db/recordings-repository.js';
 import { openDownload, type DownloadLimits } from '../download/http-download.js';
-import { RecordingBusyError, RecordingFetchError, ShuttingDownError } from '../errors.js';
+import { RecordingLease } from '../db/recording-lease.js';
+import {
+  RecordingBusyError,
+  RecordingFetchError,
+  RecordingLeaseLostError,
+  ShuttingDownError,
+} from '../errors.js';
 import type { FetcherMetrics } from '../metrics.js';
 import { deleteRecordingAtTwilio } from '../twilio/delete-recording.js';
 import type { TwilioRecordingApi } from '../twilio/recording-api.js';
@@ -65,7 +71,7 @@ export function recordingKeys(
 }
 
 /**
- * Handles recording callbacks. For `completed`: under a per-recording lock, downloads once (retrying what can
+ * Handles recording callbacks. For `completed`: under a per-recording lease (RecordingLease), downloads once (retrying what can
  * succeed later), archives, records `stored` with the objects, then publishes the events and, if configured,
  * deletes the recording at Twilio. Each step is recorded in the row before the next, so a redelivery after a
  * crash resumes where it stopped and never repeats a finished step.
@@ -110,38 +116,40 @@ export class RecordingProcessor {
 
   private async fetchOnce(event: StatusCallback, msg: JsMsg): Promise<void> {
     const { repository, settings } = this.deps;
-    const lock = await repository.tryLock(event.recordingSid);
-    if (!lock) throw new RecordingBusyError(event.recordingSid);
+    // As long as JetStream waits for a silent delivery: by the time it redelivers, the lease has lapsed.
+    const lease = await RecordingLease.claim(repository, event.recordingSid, settings.ackWaitMs);
+    if (!lease) throw new RecordingBusyError(event.recordingSid);
+    const signal = AbortSignal.any([this.deps.signal, lease.signal]);
     // Tells JetStream this delivery is alive, so a long download is not redelivered to another replica.
     const heartbeat = setInterval(() => msg.working(), Math.max(250, settings.ackWaitMs / 3));
     this.deps.metrics.inFlight.inc();
     try {
       let row = await repository.get(event.recordingSid);
       if (row && (row.status === 'completed' || (row.status === 'failed' && row.errorSource === 'fetcher'))) {
-        await this.download(event);
+        await this.download(event, lease.owner, signal);
         row = await repository.get(event.recordingSid);
       }
-      if (row?.status === 'stored') await this.finish(row);
+      if (row?.status === 'stored') await this.finish(row, lease.owner, signal);
     } finally {
       clearInterval(heartbeat);
       this.deps.metrics.inFlight.dec();
-      await lock.release();
+      await lease.release();
     }
   }
 
   /** Up to `attempts` downloads; the outcome (stored or failed with its reason) is recorded in the row. */
-  private async download(event: StatusCallback): Promise<void> {
-    const { repository, settings, logger, metrics, signal } = this.deps;
+  private async download(event: StatusCallback, owner: string, signal: AbortSignal): Promise<void> {
+    const { repository, settings, logger, metrics } = this.deps;
     const keys = recordingKeys(event.callSid, event.recordingSid, settings.channelSpeakers);
     const context = { recordingSid: event.recordingSid, callSid: event.callSid };
     for (let attempt = 1; ; attempt += 1) {
-      if (signal.aborted) throw new ShuttingDownError();
-      await repository.countAttempt(event.recordingSid);
+      if (signal.aborted) throw whyStopped(signal);
+      await repository.countAttempt(event.recordingSid, owner);
       const stopTimer = metrics.archiveSeconds.startTimer();
       try {
-        const archived = await this.archive(event.recordingSid, keys);
+        const archived = await this.archive(event.recordingSid, keys, signal);
         await this.verifyStored(archived);
-        await repository.markStored(event.recordingSid, archived);
+        await repository.markStored(event.recordingSid, owner, archived);
         stopTimer();
         metrics.attempts.inc({ result: 'ok' });
         metrics.outcomes.inc({ outcome: 'stored' });
@@ -152,7 +160,7 @@ export class RecordingProcessor {
         );
         return;
       } catch (error) {
-        if (signal.aborted) throw new ShuttingDownError(error);
+        if (signal.aborted) throw whyStopped(signal, error);
         // Storage, database and other infrastructure errors: the consumer retries the whole delivery later.
         if (!(error instanceof RecordingFetchError)) throw error;
         metrics.attempts.inc({ result: error.code });
@@ -163,15 +171,19 @@ export class RecordingProcessor {
             'recording download failed, will retry',
           );
           await sleep(delayMs, undefined, { signal }).catch((cause: unknown) => {
-            throw new ShuttingDownError(cause);
+            throw whyStopped(signal, cause);
           });
           continue;
         }
-        // Objects a crashed earlier delivery may have completed must not outlive a failed recording.
+        // Objects a crashed earlier delivery may have completed must not outlive a failed recording. Only a
+        // holder whose lease was just confirmed removes them, so a stale one cannot delete a new holder's work.
+        if (!(await repository.renewLease(event.recordingSid, owner, settings.ackWaitMs))) {
+          throw new RecordingLeaseLostError(event.recordingSid, 'expired or taken over');
+        }
         await Promise.all(
           [keys.dual, ...keys.channels.map((c) => c.key)].map((key) => this.deps.store.remove(key)),
         );
-        await repository.markFailed(event.recordingSid, error.code, error.message);
+        await repository.markFailed(event.recordingSid, owner, error.code, error.message);
         metrics.outcomes.inc({ outcome: 'failed' });
         logger.error({ ...context, attempt, code: error.code, err: error }, 'recording could not be fetched');
         return;
@@ -179,8 +191,12 @@ export class RecordingProcessor {
     }
   }
 
-  private async archive(recordingSid: string, keys: ArchiveKeys): Promise<ArchivedRecording> {
-    const { api, policy, settings, store, signal } = this.deps;
+  private async archive(
+    recordingSid: string,
+    keys: ArchiveKeys,
+    signal: AbortSignal,
+  ): Promise<ArchivedRecording> {
+    const { api, policy, settings, store } = this.deps;
     const download = await openDownload({
       url: api.dualChannelWavUrl(recordingSid),
       authorization: api.authorization,
@@ -215,8 +231,9 @@ export class RecordingProcessor {
   }
 
   /** Steps after `stored`, each skipped once recorded: events, then (optionally) deletion at Twilio. */
-  private async finish(row: RecordingRow): Promise<void> {
+  private async finish(row: RecordingRow, owner: string, signal: AbortSignal): Promise<void> {
     const { repository, settings, js, subjects, api, logger } = this.deps;
+    if (signal.aborted) throw whyStopped(signal);
     if (!row.eventsPublishedAt) {
       const at = (row.storedAt ?? new Date()).toISOString();
       const durationMs = row.durationMs ?? 0;
@@ -245,12 +262,17 @@ export class RecordingProcessor {
           `${row.recordingSid}:${object.role}`,
         );
       }
-      await repository.markEventsPublished(row.recordingSid);
+      await repository.markEventsPublished(row.recordingSid, owner);
     }
     if (settings.deleteAfterStore && !row.twilioDeletedAt) {
       await deleteRecordingAtTwilio(api, row.recordingSid, settings.limits.timeoutMs);
-      await repository.markDeletedAtTwilio(row.recordingSid);
+      await repository.markDeletedAtTwilio(row.recordingSid, owner);
       logger.info({ recordingSid: row.recordingSid, callSid: row.callSid }, 'recording deleted at twilio');
     }
   }
+}
+
+/** Why work under `signal` stopped: the delivery lost its lease, or the service is shutting down. */
+function whyStopped(signal: AbortSignal, cause?: unknown): Error {
+  return signal.reason instanceof RecordingLeaseLostError ? signal.reason : new ShuttingDownError(cause);
 }
