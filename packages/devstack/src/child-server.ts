@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { connect } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { EmbeddedServerError } from './errors.js';
 
 /**
@@ -84,5 +86,70 @@ export async function waitForTcp(name: string, port: number): Promise<void> {
         new EmbeddedServerError(`${name} does not accept connections on port ${port}`, { cause: error }),
       ),
     );
+  });
+}
+
+/** A port that was free a moment ago, for servers that cannot pick one themselves and report it. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * The uid and gid to run Postgres tools as: they refuse to run as root, so as root they run as the `postgres`
+ * account (which Debian's postgresql and pgbouncer packages create); as anyone else, as that user.
+ */
+export async function postgresAccount(): Promise<{ uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  const passwd = await readFile('/etc/passwd', 'utf8');
+  const entry = passwd.split('\n').find((line) => line.startsWith('postgres:'));
+  const [, , uid, gid] = entry?.split(':') ?? [];
+  if (uid === undefined || gid === undefined) {
+    throw new EmbeddedServerError(
+      "running as root, but there is no `postgres` account to run Postgres tools as. Install Debian's " +
+        'postgresql or pgbouncer package (which create it), or run as another user.',
+    );
+  }
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/**
+ * Resolves once the child logs a line matching `ready` on stderr; rejects, with its last log lines, if it exits
+ * or stays silent for `timeoutMs`. Keeps reading stderr for the child's whole life: a full pipe would block it.
+ */
+export function waitForLogLine(
+  child: ChildProcess,
+  name: string,
+  ready: RegExp,
+  timeoutMs: number,
+): Promise<void> {
+  const tail: string[] = [];
+  return new Promise((resolve, reject) => {
+    const fail = (reason: string, cause?: unknown): void => {
+      clearTimeout(timer);
+      reject(new EmbeddedServerError(`${name} ${reason}. Last log lines:\n${tail.join('\n')}`, { cause }));
+    };
+    const timer = setTimeout(() => fail(`did not become ready within ${timeoutMs} ms`), timeoutMs);
+    const onError = (error: Error): void => fail('could not be started', error);
+    const onExit = (code: number | null, signal: string | null): void =>
+      fail(`exited during start-up (code ${code}, signal ${signal})`);
+    child.once('error', onError);
+    child.once('exit', onExit);
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      if (ready.test(line)) {
+        clearTimeout(timer);
+        child.off('error', onError);
+        child.off('exit', onExit);
+        resolve();
+      }
+    });
   });
 }

@@ -11,3 +11,8 @@ export { isDockerReachable } from './docker.js';
 export { spawnService, type ServiceProcess } from './spawn-service.js';
 export { LogCapture, eventually } from './assertions.js';
 export { infraEnv } from './infra-env.js';
+export {
+  pgbouncerForTests,
+  type PgBouncerForTests,
+  type PgBouncerForTestsOptions,
+} from './pgbouncer-for-tests.js';
