@@ -56,7 +56,7 @@ export function findExecutable(
 export function spawnGuarded(
   binary: string,
   args: readonly string[],
-  options: Pick<SpawnOptions, 'uid' | 'gid' | 'env'> = {},
+  options: Pick<SpawnOptions, 'uid' | 'gid' | 'env' | 'cwd'> = {},
 ): ChildProcess {
   return spawn('/bin/sh', ['-c', GUARD_SCRIPT, `${binary}-guard`, binary, ...args], {
     ...options,

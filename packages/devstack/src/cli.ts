@@ -3,13 +3,15 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isReachable } from './reachable.js';
 import { startEmbeddedNats } from './nats/embedded-nats.js';
-import { startEmbeddedPostgres } from './postgres/embedded-postgres.js';
+import { startLocalPostgres } from './postgres/local-postgres.js';
 import { DEFAULT_TEST_DATABASE_URL } from './testing/postgres-for-tests.js';
 
 /**
  * `devstack up --write-env FILE`: makes NATS and PostgreSQL available for the test suite. A server named by
- * NATS_URL / DATABASE_URL, or listening on its standard local port, is used as it is; otherwise an embedded one is
- * started and kept running until this process gets SIGTERM. The env file (shell syntax) is written once all are
+ * NATS_URL / DATABASE_URL, or listening on its standard local port, is used as it is; otherwise one is started
+ * and kept running until this process gets SIGTERM: an embedded nats-server, and a private cluster of Debian's
+ * PostgreSQL (installed first when missing). Never PGlite: its single shared session would hide bugs a real
+ * server shows (PGlite stays the demo's embedded default). The env file (shell syntax) is written once all are
  * ready, so the caller can wait for it and source it.
  */
 const { values, positionals } = parseArgs({
@@ -39,10 +41,10 @@ const databaseUrl = process.env.DATABASE_URL || DEFAULT_TEST_DATABASE_URL;
 if (await isReachable(databaseUrl)) {
   env.DATABASE_URL = databaseUrl;
 } else {
-  const postgres = await startEmbeddedPostgres();
+  const postgres = await startLocalPostgres({ install: true });
   stops.push(() => postgres.stop());
   env.DATABASE_URL = postgres.url;
-  say(`started embedded PostgreSQL (PGlite) at ${postgres.url}`);
+  say(`started a PostgreSQL cluster at ${postgres.url}`);
 }
 
 const file = values['write-env'];

@@ -11,5 +11,10 @@ export {
   type EmbeddedPostgres,
   type EmbeddedPostgresOptions,
 } from './postgres/embedded-postgres.js';
+export {
+  startLocalPostgres,
+  type LocalPostgres,
+  type LocalPostgresOptions,
+} from './postgres/local-postgres.js';
 export * from './testing/index.js';
 export { isReachable } from './reachable.js';

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { EmbeddedServerError } from '../errors.js';
+import { startLocalPostgres } from '../postgres/local-postgres.js';
 import { isDockerReachable, startPostgresContainer } from './docker.js';
 import { uniqueName } from './unique-name.js';
 
@@ -19,7 +20,8 @@ let databaseUrl: Promise<string> | undefined;
 
 /**
  * A fresh schema in a real Postgres: $DATABASE_URL if set; else the local default if it answers; else a
- * Docker container when a Docker engine is reachable.
+ * Docker container when a Docker engine is reachable; else a private cluster of Debian's PostgreSQL (installed
+ * first if missing and this process is root), kept for this process's lifetime.
  */
 export async function postgresForTests(): Promise<PostgresForTests> {
   const baseUrl = await (databaseUrl ??= resolveDatabaseUrl());
@@ -42,11 +44,15 @@ async function resolveDatabaseUrl(): Promise<string> {
     return DEFAULT_TEST_DATABASE_URL;
   } catch (error) {
     if (await isDockerReachable()) return startPostgresContainer();
-    throw new EmbeddedServerError(
-      `No Postgres for tests: DATABASE_URL is unset, ${DEFAULT_TEST_DATABASE_URL} does not answer and no ` +
-        'Docker engine is reachable. Start Postgres (apt-get install -y postgresql) or set DATABASE_URL.',
-      { cause: error },
-    );
+    try {
+      return (await startLocalPostgres({ install: true })).url;
+    } catch (startError) {
+      throw new EmbeddedServerError(
+        `No Postgres for tests: DATABASE_URL is unset, ${DEFAULT_TEST_DATABASE_URL} does not answer, no ` +
+          'Docker engine is reachable and no local cluster could be started. Set DATABASE_URL.',
+        { cause: new AggregateError([error, startError]) },
+      );
+    }
   }
 }
 
