@@ -12,10 +12,20 @@ if ! command -v pnpm >/dev/null 2>&1 || [[ "$(pnpm --version)" != "$PNPM_VERSION
   npm install --global --silent "pnpm@$PNPM_VERSION" >/dev/null
 fi
 
+# Whether a PostgreSQL answers at DATABASE_URL (else the tests' default, 127.0.0.1:5432).
+postgres_answers() {
+  local target
+  target="$(node -p 'const u = new URL(process.env.DATABASE_URL || "postgres://127.0.0.1:5432"); `${u.hostname} ${u.port || 5432}`')"
+  timeout 2 bash -c "exec 3<>/dev/tcp/${target% *}/${target#* }" 2>/dev/null
+}
+
 # Debian packages: nats-server (embedded NATS for the demo and fault tests), sox and espeak-ng (audio tools),
-# chromium (the console's browser test).
+# chromium (the console's browser test), pgbouncer (the tests put it in front of PostgreSQL in transaction
+# pooling mode), and postgresql when no PostgreSQL answers (the tests' `devstack up` then starts a cluster of it).
 missing=()
 command -v nats-server >/dev/null 2>&1 || [[ -x /usr/sbin/nats-server ]] || missing+=(nats-server)
+command -v pgbouncer >/dev/null 2>&1 || [[ -x /usr/sbin/pgbouncer ]] || missing+=(pgbouncer)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || postgres_answers || missing+=(postgresql)
 command -v sox >/dev/null 2>&1 || missing+=(sox)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)

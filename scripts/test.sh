@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full test suite: lint, type checks, then every test against real NATS, PostgreSQL and an S3 server.
-# NATS_URL / DATABASE_URL / S3_ENDPOINT are used when set; otherwise the local NATS and PostgreSQL (embedded ones
-# are started when those are not reachable), and the tests start their own S3 server (s3rver).
+# NATS_URL / DATABASE_URL / S3_ENDPOINT are used when set; otherwise the local NATS and PostgreSQL (when those
+# are not reachable, an embedded nats-server and a private cluster of Debian's PostgreSQL are started; never
+# PGlite), and the tests start their own S3 server (s3rver) and, where they need one, PgBouncer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
