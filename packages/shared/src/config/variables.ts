@@ -181,7 +181,7 @@ export const VARIABLES = {
   ),
   RECORDING_ACK_WAIT_MS: spec(
     positiveInt(1_000, 30_000),
-    'Time after which JetStream redelivers a callback whose fetcher went silent (a live fetcher extends it while working).',
+    'Time after which JetStream redelivers a callback whose fetcher went silent (a live fetcher extends it while working); also how long the lease a fetcher takes on a recording lasts unless renewed.',
   ),
   RECORDING_CONCURRENCY: spec(
     positiveInt(1, 1),
