@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresForTests, type PostgresForTests } from '@calltx/devstack';
+import { RECORDING_MIGRATIONS } from './db/migrations.js';
 
+const MIGRATION_IDS = RECORDING_MIGRATIONS.map((m) => m.id);
 const MIGRATE = fileURLToPath(new URL('./migrate.ts', import.meta.url));
 
 function runMigrate(
@@ -39,14 +41,14 @@ describe('migrate entry point', () => {
     const first = await runMigrate(database.url);
     expect(first.code).toBe(0);
     expect(first.logs.find((l) => l.msg === 'migrations done')).toMatchObject({
-      applied: ['001-recordings'],
+      applied: MIGRATION_IDS,
       alreadyApplied: [],
     });
     const second = await runMigrate(database.url);
     expect(second.code).toBe(0);
     expect(second.logs.find((l) => l.msg === 'migrations done')).toMatchObject({
       applied: [],
-      alreadyApplied: ['001-recordings'],
+      alreadyApplied: MIGRATION_IDS,
     });
 
     const client = new pg.Client(database.url);
