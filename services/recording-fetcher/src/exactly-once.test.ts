@@ -158,7 +158,7 @@ describe('recording-fetcher processes', () => {
 
   it.each(Object.keys(databases))(
     'on %s, turns one callback delivered five times to two replicas into one row, one set of objects and one stored event',
-    { timeout: 90_000 },
+    { timeout: 120_000 },
     async (name) => {
       const db = await databases[name]!();
       try {
