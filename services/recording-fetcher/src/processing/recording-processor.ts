@@ -71,10 +71,11 @@ export function recordingKeys(
 }
 
 /**
- * Handles recording callbacks. For `completed`: under a per-recording lease (RecordingLease), downloads once (retrying what can
- * succeed later), archives, records `stored` with the objects, then publishes the events and, if configured,
- * deletes the recording at Twilio. Each step is recorded in the row before the next, so a redelivery after a
- * crash resumes where it stopped and never repeats a finished step.
+ * Handles recording callbacks. For `completed`: under a per-recording lease (RecordingLease), downloads once
+ * (retrying what can succeed later), archives, records `stored` with the objects, then publishes the events
+ * (with Nats-Msg-Ids, so a repeat is dropped) and, if configured, deletes the recording at Twilio. Each step is
+ * recorded in the row, by the lease holder only, before the next, so a redelivery after a crash resumes where
+ * it stopped and never repeats a finished step.
  */
 export class RecordingProcessor {
   constructor(private readonly deps: ProcessorDeps) {}
