@@ -4,15 +4,15 @@ import { parseArgs } from 'node:util';
 import { isReachable } from './reachable.js';
 import { startEmbeddedNats } from './nats/embedded-nats.js';
 import { startLocalPostgres } from './postgres/local-postgres.js';
-import { DEFAULT_TEST_DATABASE_URL } from './testing/postgres-for-tests.js';
+import { DEFAULT_TEST_DATABASE_URL, postgresAnswers } from './testing/postgres-for-tests.js';
 
 /**
  * `devstack up --write-env FILE`: makes NATS and PostgreSQL available for the test suite. A server named by
- * NATS_URL / DATABASE_URL, or listening on its standard local port, is used as it is; otherwise one is started
- * and kept running until this process gets SIGTERM: an embedded nats-server, and a private cluster of Debian's
- * PostgreSQL (installed first when missing). Never PGlite: its single shared session would hide bugs a real
- * server shows (PGlite stays the demo's embedded default). The env file (shell syntax) is written once all are
- * ready, so the caller can wait for it and source it.
+ * NATS_URL / DATABASE_URL, or answering on its standard local port (PostgreSQL: connection and query succeed), is
+ * used as it is; otherwise one is started and kept running until this process gets SIGTERM: an embedded
+ * nats-server, and a private cluster of Debian's PostgreSQL (installed first when missing). Never PGlite: its
+ * single shared session would hide bugs a real server shows (PGlite stays the demo's embedded default). The env
+ * file (shell syntax) is written once all are ready, so the caller can wait for it and source it.
  */
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -38,7 +38,7 @@ if (await isReachable(natsUrl.split(',')[0]!)) {
 }
 
 const databaseUrl = process.env.DATABASE_URL || DEFAULT_TEST_DATABASE_URL;
-if (await isReachable(databaseUrl)) {
+if (await postgresAnswers(databaseUrl)) {
   env.DATABASE_URL = databaseUrl;
 } else {
   const postgres = await startLocalPostgres({ install: true });

@@ -4,6 +4,7 @@ export { s3ForTests, type S3ForTests, type S3ForTestsOptions, type S3TestConfig 
 export {
   postgresForTests,
   withSearchPath,
+  postgresAnswers,
   DEFAULT_TEST_DATABASE_URL,
   type PostgresForTests,
 } from './postgres-for-tests.js';

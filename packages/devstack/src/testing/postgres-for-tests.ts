@@ -56,6 +56,17 @@ async function resolveDatabaseUrl(): Promise<string> {
   }
 }
 
+/**
+ * Whether `url` takes a connection and a query: reachable, authenticated, database present. (A fresh Debian
+ * `postgresql` listens on 5432 but asks for a password and has no database `test`.)
+ */
+export function postgresAnswers(url: string): Promise<boolean> {
+  return runSql(url, 'SELECT 1').then(
+    () => true,
+    () => false,
+  );
+}
+
 export function withSearchPath(url: string, schema: string): string {
   const parsed = new URL(url);
   parsed.searchParams.set('options', `-c search_path=${schema}`);
