@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { postgresForTests, withSearchPath } from './postgres-for-tests.js';
+import { postgresAnswers, postgresForTests, withSearchPath } from './postgres-for-tests.js';
 
 async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
   const client = new pg.Client(url);
@@ -31,6 +31,20 @@ describe('postgresForTests', () => {
     const [a, b] = await Promise.all([postgresForTests(), postgresForTests()]);
     expect(a.schema).not.toBe(b.schema);
     await Promise.all([a.stop(), b.stop()]);
+  });
+});
+
+describe('postgresAnswers', () => {
+  it('is true only where a connection and a query succeed, not merely a port that is open', async () => {
+    const db = await postgresForTests();
+    try {
+      const missing = new URL(db.baseUrl);
+      missing.pathname = '/no_such_database';
+      expect(await postgresAnswers(db.baseUrl)).toBe(true);
+      expect(await postgresAnswers(missing.toString())).toBe(false);
+    } finally {
+      await db.stop();
+    }
   });
 });
 
