@@ -39,14 +39,14 @@ describe('migrate entry point', () => {
     const first = await runMigrate(database.url);
     expect(first.code).toBe(0);
     expect(first.logs.find((l) => l.msg === 'migrations done')).toMatchObject({
-      applied: ['001-recordings'],
+      applied: ['001-recordings', '003-recording-reconcile'],
       alreadyApplied: [],
     });
     const second = await runMigrate(database.url);
     expect(second.code).toBe(0);
     expect(second.logs.find((l) => l.msg === 'migrations done')).toMatchObject({
       applied: [],
-      alreadyApplied: ['001-recordings'],
+      alreadyApplied: ['001-recordings', '003-recording-reconcile'],
     });
 
     const client = new pg.Client(database.url);
@@ -59,6 +59,7 @@ describe('migrate entry point', () => {
     expect(rows.map((r) => r.table_name)).toEqual([
       'recording_fetcher_migrations',
       'recording_objects',
+      'recording_reconcile',
       'recordings',
     ]);
   });
