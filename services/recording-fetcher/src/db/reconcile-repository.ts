@@ -73,7 +73,8 @@ export class ReconcileRepository {
   ): Promise<void> {
     await this.pool.query(
       `UPDATE recording_reconcile
-          SET state = $3, twilio_status = $4, checks = checks + 1, lease_owner = NULL, lease_until = NULL,
+          SET state = $3, twilio_status = COALESCE($4, twilio_status), checks = checks + 1,
+              lease_owner = NULL, lease_until = NULL,
               updated_at = now()
         WHERE call_sid = $1 AND lease_owner = $2`,
       [callSid, owner, outcome, twilioStatus],

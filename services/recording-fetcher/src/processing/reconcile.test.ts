@@ -202,6 +202,34 @@ describe('a call whose recording callback never arrived', () => {
   });
 });
 
+describe('a reconciler that cannot list recordings', () => {
+  it('stops asking at the bound and records the call as recording-missing', async () => {
+    // Twilio refuses the fetcher's credentials (401): no answer will ever come.
+    const refusing = await startStack('another-auth-token-0123456789ab');
+    const fetcher = await startFetcher(refusing, RECONCILE);
+    try {
+      const callSid = sid('CA');
+      const event = callEvents.ended({ callSid, at: new Date().toISOString(), status: 'completed' });
+      await publishEvent(refusing.js, refusing.subjects.call(callSid, 'ended'), event, `${callSid}:ended`);
+      const outcome = await eventually(async () => {
+        const row = await new ReconcileRepository(refusing.pool).get(callSid);
+        expect(row?.state).toBe('recording-missing');
+        return row!;
+      }, 20_000);
+      expect(outcome.twilioStatus).toBeNull();
+      const asked = refusing.twilio.requests.filter((r) => r.path.includes(callSid));
+      expect(asked.length).toBe(outcome.checks);
+      expect(asked.every((r) => r.status === 401)).toBe(true);
+      expect(
+        fetcher.logs.lines.filter((l) => l.msg === 'could not list the recordings of a call'),
+      ).toHaveLength(outcome.checks);
+    } finally {
+      await fetcher.stop();
+      await refusing.close();
+    }
+  });
+});
+
 describe('a call whose recording callback arrived', () => {
   it('is settled from the fetcher’s own table without asking Twilio', async () => {
     const callSid = sid('CA');

@@ -118,12 +118,8 @@ export class RecordingReconciler {
     try {
       listed = await listCallRecordings(this.deps.api, callSid, settings.requestTimeoutMs);
     } catch (error) {
-      const delayMs = backoffDelayMs(settings.backoffMs, call.checks + 1);
-      logger.warn(
-        { callSid, err: error, delayMs },
-        'could not list the recordings of a call, will ask again',
-      );
-      await repository.postpone(callSid, this.owner, delayMs, null);
+      logger.warn({ callSid, err: error }, 'could not list the recordings of a call');
+      await this.notYet(call, null);
       return;
     }
 
@@ -136,30 +132,35 @@ export class RecordingReconciler {
     const summary = statuses.length > 0 ? [...new Set(statuses)].sort().join(',') : 'none';
     const pending =
       statuses.length === 0 || statuses.some((s) => s !== 'completed' && !FINAL_WITHOUT_FILE.has(s));
-    if (!pending) {
-      const outcome = statuses.includes('completed') ? 'recovered' : 'twilio-final';
-      await repository.settle(callSid, this.owner, outcome, summary);
-      metrics.reconciled.inc({ outcome });
-      logger.info(
-        { callSid, recordingSids: ours.map((r) => r.sid), twilioStatus: summary },
-        'recording callbacks reconciled from twilio',
-      );
+    if (pending) {
+      await this.notYet(call, summary);
       return;
     }
-    if (call.endedForMs - settings.afterMs >= settings.giveUpMs) {
-      await repository.settle(callSid, this.owner, 'recording-missing', summary);
-      metrics.reconciled.inc({ outcome: 'recording-missing' });
-      logger.warn(
-        { callSid, twilioStatus: summary, checks: call.checks + 1 },
-        'recording missing: twilio has not completed it in time',
-      );
+    const outcome = statuses.includes('completed') ? 'recovered' : 'twilio-final';
+    await repository.settle(callSid, this.owner, outcome, summary);
+    metrics.reconciled.inc({ outcome });
+    logger.info(
+      { callSid, recordingSids: ours.map((r) => r.sid), twilioStatus: summary },
+      'recording callbacks reconciled from twilio',
+    );
+  }
+
+  /**
+   * Twilio has no final answer yet (still processing, nothing listed, or the list failed): ask again with
+   * backoff, until the bound; then the call is recorded as missing, so no call is asked about forever.
+   */
+  private async notYet(call: DueCall, twilioStatus: string | null): Promise<void> {
+    const { repository, settings, logger, metrics } = this.deps;
+    if (call.endedForMs - settings.afterMs < settings.giveUpMs) {
+      const delayMs = backoffDelayMs(settings.backoffMs, call.checks + 1);
+      await repository.postpone(call.callSid, this.owner, delayMs, twilioStatus);
       return;
     }
-    await repository.postpone(
-      callSid,
-      this.owner,
-      backoffDelayMs(settings.backoffMs, call.checks + 1),
-      summary,
+    await repository.settle(call.callSid, this.owner, 'recording-missing', twilioStatus);
+    metrics.reconciled.inc({ outcome: 'recording-missing' });
+    logger.warn(
+      { callSid: call.callSid, twilioStatus, checks: call.checks + 1 },
+      'recording missing: twilio has not completed it in time',
     );
   }
 
