@@ -116,8 +116,15 @@ export class RecordingReconciler {
 
     let listed: ListedRecording[];
     try {
-      listed = await listCallRecordings(this.deps.api, callSid, settings.requestTimeoutMs);
+      listed = await listCallRecordings(
+        this.deps.api,
+        callSid,
+        settings.requestTimeoutMs,
+        this.stopping.signal,
+      );
     } catch (error) {
+      // Stopping: the lease expires and another replica (or this one, restarted) asks.
+      if (this.stopping.signal.aborted) return;
       logger.warn({ callSid, err: error }, 'could not list the recordings of a call');
       await this.notYet(call, null);
       return;

@@ -33,6 +33,7 @@ export async function listCallRecordings(
   api: TwilioRecordingApi,
   callSid: string,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<ListedRecording[]> {
   const found: ListedRecording[] = [];
   let url: URL | null = api.callRecordingsListUrl(callSid, PAGE_SIZE);
@@ -40,7 +41,7 @@ export async function listCallRecordings(
     if (pages > MAX_PAGES) {
       throw new TwilioListError(`the recordings list of ${callSid} runs past ${MAX_PAGES} pages`);
     }
-    const page = await fetchPage(api, url, timeoutMs);
+    const page = await fetchPage(api, url, timeoutMs, signal);
     found.push(...page.recordings);
     const next = page.next_page_uri;
     url = next ? api.listPageUrl(next) : null;
@@ -53,14 +54,16 @@ async function fetchPage(
   api: TwilioRecordingApi,
   url: URL,
   timeoutMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<z.infer<typeof RecordingsPage>> {
+  const timeout = AbortSignal.timeout(timeoutMs);
   let res: Response;
   let body: unknown;
   try {
     res = await fetch(url, {
       headers: { authorization: api.authorization, accept: 'application/json' },
       redirect: 'error',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
     body = res.ok ? await res.json() : await res.body?.cancel();
   } catch (cause) {
