@@ -8,6 +8,7 @@ export {
   type FakeTwilioApi,
   type FakeTwilioApiOptions,
   type RecordingInfo,
+  type RecordingResourceStatus,
   type ApiRequestLogEntry,
 } from './fake-api/fake-twilio-api.js';
 export type { RecordingFaults } from './fake-api/recording-faults.js';

@@ -2,6 +2,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import {
+  CallEvent,
   RecordingEvent,
   consumerMetrics,
   createObjectStore,
@@ -16,9 +17,11 @@ import {
   type Subjects,
 } from '@calltx/shared';
 import type { FetcherConfig } from './config.js';
+import { ReconcileRepository } from './db/reconcile-repository.js';
 import { RecordingsRepository } from './db/recordings-repository.js';
 import { createFetcherMetrics, type FetcherMetrics } from './metrics.js';
 import { RecordingProcessor } from './processing/recording-processor.js';
+import { RecordingReconciler } from './processing/recording-reconciler.js';
 import { TwilioRecordingApi } from './twilio/recording-api.js';
 import { RedirectPolicy } from './twilio/redirect-policy.js';
 
@@ -32,6 +35,8 @@ export const UPLOAD_AHEAD_BYTES = 256 * 1024;
 
 /** The durable consumer every replica shares. */
 export const CONSUMER_NAME = 'recording-fetcher';
+/** Its consumer of `calls.v1.*.ended`, which tells the reconciler which calls to check. */
+export const ENDED_CALLS_CONSUMER_NAME = 'recording-fetcher-ended-calls';
 /** Redeliveries of one callback before JetStream gives up (infrastructure outages are retried with backoff up to 30 s). */
 const MAX_DELIVER = 100;
 
@@ -51,11 +56,11 @@ export interface RecordingFetcher {
   http: ServiceHttp;
   metrics: FetcherMetrics;
   repository: RecordingsRepository;
-  /** Creates or updates the durable consumer and starts handling callbacks. */
+  /** Creates or updates the durable consumers and starts handling callbacks and reconciling ended calls. */
   start(): Promise<void>;
   /**
    * Stops taking callbacks and waits for those in flight, up to `waitMs`; then abandons them (their uploads are
-   * aborted and JetStream redelivers them to another replica).
+   * aborted and JetStream redelivers them to another replica). Reconciliation stops after the call in hand.
    */
   stop(waitMs: number): Promise<void>;
 }
@@ -107,6 +112,22 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
     signal: shutdown.signal,
   });
 
+  const reconciler = new RecordingReconciler({
+    settings: {
+      accountSid: config.TWILIO_ACCOUNT_SID,
+      afterMs: config.RECORDING_RECONCILE_AFTER_MS,
+      giveUpMs: config.RECORDING_RECONCILE_GIVE_UP_MS,
+      backoffMs: config.RECORDING_FETCH_BACKOFF_MS,
+      requestTimeoutMs: config.RECORDING_DOWNLOAD_TIMEOUT_MS,
+    },
+    repository: new ReconcileRepository(pool),
+    api,
+    js,
+    subjects,
+    logger,
+    metrics,
+  });
+
   const http = createServiceHttp({
     registry,
     checks: {
@@ -119,7 +140,9 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
     },
   });
 
+  const consumed = consumerMetrics(registry);
   let consumer: RunningConsumer | undefined;
+  let endedCalls: RunningConsumer | undefined;
   return {
     http,
     metrics,
@@ -141,13 +164,32 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
         schema: RecordingEvent,
         handle: (event, msg) => processor.handle(event, msg),
         logger,
-        metrics: consumerMetrics(registry),
+        metrics: consumed,
         concurrency: config.RECORDING_CONCURRENCY,
       });
+      const calls = subjects.streamName('calls');
+      await ensureDurableConsumer(jsm, {
+        stream: calls,
+        name: ENDED_CALLS_CONSUMER_NAME,
+        filterSubject: subjects.allCalls('ended'),
+        ackWaitMs: config.RECORDING_ACK_WAIT_MS,
+        maxDeliver: MAX_DELIVER,
+        maxAckPending: 64,
+      });
+      endedCalls = await runConsumer({
+        js,
+        stream: calls,
+        consumer: ENDED_CALLS_CONSUMER_NAME,
+        schema: CallEvent,
+        handle: (event) => reconciler.handleCallEvent(event),
+        logger,
+        metrics: consumed,
+      });
+      reconciler.start();
     },
     async stop(waitMs) {
       if (!consumer) return;
-      const stopped = consumer.stop();
+      const stopped = Promise.all([consumer.stop(), endedCalls?.stop(), reconciler.stop()]);
       const timer = setTimeout(() => shutdown.abort(), waitMs);
       await stopped;
       clearTimeout(timer);

@@ -29,6 +29,12 @@ export function createFetcherMetrics(registry: Registry) {
       buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300],
       registers,
     }),
+    reconciled: new Counter({
+      name: 'calltx_recording_fetcher_reconciled_calls_total',
+      help: 'Ended calls checked against Twilio by outcome: stored (by its callback), recovered (archived from the list), twilio-final (absent or failed), recording-missing (never completed in time).',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     inFlight: new Gauge({
       name: 'calltx_recording_fetcher_in_flight',
       help: 'Recordings being fetched now.',

@@ -61,6 +61,7 @@ describe('migrate entry point', () => {
     expect(rows.map((r) => r.table_name)).toEqual([
       'recording_fetcher_migrations',
       'recording_objects',
+      'recording_reconcile',
       'recordings',
     ]);
   });

@@ -183,6 +183,14 @@ export const VARIABLES = {
     positiveInt(1_000, 30_000),
     'Time after which JetStream redelivers a callback whose fetcher went silent (a live fetcher extends it while working); also how long the lease a fetcher takes on a recording lasts unless renewed.',
   ),
+  RECORDING_RECONCILE_AFTER_MS: spec(
+    positiveInt(100, 600_000),
+    'Time after a call ends before the fetcher asks Twilio for the recordings of a call whose recording it has not stored (a lost or refused callback); what Twilio lists is archived as its callback would have been.',
+  ),
+  RECORDING_RECONCILE_GIVE_UP_MS: spec(
+    positiveInt(0, 3_600_000),
+    'How long after RECORDING_RECONCILE_AFTER_MS the fetcher keeps asking (with backoff) while Twilio still lists the recording as processing, or not at all; then the call is recorded as recording-missing, counted and logged.',
+  ),
   RECORDING_CONCURRENCY: spec(
     positiveInt(1, 1),
     'Recordings fetched at once by one replica; each adds about 35 MiB of memory at its peak, three upload buffers of which stay for reuse (scale replicas first).',

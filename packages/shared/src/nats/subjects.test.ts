@@ -15,6 +15,8 @@ describe('Subjects', () => {
     expect(subjects.transcript(CALL, 'technician', 'final')).toBe(`transcripts.v1.${CALL}.technician.final`);
     expect(subjects.audio(CALL, 'agent', 'partial')).toBe(`audio.v1.${CALL}.agent.partial`);
     expect(subjects.allAudio('final')).toBe('audio.v1.*.*.final');
+    expect(subjects.allCalls('ended')).toBe('calls.v1.*.ended');
+    expect(() => subjects.allCalls('>' as 'ended')).toThrow(/call event/);
     expect(subjects.transcribe(CALL, 'technician')).toBe(`transcribe.v1.${CALL}.technician`);
   });
 

@@ -110,6 +110,11 @@ export class Subjects {
     );
   }
 
+  /** Wildcard over one lifecycle event across all calls (e.g. every `ended`, for the recording reconciler). */
+  allCalls(event: CallEventName): string {
+    return this.join(FAMILIES.calls, '*', token('call event', event, oneOf(CALL_EVENTS)));
+  }
+
   /** Wildcard over live segments of one kind across all calls (the transcriber's consumers filter by kind). */
   allAudio(kind: TranscriptKind): string {
     return this.join(FAMILIES.audio, '*', '*', token('segment kind', kind, oneOf(TRANSCRIPT_KINDS)));

@@ -1,5 +1,6 @@
 import type { CallbackMethod } from '../twiml/parse-twiml.js';
 import type { Addressing } from './addressing.js';
+import { connectionOverrides, shouldRetry } from './connection-overrides.js';
 import { sendTwilioRequest } from './twilio-request.js';
 
 export type CallbackKind = 'stream-status' | 'recording-status';
@@ -9,8 +10,10 @@ export interface CallbackDelivery {
   kind: CallbackKind;
   /** StreamEvent or RecordingStatus value. */
   event: string;
-  /** HTTP status, when a response came back. */
+  /** HTTP status, when a response came back (of the last attempt). */
   status?: number;
+  /** Requests made, retries included (Twilio retries as the URL's connection overrides say). */
+  attempts: number;
   /** Network-level failure, when none did. */
   error?: string;
 }
@@ -32,23 +35,47 @@ export class CallbackSender {
     method: CallbackMethod,
     params: Record<string, string>,
   ): void {
-    const delivery = sendTwilioRequest({
-      publicUrl: url,
-      connectUrl: this.addressing.connectUrl(url),
-      method,
-      params,
-      authToken: this.authToken,
-    }).then(
-      async (response) => {
-        await response.arrayBuffer().catch(() => undefined);
-        this.deliveries.push({ kind, event, status: response.status });
-      },
-      (error: unknown) => {
-        this.deliveries.push({ kind, event, error: error instanceof Error ? error.message : String(error) });
-      },
-    );
+    const delivery = this.deliver(kind, event, url, method, params).then((result) => {
+      this.deliveries.push(result);
+    });
     this.pending.add(delivery);
     void delivery.finally(() => this.pending.delete(delivery));
+  }
+
+  private async deliver(
+    kind: CallbackKind,
+    event: string,
+    url: string,
+    method: CallbackMethod,
+    params: Record<string, string>,
+  ): Promise<CallbackDelivery> {
+    const overrides = connectionOverrides(url);
+    const budget = AbortSignal.timeout(overrides.totalMs);
+    for (let attempts = 1; ; attempts += 1) {
+      let outcome: number | 'connect' | 'timeout';
+      let error: string | undefined;
+      try {
+        const response = await sendTwilioRequest({
+          publicUrl: url,
+          connectUrl: this.addressing.connectUrl(url),
+          method,
+          params,
+          authToken: this.authToken,
+          signal: budget,
+        });
+        await response.arrayBuffer().catch(() => undefined);
+        outcome = response.status;
+      } catch (caught: unknown) {
+        error = caught instanceof Error ? caught.message : String(caught);
+        outcome = caught instanceof Error && caught.name === 'TimeoutError' ? 'timeout' : 'connect';
+      }
+      const retry = attempts <= overrides.retries && shouldRetry(overrides, outcome) && !budget.aborted;
+      if (!retry) {
+        return typeof outcome === 'number'
+          ? { kind, event, status: outcome, attempts }
+          : { kind, event, error: error ?? outcome, attempts };
+      }
+    }
   }
 
   /** Resolves when every callback sent so far has completed or failed. */

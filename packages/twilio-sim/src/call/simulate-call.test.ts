@@ -216,6 +216,27 @@ describe('simulateCall', () => {
     expect([...pcm.channels[1]!.subarray(8000, 16000)]).toEqual([...audio.technician.subarray(8000, 16000)]);
   });
 
+  it('retries refused status callbacks as the connection overrides in their URL ask, and only then', async () => {
+    const retrying = await standIn({ callbackOverrides: 'rc=5&rp=5xx,ct,rt&tt=15000', refuseCallbacks: 3 });
+    api = await startFakeTwilioApi({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
+    const call = await simulateCall(callOptions(retrying, { recording: api }));
+    // Three 503s, spread over the first callbacks, then every callback lands (signed as Twilio signs it).
+    expect(call.callbacks.every((d) => d.status === 204)).toBe(true);
+    expect(call.callbacks.reduce((sum, d) => sum + d.attempts, 0)).toBe(call.callbacks.length + 3);
+    expect(retrying.callbacks.every((c) => c.signatureValid)).toBe(true);
+    const recording = retrying.callbacks.filter((c) => c.path === '/twilio/recording-status');
+    expect(recording.map((c) => c.params['RecordingStatus'])).toEqual(['in-progress', 'completed']);
+    await retrying.close();
+
+    // Without overrides Twilio does not retry a 5xx: the refused callback is gone.
+    const plain = await standIn({ refuseCallbacks: 1 });
+    const lost = await simulateCall(callOptions(plain, { recording: api }));
+    expect(lost.callbacks.filter((d) => d.status === 503)).toEqual([
+      expect.objectContaining({ status: 503, attempts: 1 }),
+    ]);
+    expect(plain.callbacks).toHaveLength(lost.callbacks.length - 1);
+  });
+
   it('reports an all-silent recording as absent with error 16102 and stores no file', async () => {
     const gw = await standIn();
     api = await startFakeTwilioApi({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });

@@ -200,3 +200,69 @@ describe('fake Twilio Recordings API', () => {
     expect((await rawGet(api.mediaUrl(RECORDING_SID), {})).status).toBe(200);
   });
 });
+
+describe('fake Twilio Recordings list', () => {
+  const CALL_SID = 'CA' + 'ef'.repeat(16);
+  const listUrl = (query: string) => `${api.url}/2010-04-01/Accounts/${ACCOUNT_SID}/Recordings.json?${query}`;
+  const getJson = async (url: string) => {
+    const response = await fetch(url, { headers: { Authorization: AUTH } });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+
+  it("lists a call's recordings newest first, page by page through next_page_uri", async () => {
+    const sids = [1, 2, 3, 4, 5].map((i) => `RE${String(i).padStart(32, '0')}`);
+    sids.forEach((recordingSid, i) =>
+      api.addRecording(recordingSid, stereoWav(), {
+        callSid: CALL_SID,
+        startTime: new Date(Date.UTC(2026, 0, 1, 0, i)),
+        status: i === 4 ? 'processing' : 'completed',
+      }),
+    );
+    api.addRecording(RECORDING_SID, stereoWav(), { callSid: 'CA' + '01'.repeat(16) });
+
+    const pages: Array<Record<string, unknown>> = [];
+    let next: string | null =
+      `/2010-04-01/Accounts/${ACCOUNT_SID}/Recordings.json?CallSid=${CALL_SID}&PageSize=2`;
+    while (next) {
+      const { status, body } = await getJson(`${api.url}${next}`);
+      expect(status).toBe(200);
+      pages.push(body);
+      next = body['next_page_uri'] as string | null;
+    }
+    expect(pages.map((p) => [p['page'], p['page_size'], p['start'], p['end']])).toEqual([
+      [0, 2, 0, 1],
+      [1, 2, 2, 3],
+      [2, 2, 4, 4],
+    ]);
+    const listed = pages.flatMap((p) => p['recordings'] as Array<Record<string, unknown>>);
+    expect(listed.map((r) => r['sid'])).toEqual([...sids].reverse());
+    expect(listed[0]).toMatchObject({
+      account_sid: ACCOUNT_SID,
+      call_sid: CALL_SID,
+      status: 'processing',
+      channels: 2,
+      duration: '1',
+    });
+    expect(listed.slice(1).every((r) => r['status'] === 'completed')).toBe(true);
+    expect(pages[0]!['previous_page_uri']).toBeNull();
+    expect(pages[2]!['previous_page_uri']).toContain('Page=1');
+  });
+
+  it('serves a processing recording only once it is completed', async () => {
+    api.addRecording(RECORDING_SID, stereoWav(), { callSid: CALL_SID, status: 'processing' });
+    expect((await fetch(mediaUrl, { headers: { Authorization: AUTH } })).status).toBe(404);
+    api.setStatus(RECORDING_SID, 'completed');
+    expect((await fetch(mediaUrl, { headers: { Authorization: AUTH } })).status).toBe(200);
+    const { body } = await getJson(listUrl(`CallSid=${CALL_SID}`));
+    expect(body['recordings']).toMatchObject([{ sid: RECORDING_SID, status: 'completed' }]);
+    expect(body['next_page_uri']).toBeNull();
+  });
+
+  it('answers an empty page for a call without recordings, and refuses bad paging and credentials', async () => {
+    const { status, body } = await getJson(listUrl(`CallSid=${CALL_SID}`));
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ recordings: [], page: 0, page_size: 50, next_page_uri: null });
+    expect((await getJson(listUrl('PageSize=1001'))).status).toBe(400);
+    expect((await fetch(listUrl(''), { headers: { Authorization: 'Basic eDp5' } })).status).toBe(401);
+  });
+});

@@ -14,9 +14,17 @@ export interface FakeTwilioApiOptions {
   port?: number;
 }
 
+/**
+ * A Recording resource's `status` as Twilio reports it: `processing` until the file is ready (then the media is
+ * not served yet), `completed`, or `absent`/`failed` when there will be no file.
+ */
+export type RecordingResourceStatus = 'processing' | 'completed' | 'absent' | 'failed';
+
 /** What the fake knows about a recording besides its audio (for the `.json` resource). */
 export interface RecordingInfo {
   callSid?: string;
+  /** Defaults to `completed`. */
+  status?: RecordingResourceStatus;
   /** When recording started; defaults to when it was added. */
   startTime?: Date;
   faults?: RecordingFaults;
@@ -38,6 +46,8 @@ export interface FakeTwilioApi {
   readonly accountSid: string;
   /** Makes a recording downloadable. `wav` is a RIFF/WAVE file (16-bit PCM). */
   addRecording(recordingSid: string, wav: Buffer, info?: RecordingInfo): void;
+  /** Moves a recording on, e.g. from `processing` to `completed`. */
+  setStatus(recordingSid: string, status: RecordingResourceStatus): void;
   /** Replaces a recording's faults (counters restart). */
   setFaults(recordingSid: string, faults: RecordingFaults): void;
   hasRecording(recordingSid: string): boolean;
@@ -55,11 +65,15 @@ interface StoredRecording {
   channels: number;
   durationSec: number;
   callSid: string | undefined;
+  status: RecordingResourceStatus;
   startTime: Date;
   faults: FaultState;
 }
 
 const API_VERSION = '2010-04-01';
+/** Twilio's list paging: 50 per page unless PageSize says otherwise, at most 1000. */
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 1000;
 
 /** Starts the fake Twilio REST API on 127.0.0.1. */
 export async function startFakeTwilioApi(options: FakeTwilioApiOptions): Promise<FakeTwilioApi> {
@@ -91,12 +105,50 @@ export async function startFakeTwilioApi(options: FakeTwilioApiOptions): Promise
     notFound(req, res);
   });
 
+  // The Recordings list, newest first, filtered by CallSid and paged as Twilio pages it.
+  app.get(`${apiRoot}/Recordings.json`, (req: Request<{ accountSid: string }>, res) => {
+    const query = new URL(req.originalUrl, 'http://fake').searchParams;
+    const callSid = query.get('CallSid');
+    const pageSize = Number(query.get('PageSize') ?? DEFAULT_PAGE_SIZE);
+    const page = Number(query.get('Page') ?? 0);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE)
+      return twilioError(res, 400, 20001, `PageSize must be between 1 and ${MAX_PAGE_SIZE}`);
+    if (!Number.isInteger(page) || page < 0) return twilioError(res, 400, 20001, 'Page must be 0 or more');
+    const matching = [...recordings.entries()]
+      .filter(([, recording]) => callSid === null || recording.callSid === callSid)
+      .sort(([a, x], [b, y]) => y.startTime.getTime() - x.startTime.getTime() || a.localeCompare(b));
+    const start = page * pageSize;
+    const slice = matching.slice(start, start + pageSize);
+    const listUri = (pageNumber: number, token?: string) => {
+      const params = new URLSearchParams();
+      if (callSid !== null) params.set('CallSid', callSid);
+      params.set('PageSize', String(pageSize));
+      params.set('Page', String(pageNumber));
+      if (token) params.set('PageToken', token);
+      return `/${API_VERSION}/Accounts/${accountSid}/Recordings.json?${params.toString()}`;
+    };
+    const last = slice.at(-1);
+    const hasNext = start + pageSize < matching.length && last !== undefined;
+    res.json({
+      recordings: slice.map(([sid, recording]) => resourceJson(sid, recording, accountSid)),
+      start,
+      end: start + Math.max(0, slice.length - 1),
+      page,
+      page_size: pageSize,
+      uri: req.originalUrl,
+      first_page_uri: listUri(0),
+      previous_page_uri: page > 0 ? listUri(page - 1) : null,
+      next_page_uri: hasNext ? listUri(page + 1, `PA${last[0]}`) : null,
+    });
+  });
+
   app.get(`${apiRoot}/Recordings/:file`, async (req: Request<{ accountSid: string; file: string }>, res) => {
     const { sid, extension } = splitFile(req.params.file);
     const recording = recordings.get(sid);
     if (!recording) return notFound(req, res);
     if (extension === 'json') return res.json(resourceJson(sid, recording, accountSid));
     if (extension !== 'wav') return notFound(req, res);
+    if (recording.status !== 'completed') return notFound(req, res);
 
     const faults = recording.faults;
     if (faults.faults.delayMs) await sleep(faults.faults.delayMs);
@@ -158,9 +210,15 @@ export async function startFakeTwilioApi(options: FakeTwilioApiOptions): Promise
         channels: header.channels,
         durationSec: Math.round(header.durationSec),
         callSid: info.callSid,
+        status: info.status ?? 'completed',
         startTime: info.startTime ?? new Date(),
         faults: new FaultState(info.faults ?? {}),
       });
+    },
+    setStatus(recordingSid, status) {
+      const recording = recordings.get(recordingSid);
+      if (!recording) throw new Error(`no recording ${recordingSid}`);
+      recording.status = status;
     },
     setFaults(recordingSid, faults) {
       const recording = recordings.get(recordingSid);
@@ -213,8 +271,8 @@ function resourceJson(sid: string, recording: StoredRecording, accountSid: strin
     duration: String(recording.durationSec),
     sid,
     source: 'StartCallRecordingTwiML',
-    status: 'completed',
-    error_code: null,
+    status: recording.status,
+    error_code: recording.status === 'absent' ? 16102 : recording.status === 'failed' ? 16105 : null,
     track: 'both',
     uri: `/${API_VERSION}/Accounts/${accountSid}/Recordings/${sid}.json`,
   };

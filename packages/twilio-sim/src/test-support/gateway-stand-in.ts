@@ -40,25 +40,30 @@ export interface StandInOptions {
   refuseUpgradeWith?: number;
   /** Answer the voice webhook with this status instead of TwiML. */
   voiceStatus?: number;
+  /** Connection overrides appended to the status-callback URLs of the TwiML (e.g. `rc=5&rp=5xx`). */
+  callbackOverrides?: string;
+  /** Answer the first N status callbacks with 503, as a gateway that can't reach JetStream does. */
+  refuseCallbacks?: number;
   /** Called for each stream message, e.g. to send a mark or close the socket early. */
   onMessage?: (stream: StandInStream, message: Record<string, unknown>) => void;
 }
 
 /** The TwiML our gateway is specified to return for a browser agent's call. */
-export function gatewayTwiml(publicBaseUrl: string, to: string): string {
+export function gatewayTwiml(publicBaseUrl: string, to: string, callbackOverrides?: string): string {
   const host = new URL(publicBaseUrl).host;
+  const fragment = callbackOverrides ? `#${callbackOverrides}` : '';
   const response = new twilio.twiml.VoiceResponse();
   const stream = response.start().stream({
     url: `wss://${host}/twilio/media-stream`,
     track: 'both_tracks',
-    statusCallback: `https://${host}/twilio/stream-status`,
+    statusCallback: `https://${host}/twilio/stream-status${fragment}`,
     statusCallbackMethod: 'POST',
   });
   stream.parameter({ name: 'sessionId', value: 'session-1' });
   stream.parameter({ name: 'agentId', value: 'agent-42' });
   response.start().recording({
     channels: 'dual',
-    recordingStatusCallback: `https://${host}/twilio/recording-status`,
+    recordingStatusCallback: `https://${host}/twilio/recording-status${fragment}`,
     recordingStatusCallbackEvent: ['in-progress', 'completed', 'absent'],
   });
   response.dial({ callerId: '+15555550100' }).number(to);
@@ -77,10 +82,12 @@ export async function startGatewayStandIn(options: StandInOptions): Promise<Gate
     const params = { ...(req.body as Record<string, string>) };
     const url = publicBaseUrl + req.originalUrl;
     const signature = req.header('X-Twilio-Signature') ?? '';
+    // The fragment never reaches the server; the signature may cover the URL with or without it.
+    const signedUrls = options.callbackOverrides ? [url, `${url}#${options.callbackOverrides}`] : [url];
     return {
       path: req.path,
       params,
-      signatureValid: twilio.validateRequest(options.authToken, signature, url, params),
+      signatureValid: signedUrls.some((u) => twilio.validateRequest(options.authToken, signature, u, params)),
     };
   };
 
@@ -90,9 +97,16 @@ export async function startGatewayStandIn(options: StandInOptions): Promise<Gate
     const request = signed(req);
     voiceRequests.push(request);
     if (options.voiceStatus) return res.status(options.voiceStatus).end();
-    res.type('text/xml').send(gatewayTwiml(publicBaseUrl, request.params['To'] ?? ''));
+    res
+      .type('text/xml')
+      .send(gatewayTwiml(publicBaseUrl, request.params['To'] ?? '', options.callbackOverrides));
   });
+  let refusalsLeft = options.refuseCallbacks ?? 0;
   app.post(['/twilio/stream-status', '/twilio/recording-status'], (req, res) => {
+    if (refusalsLeft > 0) {
+      refusalsLeft -= 1;
+      return res.status(503).end();
+    }
     callbacks.push(signed(req));
     res.status(204).end();
   });

@@ -1,5 +1,5 @@
 import twilio from 'twilio';
-import { publicUrl, publicWebSocketUrl } from './signature.js';
+import { callbackUrl, publicWebSocketUrl } from './signature.js';
 
 // twilio loads its modules lazily; touching them here moves that cost from the first call to start-up.
 const { VoiceResponse } = twilio.twiml;
@@ -33,14 +33,14 @@ export function dialTwiml({ publicBaseUrl, callerId, to, streamParameters }: Dia
   const stream = response.start().stream({
     url: publicWebSocketUrl(publicBaseUrl, PATHS.mediaStream),
     track: 'both_tracks',
-    statusCallback: publicUrl(publicBaseUrl, PATHS.streamStatus),
+    statusCallback: callbackUrl(publicBaseUrl, PATHS.streamStatus),
     statusCallbackMethod: 'POST',
   });
   for (const [name, value] of Object.entries(streamParameters)) stream.parameter({ name, value });
   response.start().recording({
     channels: 'dual',
     trim: 'do-not-trim',
-    recordingStatusCallback: publicUrl(publicBaseUrl, PATHS.recordingStatus),
+    recordingStatusCallback: callbackUrl(publicBaseUrl, PATHS.recordingStatus),
     recordingStatusCallbackMethod: 'POST',
     recordingStatusCallbackEvent: ['in-progress', 'completed', 'absent'],
   });

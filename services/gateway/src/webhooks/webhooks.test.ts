@@ -13,6 +13,8 @@ import {
 
 const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' });
 const TECHNICIAN = '+14155550123';
+/** Twilio's connection overrides: 5 retries (its maximum) on 5xx and timeouts, within 15 s (its maximum). */
+const RETRY_OVERRIDES = '#ct=3000&rt=5000&tt=15000&rc=5&rp=5xx,ct,rt';
 
 let h: GatewayHarness;
 beforeAll(async () => {
@@ -45,14 +47,14 @@ describe('POST /twilio/voice', () => {
     expect(streamStart!.Stream).toEqual({
       url: 'wss://gateway.calls.example/twilio/media-stream',
       track: 'both_tracks',
-      statusCallback: `${PUBLIC_BASE_URL}/twilio/stream-status`,
+      statusCallback: `${PUBLIC_BASE_URL}/twilio/stream-status${RETRY_OVERRIDES}`,
       statusCallbackMethod: 'POST',
       Parameter: { name: 'callSid', value: callSid },
     });
     expect(recordingStart!.Recording).toEqual({
       channels: 'dual',
       trim: 'do-not-trim',
-      recordingStatusCallback: `${PUBLIC_BASE_URL}/twilio/recording-status`,
+      recordingStatusCallback: `${PUBLIC_BASE_URL}/twilio/recording-status${RETRY_OVERRIDES}`,
       recordingStatusCallbackMethod: 'POST',
       recordingStatusCallbackEvent: 'in-progress completed absent',
     });
@@ -98,6 +100,27 @@ describe('POST /twilio/voice', () => {
     ).toEqual([]);
   });
 
+  it('asks Twilio to retry every callback on 5xx and timeouts, within its documented limits', async () => {
+    const res = await postTwilio(h, '/twilio/voice', voiceParams(TECHNICIAN));
+    const body = await res.text();
+    const urls = [...body.matchAll(/(?:statusCallback|recordingStatusCallback|action)="([^"]*)"/g)].map(
+      (m) => new URL(m[1]!.replaceAll('&amp;', '&')),
+    );
+    expect(urls.map((u) => u.pathname)).toEqual(['/twilio/stream-status', '/twilio/recording-status']);
+    for (const url of urls) {
+      const overrides = new URLSearchParams(url.hash.slice(1));
+      expect(Number(overrides.get('rc'))).toBe(5);
+      expect(overrides.get('rp')!.split(',').sort()).toEqual(['5xx', 'ct', 'rt']);
+      const [ct, rt, tt] = ['ct', 'rt', 'tt'].map((key) => Number(overrides.get(key)));
+      expect(ct).toBeGreaterThanOrEqual(100);
+      expect(ct).toBeLessThanOrEqual(10_000);
+      expect(rt).toBeGreaterThanOrEqual(100);
+      expect(tt).toBeLessThanOrEqual(15_000);
+      // Room for retries: one attempt timing out must not use up the whole budget.
+      expect(ct! + rt!).toBeLessThan(tt!);
+    }
+  });
+
   it('refuses requests for another account', async () => {
     const res = await postTwilio(h, '/twilio/voice', {
       ...voiceParams(TECHNICIAN),
@@ -127,6 +150,48 @@ describe('signatures', () => {
 
   it.each(routes)('%s refuses a forged signature with 403', async (path, params) => {
     expect((await postTwilio(h, path, params, 'forged')).status).toBe(403);
+  });
+
+  it.each([
+    ['without the fragment', ''],
+    ['with the connection overrides', RETRY_OVERRIDES],
+  ])('accepts a callback signed over its URL %s', async (_, fragment) => {
+    const params = {
+      AccountSid: ACCOUNT_SID,
+      CallSid: sid('CA'),
+      RecordingSid: sid('RE'),
+      RecordingStatus: 'in-progress',
+    };
+    const res = await fetch(`${h.baseUrl}/twilio/recording-status`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': (await import('twilio')).default.getExpectedTwilioSignature(
+          'test-auth-token-0123456789abcdef',
+          `${PUBLIC_BASE_URL}/twilio/recording-status${fragment}`,
+          params,
+        ),
+      },
+      body: new URLSearchParams(params),
+    });
+    expect(res.status).toBe(204);
+  });
+
+  it('refuses a signature over the URL with other connection overrides', async () => {
+    const params = voiceParams(TECHNICIAN);
+    const res = await fetch(`${h.baseUrl}/twilio/voice`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': (await import('twilio')).default.getExpectedTwilioSignature(
+          'test-auth-token-0123456789abcdef',
+          `${PUBLIC_BASE_URL}/twilio/voice#rc=1`,
+          params,
+        ),
+      },
+      body: new URLSearchParams(params),
+    });
+    expect(res.status).toBe(403);
   });
 
   it('refuses a valid signature over different parameters', async () => {

@@ -44,6 +44,26 @@ export const RECORDING_MIGRATIONS = [
       ALTER TABLE recordings ADD COLUMN IF NOT EXISTS lease_until timestamptz;
     `,
   },
+  {
+    // Calls the fetcher learned have ended (from calls.v1.*.ended): each is checked against Twilio's recording
+    // list once due, unless its recording was stored meanwhile. Replicas claim rows with a lease in the row.
+    id: '003-recording-reconcile',
+    sql: `
+      CREATE TABLE IF NOT EXISTS recording_reconcile (
+        call_sid text PRIMARY KEY CHECK (call_sid ~ '^CA[0-9a-fA-F]{32}$'),
+        ended_at timestamptz NOT NULL DEFAULT now(),
+        due_at timestamptz NOT NULL,
+        state text NOT NULL DEFAULT 'waiting'
+          CHECK (state IN ('waiting', 'stored', 'recovered', 'twilio-final', 'recording-missing')),
+        checks integer NOT NULL DEFAULT 0,
+        twilio_status text,
+        lease_owner text,
+        lease_until timestamptz,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX IF NOT EXISTS recording_reconcile_due_idx ON recording_reconcile (due_at) WHERE state = 'waiting';
+    `,
+  },
 ] as const;
 
 export const MIGRATIONS_TABLE = 'recording_fetcher_migrations';

@@ -20,6 +20,7 @@ import {
   RecordingLeaseLostError,
   ShuttingDownError,
 } from '../errors.js';
+import { backoffDelayMs } from './backoff.js';
 import type { FetcherMetrics } from '../metrics.js';
 import { deleteRecordingAtTwilio } from '../twilio/delete-recording.js';
 import type { TwilioRecordingApi } from '../twilio/recording-api.js';
@@ -51,8 +52,6 @@ export interface ProcessorDeps {
   /** Aborted on shutdown: work in flight is abandoned (and redelivered elsewhere). */
   signal: AbortSignal;
 }
-
-const MAX_BACKOFF_MS = 60_000;
 
 /** Where a recording's objects live: derived from the SIDs only, so every retry writes the same keys. */
 export function recordingKeys(
@@ -166,7 +165,7 @@ export class RecordingProcessor {
         if (!(error instanceof RecordingFetchError)) throw error;
         metrics.attempts.inc({ result: error.code });
         if (error.retryable && attempt < settings.attempts) {
-          const delayMs = Math.min(MAX_BACKOFF_MS, settings.backoffMs * 2 ** (attempt - 1));
+          const delayMs = backoffDelayMs(settings.backoffMs, attempt);
           logger.warn(
             { ...context, attempt, code: error.code, err: error, delayMs },
             'recording download failed, will retry',
