@@ -10,5 +10,14 @@ export const accountSid = sid('AC');
 export const recordingSid = sid('RE');
 export const speaker = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/);
 export const isoTime = z.iso.datetime({ offset: true });
+/**
+ * Free text that may reach Postgres: bounded, and without NUL, which `text` and `jsonb` columns refuse. Checked at
+ * the edge, since a message the database refuses fails the same way on every redelivery.
+ */
+export const text = (maxLength: number) =>
+  z
+    .string()
+    .max(maxLength)
+    .regex(/^[^\0]*$/, 'must not contain a NUL character');
 /** E.164 numbers and Twilio Client identities are personal data: logged only in redacted fields. */
-export const party = z.string().max(256);
+export const party = text(256);
