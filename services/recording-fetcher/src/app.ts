@@ -136,8 +136,10 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
       });
       consumer = await runConsumer({
         js,
+        subjects,
         stream,
         consumer: CONSUMER_NAME,
+        maxDeliver: MAX_DELIVER,
         schema: RecordingEvent,
         handle: (event, msg) => processor.handle(event, msg),
         logger,

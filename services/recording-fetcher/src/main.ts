@@ -24,7 +24,13 @@ async function main(): Promise<void> {
 
   const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
   const jsm = await jetstreamManager(nats.nc);
-  await provisionStreams(jsm, subjects, ['recordings', 'transcribe'], logger, config.NATS_STREAM_REPLICAS);
+  await provisionStreams(
+    jsm,
+    subjects,
+    ['recordings', 'transcribe', 'deadletter'],
+    logger,
+    config.NATS_STREAM_REPLICAS,
+  );
   const js = jetstream(nats.nc);
 
   const pool = createPool(config.DATABASE_URL);

@@ -131,6 +131,10 @@ export const VARIABLES = {
     z.coerce.number().int().min(1).default(2_000),
     'Most media-stream sockets one gateway holds open; further upgrades are refused with 503 and counted.',
   ),
+  DEADLETTER_MAX_DELIVER: spec(
+    z.coerce.number().int().min(2).default(50),
+    'Deliveries of a lifecycle event (stream-ingest) or live final segment (transcriber) before one that keeps failing is moved to the DEADLETTER stream (about 20 min of backoff at 50). Invalid or permanently failing messages go there at once.',
+  ),
   STREAM_IDLE_FINALIZE_MS: spec(
     z.coerce.number().int().min(1_000).default(60_000),
     'stream-ingest: a call whose media has been silent this long without a stream stop is finalized (its WAVs written).',
