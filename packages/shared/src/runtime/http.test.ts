@@ -13,6 +13,18 @@ beforeAll(async () => {
   http.app.post('/echo', express.json(), (req, res) => {
     res.json(req.body);
   });
+  // A long response (the API's SSE live streams): ticks until the client goes.
+  http.app.get('/ticks', (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    const timer = setInterval(() => res.write('tick\n'), 100);
+    req.on('close', () => clearInterval(timer));
+  });
+  // An upgraded connection (the gateway's media streams) echoes what it gets, for as long as it lives.
+  http.server.on('upgrade', (_req, socket: Socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    socket.on('data', (chunk) => socket.write(chunk));
+    socket.on('end', () => socket.end());
+  });
   port = await http.listen(0, '127.0.0.1');
 });
 
@@ -61,6 +73,31 @@ describe('service HTTP server timeouts', () => {
     await client.closed;
     expect(sent).toBeLessThan(head.length);
     expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('keeps streaming a response long past the request timeout', async () => {
+    const client = rawClient();
+    client.socket.write('GET /ticks HTTP/1.1\r\nHost: test\r\n\r\n');
+    const ticks = () => client.received().split('tick').length - 1;
+    await expect.poll(ticks, { timeout: 5_000 }).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, timeouts.requestMs * 2 + 500));
+    const before = ticks();
+    await expect.poll(ticks, { timeout: 5_000 }).toBeGreaterThan(before);
+    expect(client.received()).not.toContain('408');
+    client.socket.destroy();
+    await client.closed;
+  });
+
+  it('leaves an upgraded connection open long past the request timeout', async () => {
+    const client = rawClient();
+    client.socket.write('GET /stream HTTP/1.1\r\nHost: test\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    await expect.poll(() => client.received(), { timeout: 5_000 }).toMatch(/^HTTP\/1\.1 101 /);
+    await new Promise((resolve) => setTimeout(resolve, timeouts.requestMs * 2 + 500));
+    client.socket.write('still here');
+    await expect.poll(() => client.received(), { timeout: 5_000 }).toContain('still here');
+    expect(client.socket.destroyed).toBe(false);
+    client.socket.end();
+    await client.closed;
   });
 
   it('serves a prompt request on a keep-alive connection left idle longer than both timeouts', async () => {
