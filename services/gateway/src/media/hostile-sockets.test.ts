@@ -5,6 +5,7 @@ import {
   eventually,
   metricValue,
   openMediaStream,
+  readStream,
   send,
   startGateway,
   type GatewayHarness,
@@ -50,6 +51,21 @@ describe('hostile media-stream sockets', () => {
       closedBefore + 1,
     );
     await closeAll([started]);
+  });
+
+  it('rejects a start whose custom parameters hold a NUL: counted, nothing published, and the socket times out', async () => {
+    const invalidBefore = await metricValue(h, 'calltx_gateway_ws_rejected_total', { reason: 'invalid' });
+    const call = new TwilioStream();
+    const ws = await openMediaStream(h);
+    const closed = closeCode(ws);
+    await send(ws, call.start({ note: 'a\u0000b' }));
+    expect(await closed).toBe(1008);
+    expect(await metricValue(h, 'calltx_gateway_ws_rejected_total', { reason: 'invalid' })).toBe(
+      invalidBefore + 1,
+    );
+    expect(
+      await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.all('calls', call.callSid)),
+    ).toEqual([]);
   });
 
   it('refuses signed upgrades beyond MEDIA_MAX_SOCKETS with 503, counted, and takes them again once one closes', async () => {
