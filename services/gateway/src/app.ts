@@ -65,6 +65,7 @@ export function createGateway({
     maxBufferedFrames: config.MEDIA_BUFFER_MAX_FRAMES,
   });
   const sessions = new Set<MediaStreamSession>();
+  metrics.reportOpenSockets(() => sessions.size);
   let accepting = true;
   let httpClosed: Promise<void> | undefined;
 
@@ -92,7 +93,10 @@ export function createGateway({
   http.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== PATHS.mediaStream) return refuse(socket, '404 Not Found', 'Not found');
-    if (!accepting) return refuse(socket, '503 Service Unavailable', 'Shutting down');
+    if (!accepting) {
+      metrics.wsRefused.inc({ reason: 'shutting-down' });
+      return refuse(socket, '503 Service Unavailable', 'Shutting down');
+    }
     const outcome = checkUpgradeSignature(config.TWILIO_AUTH_TOKEN, config.PUBLIC_BASE_URL, req);
     if (outcome !== 'valid') {
       metrics.signatureRejections.inc({ route: PATHS.mediaStream, reason: outcome });
@@ -103,6 +107,12 @@ export function createGateway({
         outcome === 'missing' ? 'Missing X-Twilio-Signature' : 'Invalid X-Twilio-Signature',
       );
     }
+    // After the signature check: only signed upgrades count against the bound (or learn the gateway's load).
+    if (sessions.size >= config.MEDIA_MAX_SOCKETS) {
+      metrics.wsRefused.inc({ reason: 'max-sockets' });
+      logger.warn({ open: sessions.size, reason: 'max-sockets' }, 'media stream refused: too many sockets');
+      return refuse(socket, '503 Service Unavailable', 'Too many media streams');
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new MediaStreamSession(ws, {
         js,
@@ -111,6 +121,7 @@ export function createGateway({
         metrics,
         logger,
         trackSpeakers: { inbound: config.TRACK_SPEAKERS.inbound!, outbound: config.TRACK_SPEAKERS.outbound! },
+        startTimeoutMs: config.MEDIA_START_TIMEOUT_MS,
       });
       sessions.add(session);
       ws.once('close', () => {

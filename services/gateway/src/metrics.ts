@@ -33,6 +33,7 @@ class DeferredCount implements HotCounter {
 export function createGatewayMetrics(registry: Registry) {
   const registers = [registry];
   let bufferedFramesNow = (): number => 0;
+  let openSocketsNow = (): number => 0;
   const deferred: DeferredCount[] = [];
   const handDeferred = (): void => {
     for (const count of deferred) count.hand();
@@ -64,9 +65,29 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     wsRejected: new Counter({
       name: 'calltx_gateway_ws_rejected_total',
-      help: 'WebSocket messages dropped, by reason (malformed-json, unknown-event, binary, oversized, media-before-start, media-after-stop, invalid, duplicate-start).',
+      help: 'WebSocket messages dropped, by reason (malformed-json, unknown-event, binary, oversized, invalid-utf8, protocol-error, media-before-start, media-after-stop, invalid, duplicate-start).',
       labelNames: ['reason'] as const,
       registers,
+    }),
+    wsClosed: new Counter({
+      name: 'calltx_gateway_ws_closed_total',
+      help: 'Media stream sockets the gateway closed itself, by reason (start-timeout, oversized, invalid-utf8, protocol-error).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    wsRefused: new Counter({
+      name: 'calltx_gateway_ws_refused_total',
+      help: 'Media stream upgrades refused with a valid signature, by reason (max-sockets, shutting-down).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    sockets: new Gauge({
+      name: 'calltx_gateway_media_sockets',
+      help: 'Media stream sockets open, started or not (bounded by MEDIA_MAX_SOCKETS).',
+      registers,
+      collect() {
+        this.set(openSocketsNow());
+      },
     }),
     frames: new Counter({
       name: 'calltx_gateway_frames_total',
@@ -120,6 +141,10 @@ export function createGatewayMetrics(registry: Registry) {
     /** Where the buffered-frames gauge reads its value when scraped. */
     reportBufferedFrames(source: () => number): void {
       bufferedFramesNow = source;
+    },
+    /** Where the media-sockets gauge reads its value when scraped. */
+    reportOpenSockets(source: () => number): void {
+      openSocketsNow = source;
     },
     track: { inbound: byTrack('inbound'), outbound: byTrack('outbound') },
     mediaMessages: hot(metrics.wsMessages, { event: 'media' }),

@@ -159,8 +159,10 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
       });
       consumer = await runConsumer({
         js,
+        subjects,
         stream,
         consumer: CONSUMER_NAME,
+        maxDeliver: MAX_DELIVER,
         schema: RecordingEvent,
         handle: (event, msg) => processor.handle(event, msg),
         logger,
@@ -178,8 +180,10 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
       });
       endedCalls = await runConsumer({
         js,
+        subjects,
         stream: calls,
         consumer: ENDED_CALLS_CONSUMER_NAME,
+        maxDeliver: MAX_DELIVER,
         schema: CallEvent,
         handle: (event) => reconciler.handleCallEvent(event),
         logger,

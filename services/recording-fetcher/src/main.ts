@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   await provisionStreams(
     jsm,
     subjects,
-    ['calls', 'recordings', 'transcribe'],
+    ['calls', 'recordings', 'transcribe', 'deadletter'],
     logger,
     config.NATS_STREAM_REPLICAS,
   );

@@ -38,6 +38,8 @@ export interface StreamIngestDeps {
   createSegmenter: (streamId: string) => SegmenterLike;
   timing: CallTiming;
   sweepIntervalMs: number;
+  /** Deliveries of a lifecycle event before one that keeps failing is dead-lettered (DEADLETTER_MAX_DELIVER). */
+  lifecycleMaxDeliver: number;
   isNatsConnected: () => boolean;
 }
 
@@ -118,13 +120,15 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
         name: LIFECYCLE_CONSUMER,
         filterSubject: subjects.all('calls'),
         ackWaitMs: 30_000,
-        maxDeliver: -1,
+        maxDeliver: deps.lifecycleMaxDeliver,
         maxAckPending: 1_000,
       });
       lifecycle = await runConsumer({
         js,
+        subjects,
         stream: subjects.streamName('calls'),
         consumer: LIFECYCLE_CONSUMER,
+        maxDeliver: deps.lifecycleMaxDeliver,
         schema: CallEvent,
         handle: lifecycleHandler(repo, manager, logger),
         logger,

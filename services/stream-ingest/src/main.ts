@@ -38,7 +38,13 @@ async function main(): Promise<void> {
 
   const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
   const jsm = await jetstreamManager(nats.nc);
-  await provisionStreams(jsm, subjects, ['calls', 'media', 'audio'], logger, config.NATS_STREAM_REPLICAS);
+  await provisionStreams(
+    jsm,
+    subjects,
+    ['calls', 'media', 'audio', 'deadletter'],
+    logger,
+    config.NATS_STREAM_REPLICAS,
+  );
   const js = jetstream(nats.nc);
   const claims = await CallClaims.open({
     nc: nats.nc,
@@ -61,6 +67,7 @@ async function main(): Promise<void> {
     createSegmenter: (streamId) => new Segmenter(vad, { streamId }),
     timing: timingFromConfig(config, nats.nc.info?.max_payload),
     sweepIntervalMs: config.INGEST_SWEEP_INTERVAL_MS,
+    lifecycleMaxDeliver: config.DEADLETTER_MAX_DELIVER,
     isNatsConnected: nats.isConnected,
   });
   await ingest.start();

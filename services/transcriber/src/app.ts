@@ -57,7 +57,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
   const store = new TranscriptStore(deps.pool);
   const slots = new WorkSlots(config.TRANSCRIBER_CONCURRENCY);
   const gate = new PartialGate(config.PARTIAL_MAX_AGE_MS);
-  const specs = consumerSpecs(subjects, config.TRANSCRIBER_ACK_WAIT_MS);
+  const specs = consumerSpecs(subjects, config.TRANSCRIBER_ACK_WAIT_MS, config.DEADLETTER_MAX_DELIVER);
   let models: LoadedModels | undefined;
   let status: ModelStatus = { state: 'loading' };
   const publisher = new TranscriptPublisher(js, subjects, metrics, () => models?.recognizer.modelId ?? '');
@@ -89,7 +89,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
 
   const pullers: Array<Puller<typeof SpeechSegment> | Puller<typeof TranscriptionJob>> = [];
   const heartbeatMs = Math.max(250, Math.floor(config.TRANSCRIBER_ACK_WAIT_MS / 3));
-  const common = { js, logger, metrics: metrics.consumers, heartbeatMs };
+  const common = { js, subjects, logger, metrics: metrics.consumers, heartbeatMs };
   const startConsuming = (loaded: LoadedModels) => {
     const live: LiveDeps = { recognizer: loaded.recognizer, slots, gate, store, publisher, metrics, logger };
     const concurrency = config.TRANSCRIBER_CONCURRENCY;
@@ -98,6 +98,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
         ...common,
         stream: specs.final.stream,
         consumer: specs.final.name,
+        maxDeliver: specs.final.maxDeliver,
         schema: SpeechSegment,
         capacity: 2 * concurrency,
         handle: (segment) => handleFinal(live, segment),
@@ -106,6 +107,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
         ...common,
         stream: specs.partial.stream,
         consumer: specs.partial.name,
+        maxDeliver: specs.partial.maxDeliver,
         schema: SpeechSegment,
         // Enough held partials to notice superseded ones while finals run.
         capacity: 4 * concurrency,
@@ -115,6 +117,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
         ...common,
         stream: specs.recording.stream,
         consumer: specs.recording.name,
+        maxDeliver: specs.recording.maxDeliver,
         schema: TranscriptionJob,
         // One job at a time: its steps already fill idle slots, and held jobs would wait for nothing.
         capacity: 1,

@@ -10,12 +10,13 @@ export type ConsumerKind = keyof typeof CONSUMER_NAMES;
 
 /**
  * The three durable pull consumers every replica shares. The autoscaler watches the lag of
- * transcriber-final. A final is redelivered until it is published (with backoff, within the AUDIO stream's
- * one-hour retention) unless it fails permanently; a partial, worthless once late, is tried 3 times.
+ * transcriber-final. A final is redelivered (with backoff) until it is published, up to `finalMaxDeliver`
+ * deliveries, then dead-lettered; a partial, worthless once late, is tried 3 times.
  */
 export function consumerSpecs(
   subjects: Subjects,
   ackWaitMs: number,
+  finalMaxDeliver: number,
 ): Record<ConsumerKind, DurableConsumerSpec> {
   const audio = subjects.streamName('audio');
   return {
@@ -24,7 +25,7 @@ export function consumerSpecs(
       name: CONSUMER_NAMES.final,
       filterSubject: subjects.allAudio('final'),
       ackWaitMs,
-      maxDeliver: -1,
+      maxDeliver: finalMaxDeliver,
       maxAckPending: 1_000,
     },
     partial: {

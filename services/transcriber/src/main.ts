@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   await provisionStreams(
     jsm,
     subjects,
-    ['audio', 'transcribe', 'transcripts'],
+    ['audio', 'transcribe', 'transcripts', 'deadletter'],
     logger,
     config.NATS_STREAM_REPLICAS,
   );

@@ -150,7 +150,8 @@ describe('post-call transcription jobs', () => {
     const line = await eventually(() => {
       const found = running.logs.lines.find(
         (l) =>
-          l.msg === 'handler failed permanently, message terminated' &&
+          l.msg === 'message dead-lettered and terminated' &&
+          l.reason === 'failed' &&
           String((l.err as { message?: string })?.message).includes(key),
       );
       expect(found).toBeDefined();

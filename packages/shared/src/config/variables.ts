@@ -123,6 +123,18 @@ export const VARIABLES = {
     z.coerce.number().int().min(100).default(150_000),
     'Frames the gateway buffers while NATS is unreachable; beyond it frames are counted as lost.',
   ),
+  MEDIA_START_TIMEOUT_MS: spec(
+    z.coerce.number().int().min(100).default(10_000),
+    'Time (ms) a media-stream socket may stay open without sending `start` before the gateway closes it (1008). Twilio sends `start` at once.',
+  ),
+  MEDIA_MAX_SOCKETS: spec(
+    z.coerce.number().int().min(1).default(2_000),
+    'Most media-stream sockets one gateway holds open; further upgrades are refused with 503 and counted.',
+  ),
+  DEADLETTER_MAX_DELIVER: spec(
+    z.coerce.number().int().min(2).default(50),
+    'Deliveries of a lifecycle event (stream-ingest) or live final segment (transcriber) before one that keeps failing is moved to the DEADLETTER stream (about 20 min of backoff at 50). Invalid or permanently failing messages go there at once.',
+  ),
   STREAM_IDLE_FINALIZE_MS: spec(
     z.coerce.number().int().min(1_000).default(60_000),
     'stream-ingest: a call whose media has been silent this long without a stream stop is finalized (its WAVs written).',

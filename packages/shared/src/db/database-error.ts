@@ -30,6 +30,11 @@ const RETRYABLE_PG_MESSAGES =
 export class DatabaseError extends CalltxError {
   readonly operation: string;
   readonly code: string | undefined;
+  /**
+   * Postgres refused a value (SQLSTATE class 22, data exception: a date out of range, a NUL or invalid byte, bad
+   * syntax for a type). The input is at fault: no retry helps, and an API answers it as a bad request.
+   */
+  readonly refusedInput: boolean;
 
   constructor(operation: string, cause: unknown, options: { message?: string; retryable?: boolean } = {}) {
     const code = errorCode(cause);
@@ -40,6 +45,7 @@ export class DatabaseError extends CalltxError {
     });
     this.operation = operation;
     this.code = code;
+    this.refusedInput = code?.startsWith('22') ?? false;
   }
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TRACKS } from '../nats/subjects.js';
-import { accountSid, callSid, isoTime, party, speaker, streamSid } from './common.js';
+import { accountSid, callSid, isoTime, party, speaker, streamSid, text } from './common.js';
 
 const base = { callSid, at: isoTime };
 const frameCounts = z.object({ inbound: z.number().int().min(0), outbound: z.number().int().min(0) });
@@ -11,14 +11,14 @@ export const CallStarted = z.object({
   accountSid,
   from: party,
   to: party,
-  direction: z.string().max(64),
+  direction: text(64),
 });
 
 /** Twilio's call status callback (the TwiML App's status callback URL). */
 export const CallStatusChanged = z.object({
   type: z.literal('call.status.v1'),
   ...base,
-  status: z.string().max(32),
+  status: text(32),
   durationSeconds: z.number().int().min(0).optional(),
   sequenceNumber: z.number().int().min(0).optional(),
 });
@@ -26,7 +26,7 @@ export const CallStatusChanged = z.object({
 export const CallEnded = z.object({
   type: z.literal('call.ended.v1'),
   ...base,
-  status: z.string().max(32),
+  status: text(32),
   durationSeconds: z.number().int().min(0).optional(),
 });
 
@@ -37,8 +37,8 @@ export const StreamStarted = z.object({
   accountSid,
   tracks: z.array(z.enum(TRACKS)),
   speakers: z.object({ inbound: speaker, outbound: speaker }),
-  mediaFormat: z.object({ encoding: z.string(), sampleRate: z.number().int(), channels: z.number().int() }),
-  customParameters: z.record(z.string(), z.string()),
+  mediaFormat: z.object({ encoding: text(64), sampleRate: z.number().int(), channels: z.number().int() }),
+  customParameters: z.record(text(256), text(1024)),
 });
 
 /**
@@ -60,24 +60,24 @@ export const StreamStatus = z.object({
   type: z.literal('call.stream-status.v1'),
   ...base,
   streamSid,
-  streamEvent: z.string().max(32),
-  streamName: z.string().max(256).optional(),
-  streamError: z.string().max(1024).optional(),
+  streamEvent: text(32),
+  streamName: text(256).optional(),
+  streamError: text(1024).optional(),
 });
 
 export const Dtmf = z.object({
   type: z.literal('call.dtmf.v1'),
   ...base,
   streamSid,
-  track: z.string().max(32),
-  digit: z.string().max(8),
+  track: text(32),
+  digit: text(8),
 });
 
 export const Mark = z.object({
   type: z.literal('call.mark.v1'),
   ...base,
   streamSid,
-  name: z.string().max(256),
+  name: text(256),
 });
 
 export const AudioStored = z.object({
@@ -87,13 +87,13 @@ export const AudioStored = z.object({
     z.object({
       speaker,
       sampleRate: z.number().int(),
-      key: z.string(),
+      key: text(1024),
       bytes: z.number().int().min(0),
       durationMs: z.number().int().min(0),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
     }),
   ),
-  gapFilledMs: z.record(z.string(), z.number().int().min(0)),
+  gapFilledMs: z.record(speaker, z.number().int().min(0)),
 });
 
 export const CallEvent = z.discriminatedUnion('type', [

@@ -9,6 +9,24 @@ export const streamSid = sid('MZ');
 export const accountSid = sid('AC');
 export const recordingSid = sid('RE');
 export const speaker = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/);
-export const isoTime = z.iso.datetime({ offset: true });
+/**
+ * Whether an ISO 8601 time is one Postgres's timestamptz takes: it has no year 0000 and refuses offsets beyond
+ * ±15:59, both of which ISO (and zod) allow.
+ */
+export const withinPostgresRange = (iso: string): boolean => {
+  const offsetHours = /([+-])(\d{2}):?\d{2}$/.exec(iso)?.[2];
+  return !iso.startsWith('0000') && (offsetHours === undefined || Number(offsetHours) <= 15);
+};
+const POSTGRES_RANGE = 'must be a time from year 0001 to 9999 with an offset within ±15:59';
+export const isoTime = z.iso.datetime({ offset: true }).refine(withinPostgresRange, POSTGRES_RANGE);
+/**
+ * Free text that may reach Postgres: bounded, and without NUL, which `text` and `jsonb` columns refuse. Checked at
+ * the edge, since a message the database refuses fails the same way on every redelivery.
+ */
+export const text = (maxLength: number) =>
+  z
+    .string()
+    .max(maxLength)
+    .regex(/^[^\0]*$/, 'must not contain a NUL character');
 /** E.164 numbers and Twilio Client identities are personal data: logged only in redacted fields. */
-export const party = z.string().max(256);
+export const party = text(256);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountSid, callSid, isoTime, recordingSid, speaker } from './common.js';
+import { accountSid, callSid, isoTime, recordingSid, speaker, text } from './common.js';
 
 /** Twilio's recordingStatusCallback request, as received (the URL is kept for reference, never fetched). */
 export const RecordingStatusChanged = z.object({
@@ -9,12 +9,12 @@ export const RecordingStatusChanged = z.object({
   accountSid,
   recordingSid,
   status: z.enum(['in-progress', 'completed', 'absent', 'failed']),
-  recordingUrl: z.string().max(2048).optional(),
+  recordingUrl: text(2048).optional(),
   durationSeconds: z.number().int().min(0).optional(),
   channels: z.number().int().min(1).max(2).optional(),
-  source: z.string().max(64).optional(),
-  startTime: z.string().max(64).optional(),
-  errorCode: z.string().max(16).optional(),
+  source: text(64).optional(),
+  startTime: text(64).optional(),
+  errorCode: text(16).optional(),
 });
 export type RecordingStatusChanged = z.infer<typeof RecordingStatusChanged>;
 
@@ -27,7 +27,7 @@ export const RecordingStored = z.object({
   objects: z.array(
     z.object({
       role: z.union([z.literal('dual'), speaker]),
-      key: z.string(),
+      key: text(1024),
       bytes: z.number().int().min(0),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
     }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { callSid, isoTime, recordingSid, speaker } from './common.js';
+import { callSid, isoTime, recordingSid, speaker, text } from './common.js';
 
 /**
  * Internal: one live utterance (speech only, found by VAD) for the transcriber. A `partial` carries the
@@ -10,7 +10,7 @@ export const SpeechSegment = z.object({
   type: z.literal('audio.segment.v1'),
   callSid,
   speaker,
-  segmentId: z.string().min(1).max(128),
+  segmentId: text(128).min(1),
   /** Per call and speaker: the order of utterances. */
   sequence: z.number().int().min(0),
   final: z.boolean(),
@@ -29,7 +29,7 @@ export const TranscriptionJob = z.object({
   callSid,
   speaker,
   recordingSid,
-  objectKey: z.string().min(1).max(1024),
+  objectKey: text(1024).min(1),
   sampleRate: z.number().int().min(8000).max(48000),
   durationMs: z.number().int().min(0),
 });

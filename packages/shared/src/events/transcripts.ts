@@ -1,18 +1,18 @@
 import { z } from 'zod';
-import { callSid, isoTime, speaker } from './common.js';
+import { callSid, isoTime, speaker, text } from './common.js';
 
 const transcriptFields = {
   callSid,
   speaker,
   /** Stable id of the utterance: partials and the final of one utterance share it. */
-  segmentId: z.string().min(1).max(128),
+  segmentId: text(128).min(1),
   /** Per call and speaker, increasing with startMs: subscribers order finals by it. */
   sequence: z.number().int().min(0),
   startMs: z.number().int().min(0),
   endMs: z.number().int().min(0),
-  text: z.string().max(10_000),
+  text: text(10_000),
   source: z.enum(['live', 'recording']),
-  modelId: z.string().max(256),
+  modelId: text(256),
   timing: z.object({
     audioEndAt: isoTime,
     publishedAt: isoTime,

@@ -10,6 +10,7 @@ export function createMetricsRegistry(service: string): Registry {
 
 export interface ConsumerMetrics {
   messages: Counter<'consumer' | 'outcome'>;
+  deadLetters: Counter<'consumer' | 'reason'>;
   seconds: Histogram<'consumer'>;
 }
 
@@ -17,8 +18,14 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
   return {
     messages: new Counter({
       name: 'calltx_consumer_messages_total',
-      help: 'Messages handled by a JetStream consumer, by outcome (ok, invalid, failed, retried).',
+      help: 'Messages handled by a JetStream consumer, by outcome (ok, invalid, failed, exhausted, retried, requeued).',
       labelNames: ['consumer', 'outcome'],
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: 'calltx_consumer_dead_letters_total',
+      help: 'Messages a consumer terminated and kept in the DEADLETTER stream, by reason (invalid, failed, max-deliveries).',
+      labelNames: ['consumer', 'reason'],
       registers: [registry],
     }),
     seconds: new Histogram({

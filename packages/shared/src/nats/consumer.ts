@@ -9,16 +9,19 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { z } from 'zod';
-import { CalltxError, InvalidMessageError } from '../errors/index.js';
+import { CalltxError, ConfigError, InvalidMessageError } from '../errors/index.js';
 import { decodeEvent } from '../events/codec.js';
 import type { Logger } from '../log/index.js';
 import type { ConsumerMetrics } from '../metrics/index.js';
+import { DeadLetters, type DeadLetterReason } from './dead-letters.js';
+import type { Subjects } from './subjects.js';
 
 export interface DurableConsumerSpec {
   stream: string;
   name: string;
   filterSubject: string;
   ackWaitMs: number;
+  /** Deliveries before a message that keeps failing is dead-lettered; never unbounded. */
   maxDeliver: number;
   maxAckPending: number;
 }
@@ -27,6 +30,10 @@ const CONSUMER_NOT_FOUND = 10014;
 
 /** Creates or updates a durable pull consumer: every replica of a service shares it. */
 export async function ensureDurableConsumer(jsm: JetStreamManager, spec: DurableConsumerSpec): Promise<void> {
+  if (!Number.isInteger(spec.maxDeliver) || spec.maxDeliver < 1)
+    throw new ConfigError([
+      `consumer ${spec.name}: maxDeliver must be a positive integer (no message is retried forever)`,
+    ]);
   const config: Partial<ConsumerConfig> = {
     durable_name: spec.name,
     filter_subject: spec.filterSubject,
@@ -47,8 +54,11 @@ export async function ensureDurableConsumer(jsm: JetStreamManager, spec: Durable
 
 export interface RunConsumerOptions<S extends z.ZodType> {
   js: JetStreamClient;
+  subjects: Subjects;
   stream: string;
   consumer: string;
+  /** The consumer's `maxDeliver`: the delivery on which a still-failing message is dead-lettered. */
+  maxDeliver: number;
   schema: S;
   handle: (event: z.output<S>, msg: JsMsg) => Promise<void>;
   logger: Logger;
@@ -69,6 +79,9 @@ export const defaultRetryDelay = (attempt: number) => Math.min(30_000, 500 * 2 *
 
 export interface SettleOptions<S extends z.ZodType> {
   consumer: string;
+  /** The consumer's `maxDeliver`: the delivery on which a still-failing message is dead-lettered. */
+  maxDeliver: number;
+  deadLetters: DeadLetters;
   schema: S;
   handle: (event: z.output<S>, msg: JsMsg) => Promise<void>;
   logger: Logger;
@@ -79,8 +92,10 @@ export interface SettleOptions<S extends z.ZodType> {
 }
 
 /**
- * Validates, handles and settles one message: ack on success; term for an invalid message (the same bytes can't
- * succeed) or a permanent failure; nak with backoff for a retryable one. Every outcome is counted and logged.
+ * Validates, handles and settles one message: ack on success; nak with backoff for a retryable failure while
+ * deliveries remain. A message no retry can fix (invalid, failed for good, or out of deliveries) is copied to the
+ * DEADLETTER stream with the reason, then terminated; if the copy can't be stored it is redelivered instead, so
+ * nothing is dropped unseen. Every outcome is counted and logged.
  * `term()` carries no reason: NATS servers before 2.10.4 ignore "+TERM <reason>" and redeliver the message.
  */
 export async function settleMessage<S extends z.ZodType>(
@@ -95,42 +110,62 @@ export async function settleMessage<S extends z.ZodType>(
     msg.ack();
     metrics.messages.inc({ consumer: name, outcome: 'ok' });
   } catch (error) {
+    const attempt = msg.info.deliveryCount;
+    const context = { err: error, subject: msg.subject, seq: msg.seq, attempt };
+    const reason = deadLetterReason(error, attempt, options.maxDeliver);
     if (options.requeueOn?.(error)) {
       msg.nak();
       metrics.messages.inc({ consumer: name, outcome: 'requeued' });
-    } else if (error instanceof InvalidMessageError) {
-      msg.term();
-      metrics.messages.inc({ consumer: name, outcome: 'invalid' });
-      logger.warn({ subject: msg.subject, seq: msg.seq, issues: error.issues }, 'invalid message terminated');
-    } else if (!(error instanceof CalltxError) || error.retryable) {
-      msg.nak(options.retryDelay(msg.info.deliveryCount));
+    } else if (reason === undefined) {
+      msg.nak(options.retryDelay(attempt));
       metrics.messages.inc({ consumer: name, outcome: 'retried' });
-      logger.warn(
-        { err: error, subject: msg.subject, seq: msg.seq, attempt: msg.info.deliveryCount },
-        'handler failed, will retry',
-      );
+      logger.warn(context, 'handler failed, will retry');
     } else {
+      try {
+        await options.deadLetters.keep(msg, { consumer: name, reason, error });
+      } catch (deadLetterError) {
+        msg.nak(options.retryDelay(attempt));
+        metrics.messages.inc({ consumer: name, outcome: 'retried' });
+        logger.error(
+          { ...context, err: deadLetterError, handlerError: context.err, reason },
+          'dead letter not stored, message will be redelivered',
+        );
+        return;
+      }
       msg.term();
-      metrics.messages.inc({ consumer: name, outcome: 'failed' });
-      logger.error(
-        { err: error, subject: msg.subject, seq: msg.seq },
-        'handler failed permanently, message terminated',
-      );
+      metrics.messages.inc({ consumer: name, outcome: OUTCOMES[reason] });
+      metrics.deadLetters.inc({ consumer: name, reason });
+      const issues = error instanceof InvalidMessageError ? error.issues : undefined;
+      logger.error({ ...context, reason, issues }, 'message dead-lettered and terminated');
     }
   } finally {
     stopTimer();
   }
 }
 
+const OUTCOMES: Record<DeadLetterReason, string> = {
+  invalid: 'invalid',
+  failed: 'failed',
+  'max-deliveries': 'exhausted',
+};
+
+/** Undefined while retrying may still help. Errors that aren't CalltxErrors are taken as retryable. */
+function deadLetterReason(error: unknown, attempt: number, maxDeliver: number): DeadLetterReason | undefined {
+  if (error instanceof InvalidMessageError) return 'invalid';
+  if (error instanceof CalltxError && !error.retryable) return 'failed';
+  return attempt >= maxDeliver ? 'max-deliveries' : undefined;
+}
+
 /**
- * Pulls from a durable consumer and hands each validated event to `handle`. Invalid messages are terminated
- * (redelivering the same bytes can't help), logged and counted; failures are retried with backoff when
- * retryable and terminated otherwise. The loop itself never dies of a bad message.
+ * Pulls from a durable consumer and hands each validated event to `handle`, settling each as `settleMessage`
+ * says: retried with backoff while that may help, dead-lettered and terminated otherwise. The loop itself never
+ * dies of a bad message.
  */
 export async function runConsumer<S extends z.ZodType>(
   options: RunConsumerOptions<S>,
 ): Promise<RunningConsumer> {
-  const { js, stream, consumer: name, schema, handle, logger, metrics } = options;
+  const { js, stream, consumer: name, maxDeliver, schema, handle, logger, metrics } = options;
+  const deadLetters = new DeadLetters(js, options.subjects);
   const concurrency = options.concurrency ?? 1;
   const retryDelay = options.retryDelayMs ?? defaultRetryDelay;
   const consumer = await js.consumers.get(stream, name);
@@ -138,7 +173,16 @@ export async function runConsumer<S extends z.ZodType>(
   const inFlight = new Set<Promise<void>>();
 
   const process = (msg: JsMsg) =>
-    settleMessage(msg, { consumer: name, schema, handle, logger, metrics, retryDelay });
+    settleMessage(msg, {
+      consumer: name,
+      maxDeliver,
+      deadLetters,
+      schema,
+      handle,
+      logger,
+      metrics,
+      retryDelay,
+    });
 
   const done = (async () => {
     for await (const msg of messages) {

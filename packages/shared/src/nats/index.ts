@@ -12,3 +12,12 @@ export {
   type RunningConsumer,
 } from './consumer.js';
 export { publishEvent, PublishError } from './publish.js';
+export {
+  DeadLetters,
+  DeadLetterError,
+  DEAD_LETTER_HEADERS,
+  replayDeadLetters,
+  type DeadLetterReason,
+  type ReplayedLetter,
+  type ReplayOptions,
+} from './dead-letters.js';

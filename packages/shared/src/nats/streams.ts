@@ -49,6 +49,12 @@ export const STREAM_POLICIES: Record<Family, FamilyPolicy> = {
     description: 'Internal: post-call transcription jobs',
     workQueue: true,
   },
+  deadletter: {
+    maxAgeMs: 30 * DAY,
+    // One copy per original message (its stream and sequence), whatever the crashes between copy and term.
+    duplicateWindowMs: HOUR,
+    description: 'Messages consumers gave up on, with the reason (replay: pnpm deadletter:replay)',
+  },
 };
 
 export function streamConfig(

@@ -18,6 +18,20 @@ describe('Subjects', () => {
     expect(subjects.allCalls('ended')).toBe('calls.v1.*.ended');
     expect(() => subjects.allCalls('>' as 'ended')).toThrow(/call event/);
     expect(subjects.transcribe(CALL, 'technician')).toBe(`transcribe.v1.${CALL}.technician`);
+    expect(subjects.deadLetter(CALL, 'calls')).toBe(`deadletter.v1.${CALL}.calls`);
+    expect(subjects.all('deadletter')).toBe('deadletter.v1.>');
+    expect(subjects.streamName('deadletter')).toBe('DEADLETTER');
+  });
+
+  it('dead letters name their source family, never themselves', () => {
+    expect(subjects.parse(subjects.deadLetter(CALL, 'audio'))).toEqual({
+      family: 'deadletter',
+      callSid: CALL,
+      source: 'audio',
+    });
+    expect(() => subjects.deadLetter(CALL, 'deadletter' as never)).toThrow(InvalidMessageError);
+    expect(subjects.parse(`deadletter.v1.${CALL}.deadletter`)).toBeNull();
+    expect(subjects.parse(`deadletter.v1.${CALL}.calls.x`)).toBeNull();
   });
 
   it('builds wildcards and stream names', () => {

@@ -34,8 +34,15 @@ export const FAMILIES = {
   audio: 'audio.v1',
   /** Internal: post-call transcription jobs (one recorded channel each) from recording-fetcher. */
   transcribe: 'transcribe.v1',
+  /** Messages a consumer gave up on (invalid, failed for good, or out of deliveries), kept for inspection and replay. */
+  deadletter: 'deadletter.v1',
 } as const;
 export type Family = keyof typeof FAMILIES;
+/** Families whose messages are consumed, and so may end as dead letters. */
+export type SourceFamily = Exclude<Family, 'deadletter'>;
+const SOURCE_FAMILIES = (Object.keys(FAMILIES) as Family[]).filter(
+  (family): family is SourceFamily => family !== 'deadletter',
+);
 
 export const CALL_SID_PATTERN = /^CA[0-9a-fA-F]{32}$/;
 const SPEAKER_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
@@ -46,7 +53,8 @@ export type ParsedSubject =
   | { family: 'recordings'; callSid: string; status: RecordingStatus }
   | { family: 'transcripts'; callSid: string; speaker: string; kind: TranscriptKind }
   | { family: 'audio'; callSid: string; speaker: string; kind: TranscriptKind }
-  | { family: 'transcribe'; callSid: string; speaker: string };
+  | { family: 'transcribe'; callSid: string; speaker: string }
+  | { family: 'deadletter'; callSid: string; source: SourceFamily };
 
 function token(kind: string, value: string, valid: (value: string) => boolean): string {
   // Subject tokens come from the outside world (Twilio, configs): a '.', '*' or '>' would reroute messages.
@@ -124,6 +132,15 @@ export class Subjects {
     return this.join(FAMILIES.transcribe, callSid_(callSid), speaker_(speaker));
   }
 
+  /** Where a consumer keeps a message of `source` it gave up on. */
+  deadLetter(callSid: string, source: SourceFamily): string {
+    return this.join(
+      FAMILIES.deadletter,
+      callSid_(callSid),
+      token('dead-letter source', source, oneOf(SOURCE_FAMILIES)),
+    );
+  }
+
   /** Wildcard over a family, optionally narrowed to one call. */
   all(family: Family, callSid?: string): string {
     return callSid === undefined
@@ -169,6 +186,10 @@ export class Subjects {
       case 'transcribe':
         return b === undefined && a !== undefined && SPEAKER_PATTERN.test(a)
           ? { family: 'transcribe', callSid, speaker: a }
+          : null;
+      case 'deadletter':
+        return b === undefined && a !== undefined && oneOf(SOURCE_FAMILIES)(a)
+          ? { family: 'deadletter', callSid, source: a }
           : null;
       default:
         return null;

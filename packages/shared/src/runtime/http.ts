@@ -5,6 +5,18 @@ import type { Registry } from 'prom-client';
 
 export type ReadinessCheck = () => boolean | Promise<boolean>;
 
+/**
+ * How long a client may take to send a request's headers, and the whole request with its body. Every request the
+ * services take is small (webhooks, API calls, probes): a client slower than this is holding a socket, not
+ * uploading. Responses (SSE, downloads) are not bounded by these.
+ */
+export interface RequestTimeouts {
+  headersMs: number;
+  requestMs: number;
+}
+
+export const DEFAULT_REQUEST_TIMEOUTS: RequestTimeouts = { headersMs: 10_000, requestMs: 30_000 };
+
 export interface ServiceHttp {
   app: Express;
   server: Server;
@@ -22,9 +34,11 @@ export interface ServiceHttp {
 export function createServiceHttp({
   registry,
   checks,
+  timeouts = DEFAULT_REQUEST_TIMEOUTS,
 }: {
   registry: Registry;
   checks: Record<string, ReadinessCheck>;
+  timeouts?: RequestTimeouts;
 }): ServiceHttp {
   const app = express();
   app.disable('x-powered-by');
@@ -50,7 +64,15 @@ export function createServiceHttp({
     res.type(registry.contentType).send(await registry.metrics());
   });
 
-  const server = createServer(app);
+  const server = createServer(
+    {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      // Node checks the two timeouts on this interval (30 s by default), so it bounds how late they fire.
+      connectionsCheckingInterval: Math.min(1_000, timeouts.headersMs),
+    },
+    app,
+  );
   server.keepAliveTimeout = 65_000; // beyond typical load balancer idle timeouts
 
   return {

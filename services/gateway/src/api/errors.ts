@@ -77,6 +77,13 @@ function toApiError(error: unknown): ApiError {
           : 'invalid request';
     return new ApiError(status === 413 ? 400 : status, 'invalid_request', text);
   }
+  if (error instanceof DatabaseError && error.refusedInput) {
+    // Postgres's message names the problem, then quotes the value: the first part is enough.
+    const problem = (error.cause instanceof Error ? error.cause.message : '').split(':')[0];
+    return invalidRequest(
+      `a value in the request is out of range or malformed${problem ? ` (${problem})` : ''}`,
+    );
+  }
   if (error instanceof DatabaseError) {
     return error.code === UNDEFINED_TABLE
       ? new ApiError(

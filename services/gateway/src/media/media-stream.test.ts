@@ -6,6 +6,7 @@ import {
   TwilioStream,
   postTwilio,
   eventually,
+  metricValue,
   openMediaStream,
   readStream,
   send,
@@ -22,16 +23,7 @@ afterAll(async () => {
   await h.close();
 });
 
-const counter = async (name: string, labels: Record<string, string> = {}) => {
-  const text = await (await fetch(`${h.baseUrl}/metrics`)).text();
-  const labelText = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (labelText.every((l) => line.includes(l))) total += Number(line.split(' ').at(-1));
-  }
-  return total;
-};
+const counter = (name: string, labels: Record<string, string> = {}) => metricValue(h, name, labels);
 
 type Frames = Array<{ chunk: number; timestampMs: number; payload: string }>;
 const framesOf = (messages: StoredMessage[]) => messages.flatMap((m) => m.json.frames as Frames);

@@ -24,7 +24,15 @@ export interface SessionDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   trackSpeakers: Record<Track, string>;
+  /** A socket that hasn't sent `start` by then is closed: it holds a slot and carries no call. */
+  startTimeoutMs: number;
 }
+
+/** ws's errors for frames it refuses (it closes the socket with 1009, 1007 or 1002 after them). */
+const SOCKET_ERROR_REASONS: Record<string, 'oversized' | 'invalid-utf8'> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 'oversized',
+  WS_ERR_INVALID_UTF8: 'invalid-utf8',
+};
 
 type StopReason = 'stop' | 'socket-closed' | 'shutdown';
 type RejectReason =
@@ -55,6 +63,7 @@ export class MediaStreamSession {
   private started: Started | undefined;
   private finishing: Promise<void> | undefined;
   private readonly log: Logger;
+  private startTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -62,15 +71,25 @@ export class MediaStreamSession {
   ) {
     this.log = deps.logger;
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    socket.on('close', () => void this.finish('socket-closed'));
-    socket.on('error', (error) => {
-      const oversized = (error as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
-      if (oversized) deps.metrics.wsRejected.inc({ reason: 'oversized' });
-      this.log.warn(
-        { err: error, callSid: this.started?.callSid, reason: oversized ? 'oversized' : 'socket-error' },
-        'media socket error',
-      );
+    socket.on('close', () => {
+      clearTimeout(this.startTimer);
+      void this.finish('socket-closed');
     });
+    socket.on('error', (error) => {
+      // Every error ws emits is about a frame it refused, and it closes the socket after it.
+      const reason = SOCKET_ERROR_REASONS[(error as { code?: string }).code ?? ''] ?? 'protocol-error';
+      deps.metrics.wsRejected.inc({ reason });
+      deps.metrics.wsClosed.inc({ reason });
+      this.log.warn({ err: error, callSid: this.started?.callSid, reason }, 'media socket error');
+    });
+    this.startTimer = setTimeout(() => {
+      deps.metrics.wsClosed.inc({ reason: 'start-timeout' });
+      this.log.warn(
+        { reason: 'start-timeout', waitedMs: deps.startTimeoutMs },
+        'media socket closed: no start',
+      );
+      socket.close(1008, 'no start message');
+    }, deps.startTimeoutMs);
   }
 
   get callSid(): string | undefined {
@@ -137,6 +156,7 @@ export class MediaStreamSession {
     const start = this.parse(StartMessage, message);
     if (!start) return;
     if (this.started) return this.reject('duplicate-start');
+    clearTimeout(this.startTimer);
     const { callSid, streamSid, accountSid } = start.start;
     const { publisher, trackSpeakers } = this.deps;
     const track = (t: Track) => publisher.track({ callSid, streamSid, track: t, speaker: trackSpeakers[t] });

@@ -10,8 +10,8 @@ export const MAX_FRAME_PAYLOAD_CHARS = 8_192;
 
 export const ConnectedMessage = z.object({
   event: z.literal('connected'),
-  protocol: z.string().max(64),
-  version: z.string().max(32),
+  protocol: schemas.text(64),
+  version: schemas.text(32),
 });
 
 export const StartMessage = z.object({
@@ -23,7 +23,7 @@ export const StartMessage = z.object({
     streamSid: schemas.streamSid,
     callSid: schemas.callSid,
     tracks: z.array(z.enum(TRACKS)).min(1).max(2),
-    customParameters: z.record(z.string().max(256), z.string().max(1024)).default({}),
+    customParameters: z.record(schemas.text(256), schemas.text(1024)).default({}),
     mediaFormat: z.object({
       encoding: z.literal('audio/x-mulaw'),
       sampleRate: z.literal(8000),
@@ -81,14 +81,14 @@ export const DtmfMessage = z.object({
   event: z.literal('dtmf'),
   sequenceNumber: numeric,
   streamSid: schemas.streamSid,
-  dtmf: z.object({ track: z.string().max(32), digit: z.string().regex(/^[0-9*#A-Dw]$/) }),
+  dtmf: z.object({ track: schemas.text(32), digit: z.string().regex(/^[0-9*#A-Dw]$/) }),
 });
 
 export const MarkMessage = z.object({
   event: z.literal('mark'),
   sequenceNumber: numeric,
   streamSid: schemas.streamSid,
-  mark: z.object({ name: z.string().max(256) }),
+  mark: z.object({ name: schemas.text(256) }),
 });
 
 export const TWILIO_EVENTS = ['connected', 'start', 'media', 'stop', 'dtmf', 'mark'] as const;

@@ -217,6 +217,22 @@ export class TwilioStream {
   }
 }
 
+/** The sum of a metric's samples on the gateway's /metrics that carry every one of `labels`. */
+export async function metricValue(
+  h: Pick<GatewayHarness, 'baseUrl'>,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`${h.baseUrl}/metrics`)).text();
+  const labelText = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (labelText.every((l) => line.includes(l))) total += Number(line.split(' ').at(-1));
+  }
+  return total;
+}
+
 export function send(ws: WebSocket, message: unknown): Promise<void> {
   return new Promise((resolve, reject) =>
     ws.send(JSON.stringify(message), (error) => (error ? reject(error) : resolve())),

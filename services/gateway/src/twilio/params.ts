@@ -7,9 +7,9 @@ const optionalInt = z.coerce.number().int().min(0).optional().catch(undefined);
 export const VoiceParams = z.object({
   CallSid: schemas.callSid,
   AccountSid: schemas.accountSid,
-  To: z.string().max(256).default(''),
-  From: z.string().max(256).default(''),
-  Direction: z.string().max(64).default('inbound'),
+  To: schemas.text(256).default(''),
+  From: schemas.text(256).default(''),
+  Direction: schemas.text(64).default('inbound'),
 });
 
 export const RecordingStatusParams = z.object({
@@ -17,12 +17,12 @@ export const RecordingStatusParams = z.object({
   AccountSid: schemas.accountSid,
   RecordingSid: schemas.recordingSid,
   RecordingStatus: z.enum(['in-progress', 'completed', 'absent', 'failed']),
-  RecordingUrl: z.string().max(2048).optional(),
+  RecordingUrl: schemas.text(2048).optional(),
   RecordingDuration: optionalInt,
   RecordingChannels: z.coerce.number().int().min(1).max(2).optional().catch(undefined),
-  RecordingSource: z.string().max(64).optional(),
-  RecordingStartTime: z.string().max(64).optional(),
-  ErrorCode: z.string().max(16).optional(),
+  RecordingSource: schemas.text(64).optional(),
+  RecordingStartTime: schemas.text(64).optional(),
+  ErrorCode: schemas.text(16).optional(),
 });
 
 export const StreamStatusParams = z.object({
@@ -30,8 +30,8 @@ export const StreamStatusParams = z.object({
   AccountSid: schemas.accountSid,
   StreamSid: schemas.streamSid,
   StreamEvent: z.string().regex(/^[a-z-]{1,32}$/),
-  StreamName: z.string().max(256).optional(),
-  StreamError: z.string().max(1024).optional(),
+  StreamName: schemas.text(256).optional(),
+  StreamError: schemas.text(1024).optional(),
 });
 
 export const CallStatusParams = z.object({

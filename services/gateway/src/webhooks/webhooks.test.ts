@@ -128,6 +128,33 @@ describe('POST /twilio/voice', () => {
     });
     expect(res.status).toBe(400);
   });
+
+  it('refuses with 400, storing nothing, a signed request whose text Postgres would refuse (NUL) or is unbounded', async () => {
+    const callSid = sid('CA');
+    const withNul = await postTwilio(h, '/twilio/voice', {
+      ...voiceParams(TECHNICIAN, callSid),
+      From: 'client:agent\u00007',
+    });
+    expect(withNul.status).toBe(400);
+    expect(await withNul.text()).toMatch(/From: must not contain a NUL character/);
+    const tooLong = await postTwilio(h, '/twilio/voice', {
+      ...voiceParams(TECHNICIAN, callSid),
+      Direction: 'd'.repeat(65),
+    });
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.text()).toMatch(/Direction/);
+    const streamError = await postTwilio(h, '/twilio/stream-status', {
+      AccountSid: ACCOUNT_SID,
+      CallSid: callSid,
+      StreamSid: sid('MZ'),
+      StreamEvent: 'stream-error',
+      StreamError: 'bad\u0000',
+    });
+    expect(streamError.status).toBe(400);
+    expect(
+      await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.all('calls', callSid)),
+    ).toEqual([]);
+  });
 });
 
 describe('signatures', () => {

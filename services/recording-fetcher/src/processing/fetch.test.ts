@@ -226,7 +226,10 @@ describe('other callbacks', () => {
     await eventually(() =>
       expect(
         fetcher.logs.lines.some(
-          (l) => l.msg === 'invalid message terminated' && String(l.issues).includes('accountSid'),
+          (l) =>
+            l.msg === 'message dead-lettered and terminated' &&
+            l.reason === 'invalid' &&
+            String(l.issues).includes('accountSid'),
         ),
       ).toBe(true),
     );

@@ -1,4 +1,4 @@
-import { withTransaction, type Pool, type Track } from '@calltx/shared';
+import { toDatabaseError, withTransaction, type Pool, type Track } from '@calltx/shared';
 import type { CallWavs } from '../finalize/call-wavs.js';
 
 export type IngestState = 'none' | 'active' | 'stored' | 'finalized';
@@ -60,6 +60,19 @@ const toCall = (row: RawCall): CallRow => ({
 export class CallsRepo {
   constructor(private readonly pool: Pool) {}
 
+  /** Postgres's errors as DatabaseErrors: a value it refuses then fails for good instead of being retried. */
+  private async query<R extends object>(
+    operation: string,
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<{ rows: R[] }> {
+    try {
+      return await this.pool.query<R & Record<string, unknown>>(sql, params);
+    } catch (error) {
+      throw toDatabaseError(operation, error);
+    }
+  }
+
   async callStarted(e: {
     callSid: string;
     at: string;
@@ -69,7 +82,8 @@ export class CallsRepo {
     direction: string;
   }): Promise<void> {
     // The agent calls out from the browser (From: client identity) to the technician's number (To).
-    await this.pool.query(
+    await this.query(
+      'store call start',
       `INSERT INTO calls (call_sid, account_sid, direction, agent_party, technician_party, started_at)
        VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (call_sid) DO UPDATE SET account_sid = $2, direction = $3, agent_party = $4, technician_party = $5,
@@ -86,7 +100,8 @@ export class CallsRepo {
     tracks: Track[];
     speakers: Record<Track, string>;
   }): Promise<CallRow> {
-    const { rows } = await this.pool.query<RawCall>(
+    const { rows } = await this.query<RawCall>(
+      'store stream start',
       `INSERT INTO calls (call_sid, stream_sid, stream_started_at, tracks, speakers, ingest_state)
        VALUES ($1, $2, $3, $4, $5, 'active')
        ON CONFLICT (call_sid) DO UPDATE SET stream_sid = $2, stream_started_at = $3, tracks = $4, speakers = $5,
@@ -109,7 +124,8 @@ export class CallsRepo {
       inbound: e.framesReceived.inbound - e.framesLost.inbound,
       outbound: e.framesReceived.outbound - e.framesLost.outbound,
     };
-    await this.pool.query(
+    await this.query(
+      'store stream stop',
       `INSERT INTO calls (call_sid, stream_stopped_at, stop_reason, frames_received, frames_lost, frames_expected, last_timestamp_ms)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (call_sid) DO UPDATE SET stream_stopped_at = $2, stop_reason = $3, frames_received = $4, frames_lost = $5,
@@ -127,7 +143,8 @@ export class CallsRepo {
   }
 
   async callEnded(e: { callSid: string; at: string; status: string }): Promise<void> {
-    await this.pool.query(
+    await this.query(
+      'store call end',
       `INSERT INTO calls (call_sid, ended_at, call_status) VALUES ($1, $2, $3)
        ON CONFLICT (call_sid) DO UPDATE SET ended_at = $2, call_status = $3, updated_at = now()`,
       [e.callSid, e.at, e.status],
@@ -135,15 +152,18 @@ export class CallsRepo {
   }
 
   async get(callSid: string): Promise<CallRow | null> {
-    const { rows } = await this.pool.query<RawCall>(`SELECT ${CALL_COLUMNS} FROM calls WHERE call_sid = $1`, [
-      callSid,
-    ]);
+    const { rows } = await this.query<RawCall>(
+      'read call',
+      `SELECT ${CALL_COLUMNS} FROM calls WHERE call_sid = $1`,
+      [callSid],
+    );
     return rows[0] ? toCall(rows[0]) : null;
   }
 
   /** Calls some replica must own: streaming, awaiting finalize, or stored but not yet announced. */
   async open(): Promise<CallRow[]> {
-    const { rows } = await this.pool.query<RawCall>(
+    const { rows } = await this.query<RawCall>(
+      'list open calls',
       `SELECT ${CALL_COLUMNS} FROM calls WHERE ingest_state IN ('active', 'stored') ORDER BY stream_started_at NULLS LAST`,
     );
     return rows.map(toCall);
@@ -188,7 +208,8 @@ export class CallsRepo {
   }
 
   async markFinalized(callSid: string): Promise<void> {
-    await this.pool.query(
+    await this.query(
+      'mark call finalized',
       `UPDATE calls SET ingest_state = 'finalized', finalized_at = now(), updated_at = now()
        WHERE call_sid = $1 AND ingest_state IN ('active', 'stored')`,
       [callSid],
@@ -196,7 +217,7 @@ export class CallsRepo {
   }
 
   async files(callSid: string): Promise<StreamFileRow[]> {
-    const { rows } = await this.pool.query<{
+    const { rows } = await this.query<{
       speaker: string;
       sample_rate: 8000 | 16000;
       object_key: string;
@@ -205,6 +226,7 @@ export class CallsRepo {
       sha256: string;
       gap_filled_ms: number;
     }>(
+      'list stream files',
       `SELECT speaker, sample_rate, object_key, bytes, duration_ms, sha256, gap_filled_ms
        FROM call_stream_files WHERE call_sid = $1 ORDER BY speaker, sample_rate`,
       [callSid],

@@ -25,7 +25,7 @@ export { LogCapture, eventually };
 
 /** The committed random-weights Whisper model (onnx-community layout). */
 export const TEST_MODEL_DIR = fileURLToPath(new URL('../../fixtures/whisper-test-random', import.meta.url));
-export const FAMILIES: Family[] = ['audio', 'transcribe', 'transcripts'];
+export const FAMILIES: Family[] = ['audio', 'transcribe', 'transcripts', 'deadletter'];
 
 export const sid = (prefix: 'CA' | 'RE') => `${prefix}${randomBytes(16).toString('hex')}`;
 

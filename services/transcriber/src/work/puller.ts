@@ -1,12 +1,22 @@
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { defaultRetryDelay, settleMessage, type ConsumerMetrics, type Logger } from '@calltx/shared';
+import {
+  DeadLetters,
+  defaultRetryDelay,
+  settleMessage,
+  type ConsumerMetrics,
+  type Logger,
+  type Subjects,
+} from '@calltx/shared';
 import { SlotsClosedError } from './slots.js';
 
 export interface PullerOptions<S extends z.ZodType> {
   js: JetStreamClient;
+  subjects: Subjects;
   stream: string;
   consumer: string;
+  /** The consumer's `maxDeliver`: the delivery on which a still-failing message is dead-lettered. */
+  maxDeliver: number;
   schema: S;
   /** Messages this replica holds at once (being handled or waiting for a work slot). */
   capacity: number;
@@ -25,8 +35,8 @@ const FETCH_EXPIRES_MS = 5_000;
 /**
  * Pulls from one durable consumer, never holding more than `capacity` messages, and hands each validated
  * event to `handle`. Unlike a plain consume loop it fetches only when it has room, so messages it cannot
- * start soon stay on the server for other replicas. Invalid messages are terminated; retryable failures are
- * redelivered with backoff, others terminated; work refused at shutdown goes straight back to the queue.
+ * start soon stay on the server for other replicas. Messages are settled by `settleMessage` (retried with backoff
+ * while that may help, dead-lettered otherwise); work refused at shutdown goes straight back to the queue.
  */
 export class Puller<S extends z.ZodType> {
   private readonly held = new Set<JsMsg>();
@@ -37,7 +47,11 @@ export class Puller<S extends z.ZodType> {
   private loop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: PullerOptions<S>) {}
+  private readonly deadLetters: DeadLetters;
+
+  constructor(private readonly options: PullerOptions<S>) {
+    this.deadLetters = new DeadLetters(options.js, options.subjects);
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -114,6 +128,8 @@ export class Puller<S extends z.ZodType> {
     }
     await settleMessage(msg, {
       consumer: name,
+      maxDeliver: this.options.maxDeliver,
+      deadLetters: this.deadLetters,
       schema,
       handle,
       logger,

@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { CALL_SID_PATTERN, type ObjectStore } from '@calltx/shared';
+import { CALL_SID_PATTERN, schemas, type ObjectStore } from '@calltx/shared';
 import { requireScopes } from '../auth/authenticate.js';
 import { ApiError, invalidRequest } from '../errors.js';
 import type { CallRow, CallsRepository, ListedCall } from './calls-repository.js';
@@ -17,8 +17,8 @@ const MAX_LIMIT = 100;
 const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
   cursor: z.string().max(200).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: schemas.isoTime.optional(),
+  to: schemas.isoTime.optional(),
   number: z
     .string()
     .max(32)
@@ -29,7 +29,10 @@ const ListQuery = z.object({
 });
 
 /** Opaque to clients: the last call of a page, at Postgres precision. */
-const Cursor = z.tuple([z.iso.datetime({ offset: true, precision: 6 }), z.string().regex(CALL_SID_PATTERN)]);
+const Cursor = z.tuple([
+  z.iso.datetime({ offset: true, precision: 6 }).refine(schemas.withinPostgresRange),
+  z.string().regex(CALL_SID_PATTERN),
+]);
 
 const encodeCursor = (call: ListedCall) =>
   Buffer.from(JSON.stringify([call.startedKey, call.callSid])).toString('base64url');

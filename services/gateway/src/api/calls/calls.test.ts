@@ -232,4 +232,26 @@ describe('GET /calls and /calls/{callSid}', () => {
     expect(malformed.status).toBe(400);
     expect(responseProblems('GET', '/calls/{callSid}', 400, malformed.json)).toEqual([]);
   });
+
+  it('answers 400, not 503, for filters and cursors that look valid but Postgres refuses, logging no error', async () => {
+    const cursor = (startedKey: string) =>
+      Buffer.from(JSON.stringify([startedKey, newSid('CA')])).toString('base64url');
+    const cases: Array<[string, RegExp]> = [
+      ['?from=0000-01-01T00:00:00Z', /from: must be a time from year 0001 to 9999/],
+      [
+        '?to=2025-03-02T00:00:00%2B23:59',
+        /to: must be a time from year 0001 to 9999 with an offset within ±15:59/,
+      ],
+      [`?cursor=${cursor('0000-06-01T00:00:00.000000Z')}`, /cursor is not valid/],
+      [`?cursor=${cursor('2025-03-02T00:00:00.000000+23:59')}`, /cursor is not valid/],
+    ];
+    for (const [query, message] of cases) {
+      const r = await list(query);
+      expect({ query, status: r.status }).toEqual({ query, status: 400 });
+      expect((r.json as { error: { message: string } }).error.message).toMatch(message);
+    }
+    expect(h.logs()).not.toMatch(/api request failed/);
+    // The limits themselves are fine.
+    expect((await list('?from=0001-01-01T00:00:00Z&to=9999-12-31T23:59:59-15:59')).status).toBe(200);
+  });
 });
