@@ -14,6 +14,7 @@ import type { CallRow, CallsRepo } from '../db/calls-repo.js';
 import { listParts, writeCallWavs, type AnnouncedEnd, type CallWavs } from '../finalize/call-wavs.js';
 import { decodePayload, timestampInRange, type Frame } from '../frames/frame.js';
 import { LiveTrack } from '../live/live-track.js';
+import { resumeLivePath, type LiveResumeSettings } from '../live/resume.js';
 import type { SpeechSinkFactory } from '../live/speech-sink.js';
 import type { IngestMetrics, RejectReason } from '../metrics.js';
 import { TrackSpool } from '../spool/track-spool.js';
@@ -32,6 +33,7 @@ export interface CallTiming {
   maxAckPending: number;
   /** Bytes of messages fetched ahead: bounds memory while catching up (must hold the largest message). */
   fetchMaxBytes: number;
+  liveResume: LiveResumeSettings;
 }
 
 export interface OwnedCallDeps {
@@ -106,13 +108,14 @@ export class OwnedCall {
       this.finalizing = this.finalize('stopped');
       return;
     }
-    const { timing, store, metrics } = this.deps;
+    const { timing, store, metrics, repo } = this.deps;
+    const progress = await repo.liveProgress(this.callSid);
     for (const track of this.row.tracks) {
       const speaker = this.row.speakers[track];
       this.tracks.set(track, {
         speaker,
         lastTimestampMs: -1,
-        live: new LiveTrack(this.deps.speechSinks(this.callSid, speaker)),
+        live: new LiveTrack(this.deps.speechSinks(this.callSid, speaker, progress.get(speaker))),
         spool: new TrackSpool({
           store,
           callSid: this.callSid,
@@ -125,6 +128,20 @@ export class OwnedCall {
             this.log.error({ err: error, speaker }, 'part not stored; its frames will be redelivered'),
         }),
       });
+    }
+    for (const { speaker, live } of this.tracks.values()) {
+      const resumedAt = await resumeLivePath({
+        store,
+        callSid: this.callSid,
+        speaker,
+        live,
+        after: progress.get(speaker),
+        settings: timing.liveResume,
+        mayContinue: () => this.claim.isHeld() && this.phase === 'starting',
+        unreadable: (part, error) =>
+          this.log.warn({ err: error, speaker, key: part.key }, 'unreadable part left out of the live path'),
+      });
+      if (resumedAt !== null) this.log.info({ speaker, resumedAt }, 'live path resumed from stored audio');
     }
     await this.openAndConsume();
     if (this.phase === 'starting') this.phase = 'live';

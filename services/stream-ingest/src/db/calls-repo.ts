@@ -1,5 +1,6 @@
 import { withTransaction, type Pool, type Track } from '@calltx/shared';
 import type { CallWavs } from '../finalize/call-wavs.js';
+import type { LiveProgress } from '../live/speech-sink.js';
 
 export type IngestState = 'none' | 'active' | 'stored' | 'finalized';
 type PerTrack = Record<Track, number>;
@@ -185,6 +186,25 @@ export class CallsRepo {
       );
       return rowCount === 1;
     });
+  }
+
+  /** Records a published live final, unless a later one of the speaker is recorded already. */
+  async recordLiveFinal(callSid: string, speaker: string, progress: LiveProgress): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO call_live_progress (call_sid, speaker, final_sequence, final_end_ms) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (call_sid, speaker) DO UPDATE SET final_sequence = $3, final_end_ms = $4, updated_at = now()
+       WHERE call_live_progress.final_sequence < $3`,
+      [callSid, speaker, progress.sequence, progress.endMs],
+    );
+  }
+
+  /** The last live final published per speaker. */
+  async liveProgress(callSid: string): Promise<Map<string, LiveProgress>> {
+    const { rows } = await this.pool.query<{ speaker: string; final_sequence: number; final_end_ms: number }>(
+      `SELECT speaker, final_sequence, final_end_ms FROM call_live_progress WHERE call_sid = $1`,
+      [callSid],
+    );
+    return new Map(rows.map((r) => [r.speaker, { sequence: r.final_sequence, endMs: r.final_end_ms }]));
   }
 
   async markFinalized(callSid: string): Promise<void> {

@@ -55,4 +55,19 @@ export const MIGRATIONS = [
       );
     `,
   },
+  {
+    id: '002-call-live-progress',
+    sql: `
+      -- Per call and speaker, the last live final published: a new owner resumes the live path from its end and
+      -- numbers the next utterance after it.
+      CREATE TABLE IF NOT EXISTS call_live_progress (
+        call_sid        text NOT NULL REFERENCES calls (call_sid) ON DELETE CASCADE,
+        speaker         text NOT NULL,
+        final_sequence  integer NOT NULL,
+        final_end_ms    double precision NOT NULL,
+        updated_at      timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (call_sid, speaker)
+      );
+    `,
+  },
 ] as const;
