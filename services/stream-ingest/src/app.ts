@@ -39,6 +39,8 @@ export interface StreamIngestDeps {
   createSegmenter: (streamId: string) => SegmenterLike;
   timing: CallTiming;
   sweepIntervalMs: number;
+  /** How often set-aside unreadable parts are retried (default 60 s). */
+  partRecoveryIntervalMs?: number;
   isNatsConnected: () => boolean;
 }
 
@@ -99,7 +101,7 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
   const manager = new CallManager(
     { js, jsm, subjects, store, repo, metrics, logger, speechSinks, timing: deps.timing },
     claims,
-    { sweepIntervalMs: deps.sweepIntervalMs },
+    { sweepIntervalMs: deps.sweepIntervalMs, partRecoveryIntervalMs: deps.partRecoveryIntervalMs },
   );
   const http = createServiceHttp({
     registry,

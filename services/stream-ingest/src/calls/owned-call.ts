@@ -1,9 +1,7 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import {
   MediaFrames,
-  callEvents,
   decodeEvent,
-  publishEvent,
   type Claim,
   type Logger,
   type ObjectStore,
@@ -11,7 +9,9 @@ import {
   type Track,
 } from '@calltx/shared';
 import type { CallRow, CallsRepo } from '../db/calls-repo.js';
-import { listParts, writeCallWavs, type AnnouncedEnd, type CallWavs } from '../finalize/call-wavs.js';
+import { announceAudioStored } from '../finalize/announce.js';
+import { announcedEnds, listParts, writeCallWavs, type CallWavs } from '../finalize/call-wavs.js';
+import { setAsideUnreadable } from '../finalize/unreadable-parts.js';
 import { decodePayload, timestampInRange, type Frame } from '../frames/frame.js';
 import { LiveTrack } from '../live/live-track.js';
 import { resumeLivePath, type LiveResumeSettings } from '../live/resume.js';
@@ -299,10 +299,13 @@ export class OwnedCall {
           store,
           this.callSid,
           speakers,
-          this.announcedEnds(),
+          announcedEnds(this.row),
           this.claim.signal,
         );
         if (!this.claim.isHeld()) return;
+        for (const { speaker, unreadable } of wavs.speakers) {
+          await setAsideUnreadable({ ...this.deps, logger: this.log }, this.callSid, speaker, unreadable);
+        }
         if (await repo.markStored(this.callSid, wavs, trigger)) this.stored(wavs, trigger);
       }
       await this.announceAndClean();
@@ -342,42 +345,12 @@ export class OwnedCall {
     this.log.info({ trigger, durationMs: wavs.durationMs, speakers }, 'call audio stored');
   }
 
-  /** What the stream stop says about where each track ended (frames lost at the end are call time too). */
-  private announcedEnds(): AnnouncedEnd[] {
-    const { lastTimestampMs, framesLost, tracks, speakers } = this.row;
-    if (!lastTimestampMs || !framesLost) return [];
-    return tracks.map((track) => ({
-      speaker: speakers[track],
-      lastTimestampMs: lastTimestampMs[track],
-      framesLost: framesLost[track],
-    }));
-  }
-
   private async announceAndClean(): Promise<void> {
-    const { js, jsm, subjects, repo, store } = this.deps;
-    const files = await repo.files(this.callSid);
-    const gapFilledMs: Record<string, number> = {};
-    for (const file of files) gapFilledMs[file.speaker] = file.gapFilledMs;
-    const event = callEvents.audioStored({
-      callSid: this.callSid,
-      at: new Date().toISOString(),
-      files: files.map(({ speaker, sampleRate, key, bytes, durationMs, sha256 }) => ({
-        speaker,
-        sampleRate,
-        key,
-        bytes,
-        durationMs,
-        sha256,
-      })),
-      gapFilledMs,
-    });
-    if (!this.claim.isHeld()) return;
-    await publishEvent(
-      js,
-      subjects.call(this.callSid, 'audio-stored'),
-      event,
-      `${this.callSid}:audio-stored`,
+    const { jsm, subjects, repo, store } = this.deps;
+    const files = await announceAudioStored(this.deps, this.callSid, `${this.callSid}:audio-stored`, () =>
+      this.claim.isHeld(),
     );
+    if (!this.claim.isHeld()) return;
 
     if (this.messages) {
       this.phase = 'lingering';
@@ -387,8 +360,11 @@ export class OwnedCall {
     }
     if (!this.claim.isHeld()) return;
     await deleteMediaConsumer(jsm, subjects, this.callSid);
-    for (const speaker of new Set(files.map((f) => f.speaker))) {
-      for (const part of await listParts(store, this.callSid, speaker)) await store.remove(part.key);
+    // Parts set aside as unreadable may become readable: the WAVs are then written again from all the parts.
+    if ((await repo.unreadableParts(this.callSid)).length === 0) {
+      for (const speaker of new Set(files.map((f) => f.speaker))) {
+        for (const part of await listParts(store, this.callSid, speaker)) await store.remove(part.key);
+      }
     }
     await repo.markFinalized(this.callSid);
     this.log.info('call finalized');

@@ -32,6 +32,7 @@ export interface InProcessOptions {
   timing?: Partial<CallTiming>;
   claimTtlMs?: number;
   sweepIntervalMs?: number;
+  partRecoveryIntervalMs?: number;
 }
 
 /** The service's app (createStreamIngest) in this process, with its own NATS connection, on a test environment. */
@@ -69,6 +70,7 @@ export async function startInProcess(
       ...options.timing,
     },
     sweepIntervalMs: options.sweepIntervalMs ?? 200,
+    partRecoveryIntervalMs: options.partRecoveryIntervalMs,
     isNatsConnected: () => !nc.isClosed(),
   });
   await ingest.start();
