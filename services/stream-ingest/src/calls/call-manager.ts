@@ -24,6 +24,7 @@ export class CallManager {
   private sweeping: Promise<void> | undefined;
   private stopped = false;
   private lastPartRecovery = 0;
+  private recovering: Promise<void> | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -108,9 +109,15 @@ export class CallManager {
       if (claimed.has(row.callSid)) continue;
       if (await this.adopt(row)) adopted += 1;
     }
-    if (Date.now() - this.lastPartRecovery >= (this.options.partRecoveryIntervalMs ?? 60_000)) {
+    if (
+      !this.recovering &&
+      Date.now() - this.lastPartRecovery >= (this.options.partRecoveryIntervalMs ?? 60_000)
+    ) {
       this.lastPartRecovery = Date.now();
-      await recoverUnreadableParts(this.deps, this.claims);
+      // Not awaited: rewriting a long call's WAVs must not hold up the adoption of orphaned calls.
+      this.recovering = recoverUnreadableParts(this.deps, this.claims)
+        .catch((error: unknown) => this.log.error({ err: error }, 'recovering set-aside parts failed'))
+        .finally(() => (this.recovering = undefined));
     }
   }
 
@@ -119,6 +126,7 @@ export class CallManager {
     this.stopped = true;
     clearTimeout(this.sweeper);
     await this.sweeping;
+    await this.recovering;
     await Promise.all([...this.owned.values()].map((call) => call.stop()));
   }
 }

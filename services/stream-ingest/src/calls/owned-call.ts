@@ -33,6 +33,7 @@ export interface CallTiming {
   maxAckPending: number;
   /** Bytes of messages fetched ahead: bounds memory while catching up (must hold the largest message). */
   fetchMaxBytes: number;
+  /** Where a taken-over call's live path restarts. */
   liveResume: LiveResumeSettings;
 }
 
