@@ -14,6 +14,7 @@ import {
   type ServiceHttp,
   type Subjects,
 } from '@calltx/shared';
+import { SEGMENTER_DEFAULTS, VAD_SAMPLE_RATE, VAD_WINDOW_SAMPLES } from '@calltx/speech';
 import { CallManager } from './calls/call-manager.js';
 import { lifecycleHandler } from './calls/lifecycle.js';
 import type { CallTiming } from './calls/owned-call.js';
@@ -40,6 +41,8 @@ export interface StreamIngestDeps {
   sweepIntervalMs: number;
   /** Deliveries of a lifecycle event before one that keeps failing is dead-lettered (DEADLETTER_MAX_DELIVER). */
   lifecycleMaxDeliver: number;
+  /** How often set-aside unreadable parts are retried (default 60 s). */
+  partRecoveryIntervalMs?: number;
   isNatsConnected: () => boolean;
 }
 
@@ -77,6 +80,11 @@ export function timingFromConfig(
     // Two parts in flight per track with one frame per message, and room to spare.
     maxAckPending: 20_000,
     fetchMaxBytes: Math.max(1024 * 1024, 2 * natsMaxPayload),
+    liveResume: {
+      windowMs: (VAD_WINDOW_SAMPLES * 1000) / VAD_SAMPLE_RATE,
+      // An utterance in progress began at most its longest length before the crash; a second more warms the VAD.
+      lookbackMs: SEGMENTER_DEFAULTS.maxUtteranceMs + 1_000,
+    },
   };
 }
 
@@ -90,11 +98,12 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
     logger,
     metrics,
     createSegmenter: deps.createSegmenter,
+    recordFinal: (callSid, speaker, progress) => repo.recordLiveFinal(callSid, speaker, progress),
   });
   const manager = new CallManager(
     { js, jsm, subjects, store, repo, metrics, logger, speechSinks, timing: deps.timing },
     claims,
-    { sweepIntervalMs: deps.sweepIntervalMs },
+    { sweepIntervalMs: deps.sweepIntervalMs, partRecoveryIntervalMs: deps.partRecoveryIntervalMs },
   );
   const http = createServiceHttp({
     registry,

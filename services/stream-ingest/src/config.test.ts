@@ -16,9 +16,9 @@ describe('loadIngestConfig', () => {
       ...required,
       NATS_SUBJECT_PREFIX: '',
       STREAM_IDLE_FINALIZE_MS: 60_000,
-      INGEST_CLAIM_TTL_MS: 30_000,
+      INGEST_CLAIM_TTL_MS: 6_000,
       INGEST_PART_FLUSH_MS: 5_000,
-      INGEST_SWEEP_INTERVAL_MS: 2_000,
+      INGEST_SWEEP_INTERVAL_MS: 1_000,
     });
   });
 

@@ -66,6 +66,18 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['kind', 'outcome'] as const,
       registers,
     }),
+    framesUnreadable: new Counter({
+      name: 'calltx_ingest_unreadable_part_frames_total',
+      help: 'Frames left out of finalized WAVs because their part object could not be read (the span its name gives); set aside for recovery.',
+      labelNames: ['speaker'] as const,
+      registers,
+    }),
+    framesRecovered: new Counter({
+      name: 'calltx_ingest_recovered_part_frames_total',
+      help: 'Frames of set-aside part objects that became readable and were written into the WAVs afterwards.',
+      labelNames: ['speaker'] as const,
+      registers,
+    }),
     claimsLost: new Counter({
       name: 'calltx_ingest_claims_lost_total',
       help: 'Calls this replica stopped processing because its claim lapsed.',

@@ -140,15 +140,19 @@ export const VARIABLES = {
     'stream-ingest: a call whose media has been silent this long without a stream stop is finalized (its WAVs written).',
   ),
   INGEST_CLAIM_TTL_MS: spec(
-    z.coerce.number().int().min(1_000).default(30_000),
-    "stream-ingest: how long a replica's claim on a call outlives its last renewal (the takeover delay after a crash).",
+    z.coerce.number().int().min(1_000).default(6_000),
+    "stream-ingest: how long a replica's claim on a call outlives its last renewal, renewed every third of it. " +
+      'After a crash the call is taken over (and its live transcripts resume) within about this plus ' +
+      'INGEST_SWEEP_INTERVAL_MS. Shorter means faster takeover but a smaller tolerated stall: a replica that cannot ' +
+      'renew for about 2/3 of it (GC pause, NATS outage) loses its calls to another replica, which carries them on ' +
+      'from the stored audio. All replicas must use the same value: the bucket takes the last one opened.',
   ),
   INGEST_PART_FLUSH_MS: spec(
     z.coerce.number().int().min(100).default(5_000),
     'stream-ingest: longest time received frames are held before being stored as a part object (and acknowledged).',
   ),
   INGEST_SWEEP_INTERVAL_MS: spec(
-    z.coerce.number().int().min(100).default(2_000),
+    z.coerce.number().int().min(100).default(1_000),
     'stream-ingest: how often each replica looks for orphaned calls and calls ready to finalize.',
   ),
   RECORDING_REDIRECT_HOSTS: spec(

@@ -1,17 +1,21 @@
 import type { CallClaims, Logger } from '@calltx/shared';
 import type { CallRow } from '../db/calls-repo.js';
 import { OwnedCall, type OwnedCallDeps } from './owned-call.js';
+import { recoverUnreadableParts } from './part-recovery.js';
 
 export interface CallManagerOptions {
   sweepIntervalMs: number;
   /** Orphaned calls one replica takes per sweep, so that replicas share a dead one's calls. */
   maxAdoptionsPerSweep?: number;
+  /** How often a sweep also retries parts set aside as unreadable. Default 60 s. */
+  partRecoveryIntervalMs?: number;
 }
 
 /**
  * The calls this replica owns, and the sweeper every replica runs: it hands each owned call its current row (so
  * the owner notices a stop recorded by another replica, or silence), and adopts calls that are active in
- * Postgres but claimed by nobody (their owner died, or released them at shutdown).
+ * Postgres but claimed by nobody (their owner died, or released them at shutdown), and now and then retries
+ * part objects set aside as unreadable.
  */
 export class CallManager {
   private readonly owned = new Map<string, OwnedCall>();
@@ -19,6 +23,8 @@ export class CallManager {
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private stopped = false;
+  private lastPartRecovery = 0;
+  private recovering: Promise<void> | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -103,6 +109,16 @@ export class CallManager {
       if (claimed.has(row.callSid)) continue;
       if (await this.adopt(row)) adopted += 1;
     }
+    if (
+      !this.recovering &&
+      Date.now() - this.lastPartRecovery >= (this.options.partRecoveryIntervalMs ?? 60_000)
+    ) {
+      this.lastPartRecovery = Date.now();
+      // Not awaited: rewriting a long call's WAVs must not hold up the adoption of orphaned calls.
+      this.recovering = recoverUnreadableParts(this.deps, this.claims)
+        .catch((error: unknown) => this.log.error({ err: error }, 'recovering set-aside parts failed'))
+        .finally(() => (this.recovering = undefined));
+    }
   }
 
   /** Stops sweeping, stores what owned calls hold and releases them for other replicas. */
@@ -110,6 +126,7 @@ export class CallManager {
     this.stopped = true;
     clearTimeout(this.sweeper);
     await this.sweeping;
+    await this.recovering;
     await Promise.all([...this.owned.values()].map((call) => call.stop()));
   }
 }

@@ -1,9 +1,7 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import {
   MediaFrames,
-  callEvents,
   decodeEvent,
-  publishEvent,
   type Claim,
   type Logger,
   type ObjectStore,
@@ -11,9 +9,12 @@ import {
   type Track,
 } from '@calltx/shared';
 import type { CallRow, CallsRepo } from '../db/calls-repo.js';
-import { listParts, writeCallWavs, type AnnouncedEnd, type CallWavs } from '../finalize/call-wavs.js';
+import { announceAudioStored } from '../finalize/announce.js';
+import { announcedEnds, listParts, writeCallWavs, type CallWavs } from '../finalize/call-wavs.js';
+import { setAsideUnreadable } from '../finalize/unreadable-parts.js';
 import { decodePayload, timestampInRange, type Frame } from '../frames/frame.js';
 import { LiveTrack } from '../live/live-track.js';
+import { resumeLivePath, type LiveResumeSettings } from '../live/resume.js';
 import type { SpeechSinkFactory } from '../live/speech-sink.js';
 import type { IngestMetrics, RejectReason } from '../metrics.js';
 import { TrackSpool } from '../spool/track-spool.js';
@@ -32,6 +33,8 @@ export interface CallTiming {
   maxAckPending: number;
   /** Bytes of messages fetched ahead: bounds memory while catching up (must hold the largest message). */
   fetchMaxBytes: number;
+  /** Where a taken-over call's live path restarts. */
+  liveResume: LiveResumeSettings;
 }
 
 export interface OwnedCallDeps {
@@ -106,13 +109,14 @@ export class OwnedCall {
       this.finalizing = this.finalize('stopped');
       return;
     }
-    const { timing, store, metrics } = this.deps;
+    const { timing, store, metrics, repo } = this.deps;
+    const progress = await repo.liveProgress(this.callSid);
     for (const track of this.row.tracks) {
       const speaker = this.row.speakers[track];
       this.tracks.set(track, {
         speaker,
         lastTimestampMs: -1,
-        live: new LiveTrack(this.deps.speechSinks(this.callSid, speaker)),
+        live: new LiveTrack(this.deps.speechSinks(this.callSid, speaker, progress.get(speaker))),
         spool: new TrackSpool({
           store,
           callSid: this.callSid,
@@ -125,6 +129,20 @@ export class OwnedCall {
             this.log.error({ err: error, speaker }, 'part not stored; its frames will be redelivered'),
         }),
       });
+    }
+    for (const { speaker, live } of this.tracks.values()) {
+      const resumedAt = await resumeLivePath({
+        store,
+        callSid: this.callSid,
+        speaker,
+        live,
+        after: progress.get(speaker),
+        settings: timing.liveResume,
+        mayContinue: () => this.claim.isHeld() && this.phase === 'starting',
+        unreadable: (part, error) =>
+          this.log.warn({ err: error, speaker, key: part.key }, 'unreadable part left out of the live path'),
+      });
+      if (resumedAt !== null) this.log.info({ speaker, resumedAt }, 'live path resumed from stored audio');
     }
     await this.openAndConsume();
     if (this.phase === 'starting') this.phase = 'live';
@@ -282,10 +300,13 @@ export class OwnedCall {
           store,
           this.callSid,
           speakers,
-          this.announcedEnds(),
+          announcedEnds(this.row),
           this.claim.signal,
         );
         if (!this.claim.isHeld()) return;
+        for (const { speaker, unreadable } of wavs.speakers) {
+          await setAsideUnreadable({ ...this.deps, logger: this.log }, this.callSid, speaker, unreadable);
+        }
         if (await repo.markStored(this.callSid, wavs, trigger)) this.stored(wavs, trigger);
       }
       await this.announceAndClean();
@@ -325,42 +346,12 @@ export class OwnedCall {
     this.log.info({ trigger, durationMs: wavs.durationMs, speakers }, 'call audio stored');
   }
 
-  /** What the stream stop says about where each track ended (frames lost at the end are call time too). */
-  private announcedEnds(): AnnouncedEnd[] {
-    const { lastTimestampMs, framesLost, tracks, speakers } = this.row;
-    if (!lastTimestampMs || !framesLost) return [];
-    return tracks.map((track) => ({
-      speaker: speakers[track],
-      lastTimestampMs: lastTimestampMs[track],
-      framesLost: framesLost[track],
-    }));
-  }
-
   private async announceAndClean(): Promise<void> {
-    const { js, jsm, subjects, repo, store } = this.deps;
-    const files = await repo.files(this.callSid);
-    const gapFilledMs: Record<string, number> = {};
-    for (const file of files) gapFilledMs[file.speaker] = file.gapFilledMs;
-    const event = callEvents.audioStored({
-      callSid: this.callSid,
-      at: new Date().toISOString(),
-      files: files.map(({ speaker, sampleRate, key, bytes, durationMs, sha256 }) => ({
-        speaker,
-        sampleRate,
-        key,
-        bytes,
-        durationMs,
-        sha256,
-      })),
-      gapFilledMs,
-    });
-    if (!this.claim.isHeld()) return;
-    await publishEvent(
-      js,
-      subjects.call(this.callSid, 'audio-stored'),
-      event,
-      `${this.callSid}:audio-stored`,
+    const { jsm, subjects, repo, store } = this.deps;
+    const files = await announceAudioStored(this.deps, this.callSid, `${this.callSid}:audio-stored`, () =>
+      this.claim.isHeld(),
     );
+    if (!this.claim.isHeld()) return;
 
     if (this.messages) {
       this.phase = 'lingering';
@@ -370,8 +361,11 @@ export class OwnedCall {
     }
     if (!this.claim.isHeld()) return;
     await deleteMediaConsumer(jsm, subjects, this.callSid);
-    for (const speaker of new Set(files.map((f) => f.speaker))) {
-      for (const part of await listParts(store, this.callSid, speaker)) await store.remove(part.key);
+    // Parts set aside as unreadable may become readable: the WAVs are then written again from all the parts.
+    if ((await repo.unreadableParts(this.callSid)).length === 0) {
+      for (const speaker of new Set(files.map((f) => f.speaker))) {
+        for (const part of await listParts(store, this.callSid, speaker)) await store.remove(part.key);
+      }
     }
     await repo.markFinalized(this.callSid);
     this.log.info('call finalized');

@@ -1,5 +1,6 @@
-import { toDatabaseError, withTransaction, type Pool, type Track } from '@calltx/shared';
+import { toDatabaseError, withTransaction, type Pool, type PoolClient, type Track } from '@calltx/shared';
 import type { CallWavs } from '../finalize/call-wavs.js';
+import type { LiveProgress } from '../live/speech-sink.js';
 
 export type IngestState = 'none' | 'active' | 'stored' | 'finalized';
 type PerTrack = Record<Track, number>;
@@ -52,6 +53,16 @@ const toCall = (row: RawCall): CallRow => ({
   framesLost: row.frames_lost,
   lastTimestampMs: row.last_timestamp_ms,
 });
+
+export interface UnreadablePartRow {
+  callSid: string;
+  speaker: string;
+  /** Where it was stored, and goes back to once readable. */
+  partKey: string;
+  asideKey: string;
+  /** Frames its name spans: what the WAVs lack while it is unreadable. */
+  frames: number;
+}
 
 /**
  * The `calls` and `call_stream_files` tables. Events arrive in any order and more than once (a shared consumer,
@@ -175,36 +186,87 @@ export class CallsRepo {
    */
   async markStored(callSid: string, wavs: CallWavs, trigger: string): Promise<boolean> {
     return withTransaction(this.pool, async (client) => {
-      for (const s of wavs.speakers) {
-        for (const wav of [s.wav8k, s.wav16k]) {
-          await client.query(
-            `INSERT INTO call_stream_files (call_sid, speaker, sample_rate, object_key, bytes, duration_ms, sha256, gap_filled_ms, frames)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (call_sid, speaker, sample_rate) DO UPDATE SET object_key = $4, bytes = $5, duration_ms = $6,
-               sha256 = $7, gap_filled_ms = $8, frames = $9, stored_at = now()`,
-            [
-              callSid,
-              s.speaker,
-              wav.sampleRate,
-              wav.key,
-              wav.bytes,
-              wav.durationMs,
-              wav.sha256,
-              s.gapFilledMs,
-              s.framesPlaced,
-            ],
-          );
-        }
-      }
-      const gaps = Object.fromEntries(wavs.speakers.map((s) => [s.speaker, s.gapFilledMs]));
+      await saveFiles(client, callSid, wavs);
       const { rowCount } = await client.query(
         `UPDATE calls SET ingest_state = 'stored', finalize_trigger = $2, duration_ms = $3, gap_filled_ms = $4, stored_at = now(),
            updated_at = now()
          WHERE call_sid = $1 AND ingest_state = 'active'`,
-        [callSid, trigger, wavs.durationMs, JSON.stringify(gaps)],
+        [callSid, trigger, wavs.durationMs, JSON.stringify(gapsOf(wavs))],
       );
       return rowCount === 1;
     });
+  }
+
+  /** Records WAVs written again for a stored or finalized call (recovered frames), and which parts they recovered. */
+  async replaceFiles(callSid: string, wavs: CallWavs, recoveredParts: readonly string[]): Promise<void> {
+    await withTransaction(this.pool, async (client) => {
+      await saveFiles(client, callSid, wavs);
+      await client.query(
+        `UPDATE calls SET duration_ms = $2, gap_filled_ms = $3, updated_at = now() WHERE call_sid = $1`,
+        [callSid, wavs.durationMs, JSON.stringify(gapsOf(wavs))],
+      );
+      await client.query(
+        `UPDATE call_unreadable_parts SET recovered_at = now() WHERE call_sid = $1 AND part_key = ANY($2)`,
+        [callSid, recoveredParts],
+      );
+    });
+  }
+
+  /** Lists a part set aside as unreadable; false when it was listed already (a re-run). */
+  async recordUnreadablePart(part: UnreadablePartRow): Promise<boolean> {
+    const { rows } = await this.query(
+      'record unreadable part',
+      `INSERT INTO call_unreadable_parts (call_sid, part_key, speaker, aside_key, frames) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (call_sid, part_key) DO NOTHING RETURNING part_key`,
+      [part.callSid, part.partKey, part.speaker, part.asideKey, part.frames],
+    );
+    return rows.length === 1;
+  }
+
+  /** Parts set aside and not recovered yet, of finalized calls (or of one call). */
+  async unreadableParts(callSid?: string): Promise<UnreadablePartRow[]> {
+    const { rows } = await this.query<{
+      call_sid: string;
+      part_key: string;
+      speaker: string;
+      aside_key: string;
+      frames: number;
+    }>(
+      'list unreadable parts',
+      `SELECT p.call_sid, p.part_key, p.speaker, p.aside_key, p.frames
+       FROM call_unreadable_parts p JOIN calls c USING (call_sid)
+       WHERE p.recovered_at IS NULL AND ($1::text IS NULL AND c.ingest_state = 'finalized' OR p.call_sid = $1)
+       ORDER BY p.call_sid, p.part_key`,
+      [callSid ?? null],
+    );
+    return rows.map((r) => ({
+      callSid: r.call_sid,
+      partKey: r.part_key,
+      speaker: r.speaker,
+      asideKey: r.aside_key,
+      frames: r.frames,
+    }));
+  }
+
+  /** Records a published live final, unless a later one of the speaker is recorded already. */
+  async recordLiveFinal(callSid: string, speaker: string, progress: LiveProgress): Promise<void> {
+    await this.query(
+      'record live final',
+      `INSERT INTO call_live_progress (call_sid, speaker, final_sequence, final_end_ms) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (call_sid, speaker) DO UPDATE SET final_sequence = $3, final_end_ms = $4, updated_at = now()
+       WHERE call_live_progress.final_sequence < $3`,
+      [callSid, speaker, progress.sequence, progress.endMs],
+    );
+  }
+
+  /** The last live final published per speaker. */
+  async liveProgress(callSid: string): Promise<Map<string, LiveProgress>> {
+    const { rows } = await this.query<{ speaker: string; final_sequence: number; final_end_ms: number }>(
+      'read live progress',
+      `SELECT speaker, final_sequence, final_end_ms FROM call_live_progress WHERE call_sid = $1`,
+      [callSid],
+    );
+    return new Map(rows.map((r) => [r.speaker, { sequence: r.final_sequence, endMs: r.final_end_ms }]));
   }
 
   async markFinalized(callSid: string): Promise<void> {
@@ -240,5 +302,31 @@ export class CallsRepo {
       sha256: r.sha256,
       gapFilledMs: r.gap_filled_ms,
     }));
+  }
+}
+
+const gapsOf = (wavs: CallWavs) => Object.fromEntries(wavs.speakers.map((s) => [s.speaker, s.gapFilledMs]));
+
+async function saveFiles(client: PoolClient, callSid: string, wavs: CallWavs): Promise<void> {
+  for (const s of wavs.speakers) {
+    for (const wav of [s.wav8k, s.wav16k]) {
+      await client.query(
+        `INSERT INTO call_stream_files (call_sid, speaker, sample_rate, object_key, bytes, duration_ms, sha256, gap_filled_ms, frames)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (call_sid, speaker, sample_rate) DO UPDATE SET object_key = $4, bytes = $5, duration_ms = $6,
+           sha256 = $7, gap_filled_ms = $8, frames = $9, stored_at = now()`,
+        [
+          callSid,
+          s.speaker,
+          wav.sampleRate,
+          wav.key,
+          wav.bytes,
+          wav.durationMs,
+          wav.sha256,
+          s.gapFilledMs,
+          s.framesPlaced,
+        ],
+      );
+    }
   }
 }

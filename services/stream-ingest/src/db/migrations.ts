@@ -55,4 +55,38 @@ export const MIGRATIONS = [
       );
     `,
   },
+  {
+    id: '002-call-live-progress',
+    sql: `
+      -- Per call and speaker, the last live final published: a new owner resumes the live path from its end and
+      -- numbers the next utterance after it.
+      CREATE TABLE IF NOT EXISTS call_live_progress (
+        call_sid        text NOT NULL REFERENCES calls (call_sid) ON DELETE CASCADE,
+        speaker         text NOT NULL,
+        final_sequence  integer NOT NULL,
+        final_end_ms    double precision NOT NULL,
+        updated_at      timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (call_sid, speaker)
+      );
+    `,
+  },
+  {
+    id: '003-call-unreadable-parts',
+    sql: `
+      -- Part objects finalize could not read, moved from part_key to aside_key; recovered_at once a later pass
+      -- found one readable and wrote its frames into the WAVs.
+      CREATE TABLE IF NOT EXISTS call_unreadable_parts (
+        call_sid      text NOT NULL REFERENCES calls (call_sid) ON DELETE CASCADE,
+        part_key      text NOT NULL,
+        speaker       text NOT NULL,
+        aside_key     text NOT NULL,
+        frames        integer NOT NULL,
+        set_aside_at  timestamptz NOT NULL DEFAULT now(),
+        recovered_at  timestamptz,
+        PRIMARY KEY (call_sid, part_key)
+      );
+      CREATE INDEX IF NOT EXISTS call_unreadable_parts_pending_idx ON call_unreadable_parts (call_sid)
+        WHERE recovered_at IS NULL;
+    `,
+  },
 ] as const;

@@ -1,4 +1,4 @@
-import type { ObjectStore } from '@calltx/shared';
+import type { ObjectStore, Track } from '@calltx/shared';
 import { FRAME_BYTES, MAX_TIMESTAMP_MS, SAMPLES_PER_MS } from '../frames/frame.js';
 import { parsePartKey, partsPrefix, wavKey, type PartRef } from '../spool/object-keys.js';
 import { mergeParts, type MergeStats } from './merge.js';
@@ -13,6 +13,8 @@ export interface SpeakerWavs {
   gapFilledMs: number;
   framesPlaced: number;
   duplicates: number;
+  /** Parts left out: not part objects (e.g. a 0-byte object an upload killed midway left behind). */
+  unreadable: PartRef[];
 }
 
 export interface CallWavs {
@@ -29,6 +31,22 @@ export interface AnnouncedEnd {
   framesLost: number;
 }
 
+/** What the stream stop recorded on a call row says about where each track ended (none before the stop). */
+export function announcedEnds(row: {
+  tracks: readonly Track[];
+  speakers: Record<Track, string>;
+  lastTimestampMs: Record<Track, number> | null;
+  framesLost: Record<Track, number> | null;
+}): AnnouncedEnd[] {
+  const { lastTimestampMs, framesLost, tracks, speakers } = row;
+  if (!lastTimestampMs || !framesLost) return [];
+  return tracks.map((track) => ({
+    speaker: speakers[track],
+    lastTimestampMs: lastTimestampMs[track],
+    framesLost: framesLost[track],
+  }));
+}
+
 export async function listParts(store: ObjectStore, callSid: string, speaker: string): Promise<PartRef[]> {
   const parts: PartRef[] = [];
   for await (const { key } of store.list(partsPrefix(callSid, speaker))) {
@@ -43,7 +61,8 @@ export async function listParts(store: ObjectStore, callSid: string, speaker: st
  * same duration so they line up on call time. The end is the latest frame stored, or later where the stream stop
  * announces frames lost at the end (they are call time too). The announced timestamp also counts frames this
  * service rejected, so it is believed only as far as the lost frames can reach: a garbage timestamp can't
- * stretch the files. Deterministic: re-running over the same parts stores identical objects.
+ * stretch the files. Deterministic: re-running over the same parts stores identical objects. A part that is not a
+ * part object is left out of both files (the caller sets it aside), so one bad object can't block the call.
  */
 export async function writeCallWavs(
   store: ObjectStore,
@@ -75,21 +94,23 @@ export async function writeCallWavs(
     const parts = partsBySpeaker.get(speaker)!;
     // Two passes over the parts (cheap: they are half the size of the 8 kHz PCM) keep each upload a plain stream.
     const stats: MergeStats = { framesPlaced: 0, duplicates: 0, filledSamples: 0 };
+    const unreadable: PartRef[] = [];
     const wav8k = await storeWav(
       store,
       wavKey(callSid, speaker, 8000),
       8000,
       totalSamples,
-      mergeParts(parts, totalSamples, load, stats),
+      mergeParts(parts, totalSamples, load, stats, (part) => unreadable.push(part)),
       signal,
     );
+    const readable = parts.filter((part) => !unreadable.includes(part));
     const again: MergeStats = { framesPlaced: 0, duplicates: 0, filledSamples: 0 };
     const wav16k = await storeWav(
       store,
       wavKey(callSid, speaker, 16000),
       16000,
       2 * totalSamples,
-      upsampled(mergeParts(parts, totalSamples, load, again)),
+      upsampled(mergeParts(readable, totalSamples, load, again)),
       signal,
     );
     results.push({
@@ -99,6 +120,7 @@ export async function writeCallWavs(
       gapFilledMs: Math.round(stats.filledSamples / SAMPLES_PER_MS),
       framesPlaced: stats.framesPlaced,
       duplicates: stats.duplicates,
+      unreadable,
     });
   }
   return { durationMs: endMs, speakers: results };

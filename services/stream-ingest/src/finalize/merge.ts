@@ -1,7 +1,7 @@
 import { decodeMulaw } from '@calltx/audio';
 import { SAMPLES_PER_MS } from '../frames/frame.js';
 import type { PartRef } from '../spool/object-keys.js';
-import { decodePart, type SpooledFrame } from '../spool/part-format.js';
+import { PartFormatError, decodePart, type SpooledFrame } from '../spool/part-format.js';
 
 export interface MergeStats {
   /** Frames that put at least one sample into the output. */
@@ -21,22 +21,68 @@ interface OpenPart {
 /** Output block: one second at 8 kHz. */
 const BLOCK_SAMPLES = 8_000;
 
+/** A part object that holds no readable frames (see PartFormatError). */
+export type UnreadablePart = (part: PartRef, error: PartFormatError) => void;
+
 /**
- * Streams one speaker's 8 kHz PCM from its part objects: a k-way merge by timestamp in constant memory.
- * Parts are opened only when the merge reaches their first timestamp, so just the parts overlapping the current
- * position are in memory (one, or a few around a crash). Each frame is placed at `timestampMs × 8`; samples
- * already written are never written again (a duplicate holds the same bytes), holes become silence, and the
- * output is exactly `totalSamples` long, so the result depends only on the set of stored frames.
+ * One speaker's stored frames in timestamp order: a k-way merge of its part objects in constant memory. Parts
+ * are opened only when the merge reaches their first timestamp, so just the parts overlapping the current
+ * position are in memory (one, or a few around a crash). Duplicates come through; callers skip them. A part that
+ * is not a part object is skipped and reported to `unreadable` when given (else the merge throws).
+ */
+export async function* framesInOrder(
+  parts: readonly PartRef[],
+  load: (key: string) => Promise<Buffer>,
+  unreadable?: UnreadablePart,
+): AsyncGenerator<SpooledFrame> {
+  const sorted = [...parts].sort((a, b) => a.firstTs - b.firstTs || (a.key < b.key ? -1 : 1));
+  const heap = new FrameHeap();
+  let nextPart = 0;
+  for (;;) {
+    // Every part that could hold the smallest pending timestamp must be open before popping it.
+    while (nextPart < sorted.length && (heap.size === 0 || sorted[nextPart]!.firstTs <= heap.peekTs())) {
+      const ref = sorted[nextPart]!;
+      const frames = await readPart(ref, load, unreadable);
+      if (frames.length > 0) heap.push({ frames, next: 0, order: nextPart });
+      nextPart += 1;
+    }
+    const part = heap.pop();
+    if (!part) return;
+    const frame = part.frames[part.next]!;
+    part.next += 1;
+    if (part.next < part.frames.length) heap.push(part);
+    yield frame;
+  }
+}
+
+async function readPart(
+  ref: PartRef,
+  load: (key: string) => Promise<Buffer>,
+  unreadable: UnreadablePart | undefined,
+): Promise<SpooledFrame[]> {
+  const bytes = await load(ref.key);
+  try {
+    return decodePart(bytes, ref.key);
+  } catch (error) {
+    if (!unreadable || !(error instanceof PartFormatError)) throw error;
+    unreadable(ref, error);
+    return [];
+  }
+}
+
+/**
+ * Streams one speaker's 8 kHz PCM from its part objects (framesInOrder). Each frame is placed at
+ * `timestampMs × 8`; samples already written are never written again (a duplicate holds the same bytes), holes
+ * become silence, and the output is exactly `totalSamples` long, so the result depends only on the set of stored
+ * frames.
  */
 export async function* mergeParts(
   parts: readonly PartRef[],
   totalSamples: number,
   load: (key: string) => Promise<Buffer>,
   stats: MergeStats,
+  unreadable?: UnreadablePart,
 ): AsyncGenerator<Int16Array> {
-  const sorted = [...parts].sort((a, b) => a.firstTs - b.firstTs || (a.key < b.key ? -1 : 1));
-  const heap = new FrameHeap();
-  let nextPart = 0;
   let block = new Int16Array(BLOCK_SAMPLES);
   let filled = 0;
   let cursor = 0;
@@ -58,20 +104,7 @@ export async function* mergeParts(
     }
   };
 
-  for (;;) {
-    // Every part that could hold the smallest pending timestamp must be open before popping it.
-    while (nextPart < sorted.length && (heap.size === 0 || sorted[nextPart]!.firstTs <= heap.peekTs())) {
-      const ref = sorted[nextPart]!;
-      const frames = decodePart(await load(ref.key), ref.key);
-      if (frames.length > 0) heap.push({ frames, next: 0, order: nextPart });
-      nextPart += 1;
-    }
-    const part = heap.pop();
-    if (!part) break;
-    const frame = part.frames[part.next]!;
-    part.next += 1;
-    if (part.next < part.frames.length) heap.push(part);
-
+  for await (const frame of framesInOrder(parts, load, unreadable)) {
     const start = frame.timestampMs * SAMPLES_PER_MS;
     const end = Math.min(start + frame.payload.length, totalSamples);
     if (end <= cursor) {

@@ -5,7 +5,7 @@ import type { SpeechSink } from './speech-sink.js';
 /**
  * The live path of one speaker: frames placed on call time by timestamp (gaps become silence, frames that are
  * late or repeated are skipped), decoded, upsampled to 16 kHz with one stateful upsampler, and handed on in
- * order. It starts at the first frame it sees, so a call resumed after a crash does not replay minutes of silence.
+ * order. It starts at the first frame it sees, or where `startAt` says (a takeover resumes at a chosen point).
  */
 export class LiveTrack {
   /** Next 8 kHz sample index; -1 until the first frame. */
@@ -18,6 +18,12 @@ export class LiveTrack {
   private ended = false;
 
   constructor(private readonly sink: SpeechSink) {}
+
+  /** Starts the path at call time `ms` (before any push): earlier audio is skipped, later gaps are silence. */
+  startAt(ms: number): void {
+    this.cursor = ms * SAMPLES_PER_MS;
+    this.origin = 2 * this.cursor;
+  }
 
   /** Resolves when the sink can take more. */
   async push(frames: readonly Frame[], audioEndAt: string): Promise<void> {

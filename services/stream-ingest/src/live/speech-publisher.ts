@@ -2,7 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { pcm16leBytes } from '@calltx/audio';
 import { internalEvents, publishEvent, type Logger, type Subjects } from '@calltx/shared';
 import type { IngestMetrics } from '../metrics.js';
-import type { SpeechSink, SpeechSinkFactory } from './speech-sink.js';
+import type { LiveProgress, SpeechSink, SpeechSinkFactory } from './speech-sink.js';
 
 /** What the ingest needs of a VAD segmenter (`Segmenter` of @calltx/speech). */
 export interface SegmenterLike {
@@ -12,7 +12,7 @@ export interface SegmenterLike {
 
 export interface SegmentLike {
   kind: 'partial' | 'final';
-  segmentId: string;
+  /** Utterance number in the segmenter's stream, from 0. */
   sequence: number;
   startMs: number;
   endMs: number;
@@ -24,8 +24,10 @@ export interface SpeechPublisherOptions {
   subjects: Subjects;
   logger: Logger;
   metrics: IngestMetrics;
-  /** A segmenter for one stream of one speaker; `streamId` prefixes its segment ids. */
+  /** A segmenter for one stream of one speaker (its own segment ids are not used). */
   createSegmenter: (streamId: string) => SegmenterLike;
+  /** Called once a final is published: where a replica taking the call over resumes. */
+  recordFinal: (callSid: string, speaker: string, progress: LiveProgress) => Promise<void>;
   /** Audio queued for the segmenter beyond which the media consumer waits (bounds memory while catching up). */
   maxBacklogMs?: number;
   /** Partials are dropped while this many publishes are unanswered (the transcriber may skip them anyway). */
@@ -38,7 +40,9 @@ const FINAL_PUBLISH_ATTEMPTS = 3;
  * Live speech for the transcriber: each speaker's 16 kHz audio goes through its own segmenter, and every
  * partial and final utterance is published as a SpeechSegment on `audio.v1.<CallSid>.<speaker>.<kind>`.
  * The segmenter starts where the live path starts (the call's beginning, or where a replica resumed it after a
- * takeover); the stream id carries that offset so segment ids of a resumed call never collide with earlier ones.
+ * takeover). Utterances are numbered per call and speaker across takeovers (a resumed path continues after the
+ * last final recorded), and a segment's id and a final's Nats-Msg-Id follow from that number alone: a final
+ * published again by the next owner (its predecessor died before recording it) is the same message.
  */
 export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFactory {
   const { js, subjects, logger, metrics } = options;
@@ -49,6 +53,7 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
   const publish = async (
     callSid: string,
     speaker: string,
+    sequence: number,
     segment: SegmentLike,
     audioEndAt: string,
   ): Promise<void> => {
@@ -57,11 +62,12 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
       metrics.speechSegments.inc({ kind: 'partial', outcome: 'dropped' });
       return;
     }
+    const segmentId = `${callSid}:${speaker}:${sequence}`;
     const event = internalEvents.speechSegment({
       callSid,
       speaker,
-      segmentId: segment.segmentId,
-      sequence: segment.sequence,
+      segmentId,
+      sequence,
       final,
       startMs: Math.floor(segment.startMs),
       endMs: Math.ceil(segment.endMs),
@@ -70,30 +76,34 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
       audioEndAt,
     });
     const subject = subjects.audio(callSid, speaker, segment.kind);
-    const msgId = `${segment.segmentId}:${segment.kind}:${event.endMs}`;
+    const msgId = final ? `${segmentId}:final` : `${segmentId}:partial:${event.endMs}`;
     inFlight += 1;
     try {
       for (let attempt = 1; ; attempt++) {
         try {
           await publishEvent(js, subject, event, msgId);
           metrics.speechSegments.inc({ kind: segment.kind, outcome: 'published' });
-          return;
+          break;
         } catch (error) {
           if (!final || attempt >= FINAL_PUBLISH_ATTEMPTS) throw error;
         }
       }
     } catch (error) {
       metrics.speechSegments.inc({ kind: segment.kind, outcome: 'failed' });
-      logger.warn(
-        { err: error, callSid, speaker, segmentId: segment.segmentId },
-        'speech segment not published',
-      );
+      logger.warn({ err: error, callSid, speaker, segmentId }, 'speech segment not published');
+      return;
     } finally {
       inFlight -= 1;
     }
+    if (!final) return;
+    await options.recordFinal(callSid, speaker, { sequence, endMs: segment.endMs }).catch((error: unknown) =>
+      // The next owner would resume before this final and publish it again, under the same id.
+      logger.warn({ err: error, callSid, speaker, segmentId }, 'live progress not recorded'),
+    );
   };
 
-  return (callSid, speaker): SpeechSink => {
+  return (callSid, speaker, after): SpeechSink => {
+    const firstSequence = after ? after.sequence + 1 : 0;
     let segmenter: SegmenterLike | undefined;
     let backlog = 0;
     const waiters: Array<() => void> = [];
@@ -103,7 +113,8 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
       if (backlog <= maxBacklogSamples) for (const wake of waiters.splice(0)) wake();
     };
     const emit = (segments: SegmentLike[], audioEndAt: string) => {
-      for (const segment of segments) void publish(callSid, speaker, segment, audioEndAt);
+      for (const segment of segments)
+        void publish(callSid, speaker, firstSequence + segment.sequence, segment, audioEndAt);
     };
     let failures = 0;
     // Logged once per stream: a broken model would otherwise log every 20 ms.
@@ -113,7 +124,7 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
 
     return {
       push(pcm16k, offsetMs, audioEndAt) {
-        segmenter ??= options.createSegmenter(`${callSid}:${speaker}:${Math.floor(offsetMs)}`);
+        segmenter ??= options.createSegmenter(`${callSid}:${speaker}`);
         lastAudioEndAt = audioEndAt;
         backlog += pcm16k.length;
         segmenter

@@ -12,4 +12,12 @@ export interface SpeechSink {
   end(): void;
 }
 
-export type SpeechSinkFactory = (callSid: string, speaker: string) => SpeechSink;
+/** The last live final published for a speaker: a resumed live path continues after it. */
+export interface LiveProgress {
+  sequence: number;
+  /** Call time just after the final's last sample. */
+  endMs: number;
+}
+
+/** `after`: the live path resumes a call whose last published final this was (numbering continues after it). */
+export type SpeechSinkFactory = (callSid: string, speaker: string, after?: LiveProgress) => SpeechSink;

@@ -8,6 +8,13 @@ export const wavKey = (callSid: string, speaker: string, sampleRate: 8000 | 1600
 
 export const partsPrefix = (callSid: string, speaker: string) => `${streamPrefix(callSid)}parts/${speaker}/`;
 
+/**
+ * Where a part that is not a part object is kept aside, out of the merge and of the cleanup after finalize: until
+ * a later pass finds it readable and moves it back (`parts/` → `unreadable-parts/`, the name unchanged).
+ */
+export const unreadablePartKey = (callSid: string, speaker: string, key: string) =>
+  `${streamPrefix(callSid)}unreadable-parts/${speaker}/${key.slice(partsPrefix(callSid, speaker).length)}`;
+
 // Zero-padded so a listing sorts parts by time; 10 digits hold 115 days of milliseconds.
 const pad = (ms: number) => ms.toString().padStart(10, '0');
 

@@ -33,6 +33,7 @@ export interface InProcessOptions {
   claimTtlMs?: number;
   sweepIntervalMs?: number;
   lifecycleMaxDeliver?: number;
+  partRecoveryIntervalMs?: number;
 }
 
 /** The service's app (createStreamIngest) in this process, with its own NATS connection, on a test environment. */
@@ -71,6 +72,7 @@ export async function startInProcess(
     },
     sweepIntervalMs: options.sweepIntervalMs ?? 200,
     lifecycleMaxDeliver: options.lifecycleMaxDeliver ?? 50,
+    partRecoveryIntervalMs: options.partRecoveryIntervalMs,
     isNatsConnected: () => !nc.isClosed(),
   });
   await ingest.start();

@@ -1,0 +1,62 @@
+import type { ObjectStore } from '@calltx/shared';
+import { listParts } from '../finalize/call-wavs.js';
+import { framesInOrder, type UnreadablePart } from '../finalize/merge.js';
+import { FRAME_BYTES, SAMPLES_PER_MS, type Frame } from '../frames/frame.js';
+import type { LiveTrack } from './live-track.js';
+import type { LiveProgress } from './speech-sink.js';
+
+const FRAME_MS = FRAME_BYTES / SAMPLES_PER_MS;
+const REPLAY_BATCH_FRAMES = 50;
+
+export interface LiveResumeSettings {
+  /** The segmenter's VAD window: a resumed path starts on the same window grid as an uninterrupted one. */
+  windowMs: number;
+  /** How far before the end of the stored audio replay may start at most (the longest utterance, and margin). */
+  lookbackMs: number;
+}
+
+export interface LiveResumeOptions {
+  store: ObjectStore;
+  callSid: string;
+  speaker: string;
+  live: LiveTrack;
+  /** The last final published for the speaker, if any. */
+  after: LiveProgress | undefined;
+  settings: LiveResumeSettings;
+  /** False once the claim is lost: stop replaying. */
+  mayContinue: () => boolean;
+  unreadable: UnreadablePart;
+}
+
+/**
+ * Puts a taken-over speaker's live path back where the utterance in progress began: the stored parts hold every
+ * frame acknowledged so far, so the path restarts at the end of the last final published (or, with no final for
+ * longer than an utterance can last, that far before the stored end) and replays the stored audio from there.
+ * The consumer's frames follow; the live track skips those the replay already covered. The start is on the VAD
+ * window grid of an uninterrupted path (which began at the speaker's first frame), so the segmenter cuts the
+ * same windows it would have. Returns the call time the path starts at, or null when nothing is stored yet.
+ */
+export async function resumeLivePath(options: LiveResumeOptions): Promise<number | null> {
+  const { store, callSid, speaker, live, after, settings } = options;
+  const parts = await listParts(store, callSid, speaker);
+  if (parts.length === 0) return null;
+  const origin = Math.min(...parts.map((part) => part.firstTs));
+  const storedEnd = Math.max(...parts.map((part) => part.lastTs + FRAME_MS));
+  const wanted = Math.max(after?.endMs ?? origin, storedEnd - settings.lookbackMs, origin);
+  const startMs = origin + Math.floor((wanted - origin) / settings.windowMs) * settings.windowMs;
+  live.startAt(startMs);
+
+  // The frames were received before the crash; when exactly is not stored, so replayed audio counts as just received.
+  const audioEndAt = new Date().toISOString();
+  const replayed = parts.filter((part) => part.lastTs + FRAME_MS > startMs);
+  let batch: Frame[] = [];
+  for await (const frame of framesInOrder(replayed, (key) => store.getBuffer(key), options.unreadable)) {
+    if (!options.mayContinue()) return startMs;
+    batch.push(frame);
+    if (batch.length < REPLAY_BATCH_FRAMES) continue;
+    await live.push(batch, audioEndAt);
+    batch = [];
+  }
+  if (batch.length > 0) await live.push(batch, audioEndAt);
+  return startMs;
+}
