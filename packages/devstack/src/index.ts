@@ -13,3 +13,4 @@ export {
 } from './postgres/embedded-postgres.js';
 export * from './testing/index.js';
 export { isReachable } from './reachable.js';
+export { startNatsCluster, type NatsCluster, type NatsClusterOptions } from './nats/nats-cluster.js';

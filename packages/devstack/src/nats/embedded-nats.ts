@@ -28,7 +28,7 @@ export interface EmbeddedNats {
  * stop() closed it or because this process died in any way (SIGKILL, or a test runner's SIGTERM, both of
  * which skip 'exit' handlers), the guard stops the server: no server outlives its owner.
  */
-const GUARD_SCRIPT = [
+export const GUARD_SCRIPT = [
   'exec 3<&0',
   '"$@" </dev/null &',
   'server=$!',
