@@ -6,7 +6,11 @@ import { startNatsCluster } from './nats-cluster.js';
 describe('startNatsCluster', () => {
   it('runs a JetStream cluster whose servers can be killed and restarted', async () => {
     const cluster = await startNatsCluster(3);
-    const nc = await connect({ servers: cluster.urls as string[], maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const nc = await connect({
+      servers: cluster.urls as string[],
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
     try {
       expect(cluster.urls).toHaveLength(3);
       expect(await cluster.metaLeader()).toBeTypeOf('number');

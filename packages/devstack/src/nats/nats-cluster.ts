@@ -179,7 +179,8 @@ export async function startNatsCluster(n = 3, options: NatsClusterOptions = {}):
     await Promise.all(nodes.map(launch));
     const deadline = Date.now() + startTimeoutMs;
     while ((await cluster.metaLeader()) === undefined) {
-      if (Date.now() > deadline) throw new EmbeddedServerError('the cluster elected no JetStream meta leader');
+      if (Date.now() > deadline)
+        throw new EmbeddedServerError('the cluster elected no JetStream meta leader');
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } catch (error) {
