@@ -126,14 +126,18 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
     repository,
     async start() {
       const stream = subjects.streamName('recordings');
-      await ensureDurableConsumer(jsm, {
-        stream,
-        name: CONSUMER_NAME,
-        filterSubject: subjects.all('recordings'),
-        ackWaitMs: config.RECORDING_ACK_WAIT_MS,
-        maxDeliver: MAX_DELIVER,
-        maxAckPending: Math.max(16, config.RECORDING_CONCURRENCY * 4),
-      });
+      await ensureDurableConsumer(
+        jsm,
+        {
+          stream,
+          name: CONSUMER_NAME,
+          filterSubject: subjects.all('recordings'),
+          ackWaitMs: config.RECORDING_ACK_WAIT_MS,
+          maxDeliver: MAX_DELIVER,
+          maxAckPending: Math.max(16, config.RECORDING_CONCURRENCY * 4),
+        },
+        logger,
+      );
       consumer = await runConsumer({
         js,
         stream,

@@ -113,14 +113,18 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
     manager,
     repo,
     async start() {
-      await ensureDurableConsumer(jsm, {
-        stream: subjects.streamName('calls'),
-        name: LIFECYCLE_CONSUMER,
-        filterSubject: subjects.all('calls'),
-        ackWaitMs: 30_000,
-        maxDeliver: -1,
-        maxAckPending: 1_000,
-      });
+      await ensureDurableConsumer(
+        jsm,
+        {
+          stream: subjects.streamName('calls'),
+          name: LIFECYCLE_CONSUMER,
+          filterSubject: subjects.all('calls'),
+          ackWaitMs: 30_000,
+          maxDeliver: -1,
+          maxAckPending: 1_000,
+        },
+        logger,
+      );
       lifecycle = await runConsumer({
         js,
         stream: subjects.streamName('calls'),

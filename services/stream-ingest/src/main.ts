@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     logger,
     owner: `${hostname()}:${process.pid}`,
     ttlMs: config.INGEST_CLAIM_TTL_MS,
+    replicas: config.NATS_STREAM_REPLICAS,
   });
 
   const vad = await SileroVad.load();

@@ -1,6 +1,7 @@
 import {
   AckPolicy,
   DeliverPolicy,
+  JetStreamApiCodes,
   JetStreamApiError,
   type ConsumerConfig,
   type JetStreamClient,
@@ -13,6 +14,8 @@ import { CalltxError, InvalidMessageError } from '../errors/index.js';
 import { decodeEvent } from '../events/codec.js';
 import type { Logger } from '../log/index.js';
 import type { ConsumerMetrics } from '../metrics/index.js';
+import { whileJetStreamUnavailable } from './availability.js';
+import { defaultRetryDelay } from './retry-delay.js';
 
 export interface DurableConsumerSpec {
   stream: string;
@@ -23,10 +26,19 @@ export interface DurableConsumerSpec {
   maxAckPending: number;
 }
 
-const CONSUMER_NOT_FOUND = 10014;
+/**
+ * Creates or updates a durable pull consumer: every replica of a service shares it. Waits while JetStream is
+ * unavailable (a leader election).
+ */
+export async function ensureDurableConsumer(
+  jsm: JetStreamManager,
+  spec: DurableConsumerSpec,
+  logger: Logger,
+): Promise<void> {
+  await whileJetStreamUnavailable(`consumer ${spec.name}`, () => createOrUpdate(jsm, spec), { logger });
+}
 
-/** Creates or updates a durable pull consumer: every replica of a service shares it. */
-export async function ensureDurableConsumer(jsm: JetStreamManager, spec: DurableConsumerSpec): Promise<void> {
+async function createOrUpdate(jsm: JetStreamManager, spec: DurableConsumerSpec): Promise<void> {
   const config: Partial<ConsumerConfig> = {
     durable_name: spec.name,
     filter_subject: spec.filterSubject,
@@ -40,7 +52,8 @@ export async function ensureDurableConsumer(jsm: JetStreamManager, spec: Durable
     await jsm.consumers.info(spec.stream, spec.name);
     await jsm.consumers.update(spec.stream, spec.name, config);
   } catch (error) {
-    if (!(error instanceof JetStreamApiError) || error.code !== CONSUMER_NOT_FOUND) throw error;
+    if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.ConsumerNotFound)
+      throw error;
     await jsm.consumers.add(spec.stream, config);
   }
 }
@@ -64,8 +77,6 @@ export interface RunningConsumer {
   stop(): Promise<void>;
   readonly done: Promise<void>;
 }
-
-export const defaultRetryDelay = (attempt: number) => Math.min(30_000, 500 * 2 ** Math.max(0, attempt - 1));
 
 export interface SettleOptions<S extends z.ZodType> {
   consumer: string;
@@ -133,7 +144,9 @@ export async function runConsumer<S extends z.ZodType>(
   const { js, stream, consumer: name, schema, handle, logger, metrics } = options;
   const concurrency = options.concurrency ?? 1;
   const retryDelay = options.retryDelayMs ?? defaultRetryDelay;
-  const consumer = await js.consumers.get(stream, name);
+  const consumer = await whileJetStreamUnavailable(`consumer ${name}`, () => js.consumers.get(stream, name), {
+    logger,
+  });
   const messages = await consumer.consume({ max_messages: Math.max(2, concurrency * 2) });
   const inFlight = new Set<Promise<void>>();
 

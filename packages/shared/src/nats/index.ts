@@ -1,9 +1,13 @@
 export * from './subjects.js';
 export { connectNats, type NatsLink, type NatsConnectOptions } from './connection.js';
+export {
+  isJetStreamUnavailable,
+  whileJetStreamUnavailable,
+  type WhileUnavailableOptions,
+} from './availability.js';
 export { provisionStreams, streamConfig, STREAM_POLICIES } from './streams.js';
 export {
   settleMessage,
-  defaultRetryDelay,
   type SettleOptions,
   ensureDurableConsumer,
   runConsumer,
@@ -12,3 +16,4 @@ export {
   type RunningConsumer,
 } from './consumer.js';
 export { publishEvent, PublishError } from './publish.js';
+export { defaultRetryDelay } from './retry-delay.js';
