@@ -14,6 +14,7 @@ import {
   provisionStreams,
   runMigrations,
   startupFailure,
+  whileJetStreamUnavailable,
 } from '@calltx/shared';
 import { Segmenter, SileroVad } from '@calltx/speech';
 import { createStreamIngest, timingFromConfig } from './app.js';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   await store.ensureBucket();
 
   const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
-  const jsm = await jetstreamManager(nats.nc);
+  const jsm = await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger });
   await provisionStreams(jsm, subjects, ['calls', 'media', 'audio'], logger, config.NATS_STREAM_REPLICAS);
   const js = jetstream(nats.nc);
   const claims = await CallClaims.open({
