@@ -39,6 +39,8 @@ export interface StreamIngestDeps {
   timing: CallTiming;
   sweepIntervalMs: number;
   isNatsConnected: () => boolean;
+  /** NATS_STREAM_REPLICAS: per-call consumers keep their state in memory when the streams are replicated. */
+  streamReplicas: number;
 }
 
 export interface StreamIngest {
@@ -90,7 +92,18 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
     createSegmenter: deps.createSegmenter,
   });
   const manager = new CallManager(
-    { js, jsm, subjects, store, repo, metrics, logger, speechSinks, timing: deps.timing },
+    {
+      js,
+      jsm,
+      subjects,
+      store,
+      repo,
+      metrics,
+      logger,
+      speechSinks,
+      timing: deps.timing,
+      replicated: deps.streamReplicas > 1,
+    },
     claims,
     { sweepIntervalMs: deps.sweepIntervalMs },
   );

@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     timing: timingFromConfig(config, nats.nc.info?.max_payload),
     sweepIntervalMs: config.INGEST_SWEEP_INTERVAL_MS,
     isNatsConnected: nats.isConnected,
+    streamReplicas: config.NATS_STREAM_REPLICAS,
   });
   await ingest.start();
   const port = await ingest.http.listen(config.PORT);

@@ -32,6 +32,8 @@ export interface InProcessOptions {
   timing?: Partial<CallTiming>;
   claimTtlMs?: number;
   sweepIntervalMs?: number;
+  /** NATS_STREAM_REPLICAS of the environment's streams. */
+  streamReplicas?: number;
 }
 
 /** The service's app (createStreamIngest) in this process, with its own NATS connection, on a test environment. */
@@ -48,6 +50,7 @@ export async function startInProcess(
     bucket: env.claimsBucket,
     logger,
     ttlMs: options.claimTtlMs ?? 3_000,
+    replicas: options.streamReplicas ?? 1,
   });
   const loadedVad = await sharedVad();
   const ingest = createStreamIngest({
@@ -70,6 +73,7 @@ export async function startInProcess(
     },
     sweepIntervalMs: options.sweepIntervalMs ?? 200,
     isNatsConnected: () => !nc.isClosed(),
+    streamReplicas: options.streamReplicas ?? 1,
   });
   await ingest.start();
   let stopping: Promise<void> | undefined;
