@@ -20,6 +20,8 @@ export interface NatsCluster {
   readonly url: string;
   /** `server_name` of each server, by index. */
   readonly names: readonly string[];
+  /** Monitoring endpoint of each server (`/healthz`, `/jsz`, `/connz`), by index. */
+  readonly monitorUrls: readonly string[];
   /** SIGKILLs server `i` (no shutdown, no flush); resolves once it is gone. */
   kill(i: number): Promise<void>;
   /** Starts server `i` again on the same ports and store directory; resolves once it accepts clients. */
@@ -129,6 +131,7 @@ export async function startNatsCluster(n = 3, options: NatsClusterOptions = {}):
     urls: nodes.map((node) => `nats://127.0.0.1:${node.clientPort}`),
     url: nodes.map((node) => `nats://127.0.0.1:${node.clientPort}`).join(','),
     names: nodes.map((node) => node.name),
+    monitorUrls: nodes.map((node) => `http://127.0.0.1:${node.monitorPort}`),
     async kill(i) {
       const node = check(i);
       if (!running(node)) return;
