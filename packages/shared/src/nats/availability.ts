@@ -20,7 +20,7 @@ const CLUSTER_UNAVAILABLE_CODES = new Set([
  * lost quorum leaves requests unanswered), nobody answered (a restarted server whose JetStream is not up yet),
  * or the cluster said it is unavailable. Such errors end by themselves; config errors do not.
  */
-export function isJetStreamUnavailable(error: unknown): boolean {
+function isJetStreamUnavailable(error: unknown): boolean {
   if (error instanceof errors.TimeoutError) return true;
   // What nats.js makes of "no responders" to a JetStream API request (the class is not exported).
   if (error instanceof Error && error.name === 'JetStreamNotEnabled') return true;
@@ -31,30 +31,22 @@ export function isJetStreamUnavailable(error: unknown): boolean {
   return false;
 }
 
-export interface WhileUnavailableOptions {
-  logger: Logger;
-  /** Stops retrying (the error is then thrown): shutdown during start-up. */
-  signal?: AbortSignal;
-  /** Retry delay by attempt; the consumers' redelivery backoff by default. */
-  retryDelayMs?: (attempt: number) => number;
-}
-
 /**
- * Runs `operation`, retrying with backoff as long as it fails because JetStream is unavailable (see
- * `isJetStreamUnavailable`): a service starting during a leader election waits for the cluster instead of
- * exiting. Any other error is thrown at once.
+ * Runs `operation`, retrying with the one backoff (`defaultRetryDelay`) as long as it fails because JetStream is
+ * unavailable (see `isJetStreamUnavailable`): a service starting during a leader election waits for the cluster
+ * instead of exiting. Any other error is thrown at once.
  */
 export async function whileJetStreamUnavailable<T>(
   what: string,
   operation: () => Promise<T>,
-  { logger, signal, retryDelayMs = defaultRetryDelay }: WhileUnavailableOptions,
+  { logger }: { logger: Logger },
 ): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await operation();
     } catch (error) {
-      if (!isJetStreamUnavailable(error) || signal?.aborted) throw error;
-      const delay = retryDelayMs(attempt);
+      if (!isJetStreamUnavailable(error)) throw error;
+      const delay = defaultRetryDelay(attempt);
       logger.warn({ err: error, what, attempt, retryInMs: delay }, 'JetStream unavailable, waiting for it');
       await new Promise((resolve) => setTimeout(resolve, delay));
     }

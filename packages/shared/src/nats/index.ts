@@ -1,10 +1,6 @@
 export * from './subjects.js';
 export { connectNats, type NatsLink, type NatsConnectOptions } from './connection.js';
-export {
-  isJetStreamUnavailable,
-  whileJetStreamUnavailable,
-  type WhileUnavailableOptions,
-} from './availability.js';
+export { whileJetStreamUnavailable } from './availability.js';
 export { provisionStreams, streamConfig, STREAM_POLICIES } from './streams.js';
 export {
   settleMessage,

@@ -147,8 +147,9 @@ export interface MediaPublisherOptions {
 }
 
 /**
- * Owns the bound on frames (and held voice-webhook events) in gateway memory across all tracks, and the flush clock: every `flushMs` all
- * tracks with waiting frames are flushed in one pass, so their publishes leave in one socket write.
+ * Owns the bound on frames (and held voice-webhook events) in gateway memory across all tracks, and the flush
+ * clock: every `flushMs` all tracks with waiting frames are flushed in one pass, so their publishes leave in one
+ * socket write.
  */
 export class MediaPublisher {
   readonly acks: AckPublisher;

@@ -37,7 +37,7 @@ export interface WebhookDeps {
  * How long the voice webhook waits for JetStream to store `call.started` before answering anyway: healthy
  * JetStream answers in milliseconds; during a leader election the event stays held and the call connects.
  */
-export const VOICE_STORE_WAIT_MS = 1_000;
+const VOICE_STORE_WAIT_MS = 1_000;
 
 const now = () => new Date().toISOString();
 
