@@ -18,3 +18,4 @@ export {
 } from './postgres/local-postgres.js';
 export * from './testing/index.js';
 export { isReachable } from './reachable.js';
+export { startNatsCluster, type NatsCluster, type NatsClusterOptions } from './nats/nats-cluster.js';

@@ -79,6 +79,7 @@ export function createGateway({
       authToken: config.TWILIO_AUTH_TOKEN,
       accountSid: config.TWILIO_ACCOUNT_SID,
       callerId: config.TWILIO_CALLER_ID,
+      holdEvent: (subject, data, msgId) => publisher.hold(subject, data, msgId),
     }),
   );
 
@@ -148,6 +149,7 @@ export function createGateway({
       while (sessions.size > 0 && Date.now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 100));
       await Promise.all([...sessions].map((session) => session.close()));
+      await publisher.heldEventsStored();
       acks.close();
     },
   };

@@ -10,6 +10,7 @@ import {
   createShutdown,
   provisionStreams,
   startupFailure,
+  whileJetStreamUnavailable,
 } from '@calltx/shared';
 import { loadApiConfig } from './api/index.js';
 import { createGateway } from './app.js';
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
 
   const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
   await provisionStreams(
-    await jetstreamManager(nats.nc),
+    await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger }),
     subjects,
     ['calls', 'media', 'recordings', 'transcripts'],
     logger,

@@ -105,7 +105,7 @@ export function createGatewayMetrics(registry: Registry) {
     // Read at scrape time: setting it on every frame in and out cost more than the rest of the frame metrics.
     bufferedFrames: new Gauge({
       name: 'calltx_gateway_buffered_frames',
-      help: 'Frames received but not yet acknowledged by JetStream.',
+      help: 'Frames (and held voice-webhook events) received but not yet acknowledged by JetStream.',
       registers,
       collect() {
         this.set(bufferedFramesNow());
@@ -113,7 +113,7 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     publishRetries: new Counter({
       name: 'calltx_gateway_publish_retries_total',
-      help: 'Media publishes retried.',
+      help: 'Media (and held event) publishes retried.',
       registers,
     }),
     frameAckSeconds: new Histogram({

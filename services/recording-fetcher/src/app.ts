@@ -149,14 +149,18 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
     repository,
     async start() {
       const stream = subjects.streamName('recordings');
-      await ensureDurableConsumer(jsm, {
-        stream,
-        name: CONSUMER_NAME,
-        filterSubject: subjects.all('recordings'),
-        ackWaitMs: config.RECORDING_ACK_WAIT_MS,
-        maxDeliver: MAX_DELIVER,
-        maxAckPending: Math.max(16, config.RECORDING_CONCURRENCY * 4),
-      });
+      await ensureDurableConsumer(
+        jsm,
+        {
+          stream,
+          name: CONSUMER_NAME,
+          filterSubject: subjects.all('recordings'),
+          ackWaitMs: config.RECORDING_ACK_WAIT_MS,
+          maxDeliver: MAX_DELIVER,
+          maxAckPending: Math.max(16, config.RECORDING_CONCURRENCY * 4),
+        },
+        logger,
+      );
       consumer = await runConsumer({
         js,
         subjects,
@@ -170,14 +174,18 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
         concurrency: config.RECORDING_CONCURRENCY,
       });
       const calls = subjects.streamName('calls');
-      await ensureDurableConsumer(jsm, {
-        stream: calls,
-        name: ENDED_CALLS_CONSUMER_NAME,
-        filterSubject: subjects.allCalls('ended'),
-        ackWaitMs: config.RECORDING_ACK_WAIT_MS,
-        maxDeliver: MAX_DELIVER,
-        maxAckPending: 64,
-      });
+      await ensureDurableConsumer(
+        jsm,
+        {
+          stream: calls,
+          name: ENDED_CALLS_CONSUMER_NAME,
+          filterSubject: subjects.allCalls('ended'),
+          ackWaitMs: config.RECORDING_ACK_WAIT_MS,
+          maxDeliver: MAX_DELIVER,
+          maxAckPending: 64,
+        },
+        logger,
+      );
       endedCalls = await runConsumer({
         js,
         subjects,

@@ -9,6 +9,7 @@ import {
   provisionStreams,
   runMigrations,
   startupFailure,
+  whileJetStreamUnavailable,
 } from '@calltx/shared';
 import { createFetcherStore, createRecordingFetcher } from './app.js';
 import { loadFetcherConfig } from './config.js';
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
 
   const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
-  const jsm = await jetstreamManager(nats.nc);
+  const jsm = await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger });
   await provisionStreams(
     jsm,
     subjects,

@@ -44,6 +44,8 @@ export interface StreamIngestDeps {
   /** How often set-aside unreadable parts are retried (default 60 s). */
   partRecoveryIntervalMs?: number;
   isNatsConnected: () => boolean;
+  /** NATS_STREAM_REPLICAS: per-call consumers keep their state in memory when the streams are replicated. */
+  streamReplicas: number;
 }
 
 export interface StreamIngest {
@@ -101,7 +103,18 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
     recordFinal: (callSid, speaker, progress) => repo.recordLiveFinal(callSid, speaker, progress),
   });
   const manager = new CallManager(
-    { js, jsm, subjects, store, repo, metrics, logger, speechSinks, timing: deps.timing },
+    {
+      js,
+      jsm,
+      subjects,
+      store,
+      repo,
+      metrics,
+      logger,
+      speechSinks,
+      timing: deps.timing,
+      replicated: deps.streamReplicas > 1,
+    },
     claims,
     { sweepIntervalMs: deps.sweepIntervalMs, partRecoveryIntervalMs: deps.partRecoveryIntervalMs },
   );
@@ -124,14 +137,18 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
     manager,
     repo,
     async start() {
-      await ensureDurableConsumer(jsm, {
-        stream: subjects.streamName('calls'),
-        name: LIFECYCLE_CONSUMER,
-        filterSubject: subjects.all('calls'),
-        ackWaitMs: 30_000,
-        maxDeliver: deps.lifecycleMaxDeliver,
-        maxAckPending: 1_000,
-      });
+      await ensureDurableConsumer(
+        jsm,
+        {
+          stream: subjects.streamName('calls'),
+          name: LIFECYCLE_CONSUMER,
+          filterSubject: subjects.all('calls'),
+          ackWaitMs: 30_000,
+          maxDeliver: deps.lifecycleMaxDeliver,
+          maxAckPending: 1_000,
+        },
+        logger,
+      );
       lifecycle = await runConsumer({
         js,
         subjects,

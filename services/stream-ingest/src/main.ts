@@ -14,6 +14,7 @@ import {
   provisionStreams,
   runMigrations,
   startupFailure,
+  whileJetStreamUnavailable,
 } from '@calltx/shared';
 import { Segmenter, SileroVad } from '@calltx/speech';
 import { createStreamIngest, timingFromConfig } from './app.js';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   await store.ensureBucket();
 
   const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
-  const jsm = await jetstreamManager(nats.nc);
+  const jsm = await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger });
   await provisionStreams(
     jsm,
     subjects,
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     logger,
     owner: `${hostname()}:${process.pid}`,
     ttlMs: config.INGEST_CLAIM_TTL_MS,
+    replicas: config.NATS_STREAM_REPLICAS,
   });
 
   const vad = await SileroVad.load();
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
     sweepIntervalMs: config.INGEST_SWEEP_INTERVAL_MS,
     lifecycleMaxDeliver: config.DEADLETTER_MAX_DELIVER,
     isNatsConnected: nats.isConnected,
+    streamReplicas: config.NATS_STREAM_REPLICAS,
   });
   await ingest.start();
   const port = await ingest.http.listen(config.PORT);

@@ -154,7 +154,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
     modelStatus: () => status,
     consuming,
     async start() {
-      for (const spec of Object.values(specs)) await ensureDurableConsumer(jsm, spec);
+      for (const spec of Object.values(specs)) await ensureDurableConsumer(jsm, spec, logger);
       let polling = false;
       lagTimer = setInterval(() => {
         if (polling) return;

@@ -11,6 +11,7 @@ import {
   provisionStreams,
   runMigrations,
   startupFailure,
+  whileJetStreamUnavailable,
 } from '@calltx/shared';
 import { createTranscriber } from './app.js';
 import { loadTranscriberConfig } from './config.js';
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
 
   // 2. Connections: JetStream streams, Postgres (migrated), the object store holding recordings.
   const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
-  const jsm = await jetstreamManager(nats.nc);
+  const jsm = await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger });
   await provisionStreams(
     jsm,
     subjects,

@@ -4,6 +4,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { CalltxError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
+import { whileJetStreamUnavailable } from '../nats/availability.js';
 import type { Subjects } from '../nats/subjects.js';
 
 export class ClaimError extends CalltxError {}
@@ -19,6 +20,8 @@ export interface ClaimsOptions {
   ttlMs?: number;
   /** Renewal period; TTL/3 by default, so two renewals may fail before the claim is lost. */
   renewEveryMs?: number;
+  /** The bucket's replicas (NATS_STREAM_REPLICAS): with one, losing its server breaks every claim. */
+  replicas?: number;
 }
 
 /** One claimed key, renewed in the background until released or lost. */
@@ -70,18 +73,29 @@ export class CallClaims {
     this.marginMs = Math.min(1_000, Math.floor(this.ttlMs / 10));
   }
 
-  /** Opens (creating if needed) the bucket; an existing bucket gets this TTL. */
+  /**
+   * Opens (creating if needed) the bucket; an existing bucket gets this TTL and replica count. While JetStream
+   * is unavailable (a leader election) it waits and retries instead of failing.
+   */
   static async open(options: ClaimsOptions): Promise<CallClaims> {
     const ttlMs = options.ttlMs ?? 30_000;
+    const replicas = options.replicas ?? 1;
     if (ttlMs < 1_000) throw new ClaimError('claim TTL must be at least 1 s');
-    const kv = await new Kvm(options.nc).create(options.bucket, { ttl: ttlMs, history: 1 });
-    const status = await kv.status();
-    if (status.ttl !== ttlMs) {
-      const jsm = await jetstreamManager(options.nc);
-      const stream = `KV_${options.bucket}`;
-      const info = await jsm.streams.info(stream);
-      await jsm.streams.update(stream, { ...info.config, max_age: nanos(ttlMs) });
-    }
+    const kv = await whileJetStreamUnavailable(
+      `claims bucket ${options.bucket}`,
+      async () => {
+        const kv = await new Kvm(options.nc).create(options.bucket, { ttl: ttlMs, history: 1, replicas });
+        const status = await kv.status();
+        if (status.ttl !== ttlMs || status.replicas !== replicas) {
+          const jsm = await jetstreamManager(options.nc);
+          const stream = `KV_${options.bucket}`;
+          const info = await jsm.streams.info(stream);
+          await jsm.streams.update(stream, { ...info.config, max_age: nanos(ttlMs), num_replicas: replicas });
+        }
+        return kv;
+      },
+      { logger: options.logger },
+    );
     return new CallClaims(kv, options.logger, options);
   }
 

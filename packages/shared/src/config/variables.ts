@@ -61,7 +61,7 @@ export const VARIABLES = {
   ),
   NATS_STREAM_REPLICAS: spec(
     z.coerce.number().int().min(1).max(5).default(1),
-    'JetStream replicas for every stream the services provision (3 on a 3-node production cluster).',
+    'JetStream replicas for every stream and key-value bucket the services create (3 on a 3-node production cluster); above 1, per-call media consumers keep their state in memory.',
   ),
   DATABASE_URL: spec(
     z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),

@@ -1,6 +1,7 @@
 import {
   AckPolicy,
   DeliverPolicy,
+  JetStreamApiCodes,
   JetStreamApiError,
   type ConsumerConfig,
   type JetStreamClient,
@@ -15,6 +16,8 @@ import type { Logger } from '../log/index.js';
 import type { ConsumerMetrics } from '../metrics/index.js';
 import { DeadLetters, type DeadLetterReason } from './dead-letters.js';
 import type { Subjects } from './subjects.js';
+import { whileJetStreamUnavailable } from './availability.js';
+import { defaultRetryDelay } from './retry-delay.js';
 
 export interface DurableConsumerSpec {
   stream: string;
@@ -26,14 +29,23 @@ export interface DurableConsumerSpec {
   maxAckPending: number;
 }
 
-const CONSUMER_NOT_FOUND = 10014;
-
-/** Creates or updates a durable pull consumer: every replica of a service shares it. */
-export async function ensureDurableConsumer(jsm: JetStreamManager, spec: DurableConsumerSpec): Promise<void> {
+/**
+ * Creates or updates a durable pull consumer: every replica of a service shares it. Waits while JetStream is
+ * unavailable (a leader election).
+ */
+export async function ensureDurableConsumer(
+  jsm: JetStreamManager,
+  spec: DurableConsumerSpec,
+  logger: Logger,
+): Promise<void> {
   if (!Number.isInteger(spec.maxDeliver) || spec.maxDeliver < 1)
     throw new ConfigError([
       `consumer ${spec.name}: maxDeliver must be a positive integer (no message is retried forever)`,
     ]);
+  await whileJetStreamUnavailable(`consumer ${spec.name}`, () => createOrUpdate(jsm, spec), { logger });
+}
+
+async function createOrUpdate(jsm: JetStreamManager, spec: DurableConsumerSpec): Promise<void> {
   const config: Partial<ConsumerConfig> = {
     durable_name: spec.name,
     filter_subject: spec.filterSubject,
@@ -47,7 +59,8 @@ export async function ensureDurableConsumer(jsm: JetStreamManager, spec: Durable
     await jsm.consumers.info(spec.stream, spec.name);
     await jsm.consumers.update(spec.stream, spec.name, config);
   } catch (error) {
-    if (!(error instanceof JetStreamApiError) || error.code !== CONSUMER_NOT_FOUND) throw error;
+    if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.ConsumerNotFound)
+      throw error;
     await jsm.consumers.add(spec.stream, config);
   }
 }
@@ -74,8 +87,6 @@ export interface RunningConsumer {
   stop(): Promise<void>;
   readonly done: Promise<void>;
 }
-
-export const defaultRetryDelay = (attempt: number) => Math.min(30_000, 500 * 2 ** Math.max(0, attempt - 1));
 
 export interface SettleOptions<S extends z.ZodType> {
   consumer: string;
@@ -168,7 +179,9 @@ export async function runConsumer<S extends z.ZodType>(
   const deadLetters = new DeadLetters(js, options.subjects);
   const concurrency = options.concurrency ?? 1;
   const retryDelay = options.retryDelayMs ?? defaultRetryDelay;
-  const consumer = await js.consumers.get(stream, name);
+  const consumer = await whileJetStreamUnavailable(`consumer ${name}`, () => js.consumers.get(stream, name), {
+    logger,
+  });
   const messages = await consumer.consume({ max_messages: Math.max(2, concurrency * 2) });
   const inFlight = new Set<Promise<void>>();
 

@@ -34,14 +34,18 @@ beforeAll(async () => {
   nc = await connect({ servers: NATS_URL });
   jsm = await jetstreamManager(nc);
   await provisionStreams(jsm, subjects, ['calls', 'deadletter'], logger);
-  await ensureDurableConsumer(jsm, {
-    stream: subjects.streamName('calls'),
-    name: CONSUMER,
-    filterSubject: subjects.all('calls'),
-    ackWaitMs: 30_000,
-    maxDeliver: MAX_DELIVER,
-    maxAckPending: 100,
-  });
+  await ensureDurableConsumer(
+    jsm,
+    {
+      stream: subjects.streamName('calls'),
+      name: CONSUMER,
+      filterSubject: subjects.all('calls'),
+      ackWaitMs: 30_000,
+      maxDeliver: MAX_DELIVER,
+      maxAckPending: 100,
+    },
+    logger,
+  );
   running = await runConsumer({
     js: jetstream(nc),
     subjects,
@@ -114,14 +118,18 @@ async function consumerSettled() {
 describe('dead letters', () => {
   it('refuses a consumer without a bound on deliveries', async () => {
     await expect(
-      ensureDurableConsumer(jsm, {
-        stream: subjects.streamName('calls'),
-        name: 'unbounded',
-        filterSubject: subjects.all('calls'),
-        ackWaitMs: 1_000,
-        maxDeliver: -1,
-        maxAckPending: 1,
-      }),
+      ensureDurableConsumer(
+        jsm,
+        {
+          stream: subjects.streamName('calls'),
+          name: 'unbounded',
+          filterSubject: subjects.all('calls'),
+          ackWaitMs: 1_000,
+          maxDeliver: -1,
+          maxAckPending: 1,
+        },
+        logger,
+      ),
     ).rejects.toThrow(ConfigError);
   });
 

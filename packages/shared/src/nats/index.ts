@@ -1,9 +1,9 @@
 export * from './subjects.js';
 export { connectNats, type NatsLink, type NatsConnectOptions } from './connection.js';
+export { whileJetStreamUnavailable } from './availability.js';
 export { provisionStreams, streamConfig, STREAM_POLICIES } from './streams.js';
 export {
   settleMessage,
-  defaultRetryDelay,
   type SettleOptions,
   ensureDurableConsumer,
   runConsumer,
@@ -21,3 +21,4 @@ export {
   type ReplayedLetter,
   type ReplayOptions,
 } from './dead-letters.js';
+export { defaultRetryDelay } from './retry-delay.js';

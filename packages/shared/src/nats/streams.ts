@@ -1,4 +1,5 @@
 import {
+  JetStreamApiCodes,
   JetStreamApiError,
   RetentionPolicy,
   StorageType,
@@ -8,6 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from '../log/index.js';
+import { whileJetStreamUnavailable } from './availability.js';
 import type { Family, Subjects } from './subjects.js';
 
 const MINUTE = 60_000;
@@ -76,11 +78,13 @@ export function streamConfig(
   };
 }
 
-const STREAM_NOT_FOUND = 10059;
+/** JSStreamNameExistErr, which `JetStreamApiCodes` does not name. */
+const STREAM_NAME_IN_USE = 10058;
 
 /**
  * Creates or updates the streams a service needs. Safe to run from every replica at every start: an existing
  * stream is updated to the declared config (JetStream rejects incompatible changes, which fails the start loudly).
+ * While JetStream is unavailable (a leader election, a lost quorum) it waits and retries instead of failing.
  */
 export async function provisionStreams(
   jsm: JetStreamManager,
@@ -91,18 +95,22 @@ export async function provisionStreams(
 ): Promise<void> {
   for (const family of families) {
     const config = streamConfig(subjects, family, replicas);
-    try {
-      await jsm.streams.info(config.name);
-      await jsm.streams.update(config.name, config);
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError) || error.code !== STREAM_NOT_FOUND) throw error;
-      try {
-        await jsm.streams.add(config);
-      } catch (addError) {
-        // Another replica created it between our info and add.
-        if (!(addError instanceof JetStreamApiError) || addError.code !== 10058) throw addError;
-      }
-    }
+    await whileJetStreamUnavailable(`stream ${config.name}`, () => createOrUpdate(jsm, config), { logger });
     logger.debug({ stream: config.name }, 'stream provisioned');
+  }
+}
+
+async function createOrUpdate(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }) {
+  try {
+    await jsm.streams.info(config.name);
+    await jsm.streams.update(config.name, config);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.StreamNotFound) throw error;
+    try {
+      await jsm.streams.add(config);
+    } catch (addError) {
+      // Another replica created it between our info and add.
+      if (!(addError instanceof JetStreamApiError) || addError.code !== STREAM_NAME_IN_USE) throw addError;
+    }
   }
 }

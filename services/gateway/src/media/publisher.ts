@@ -147,8 +147,9 @@ export interface MediaPublisherOptions {
 }
 
 /**
- * Owns the bound on frames held in gateway memory across all tracks, and the flush clock: every `flushMs` all
- * tracks with waiting frames are flushed in one pass, so their publishes leave in one socket write.
+ * Owns the bound on frames (and held voice-webhook events) in gateway memory across all tracks, and the flush
+ * clock: every `flushMs` all tracks with waiting frames are flushed in one pass, so their publishes leave in one
+ * socket write.
  */
 export class MediaPublisher {
   readonly acks: AckPublisher;
@@ -159,6 +160,7 @@ export class MediaPublisher {
   private readonly subjects: Subjects;
   private readonly maxBufferedFrames: number;
   private buffered = 0;
+  private readonly held = new Set<Promise<void>>();
   private readonly due = new Set<TrackPublisher>();
   private clock: NodeJS.Timeout | undefined;
 
@@ -187,6 +189,42 @@ export class MediaPublisher {
     const tracks = [...this.due];
     this.due.clear();
     for (const track of tracks) track.flush();
+  }
+
+  /**
+   * Publishes an encoded event through the same bounded buffer as frames: it takes one slot until JetStream
+   * stores it, retried with backoff under the same Nats-Msg-Id (so it is stored once however many attempts
+   * reach JetStream). Resolves when stored; undefined when the buffer is full (nothing is held then).
+   */
+  hold(subject: string, data: Uint8Array, msgId: string): Promise<void> | undefined {
+    if (!this.reserve()) return undefined;
+    let retryDelay = RETRY_MIN_MS;
+    const stored = new Promise<void>((resolve) => {
+      const send = () =>
+        this.acks.publish(subject, data, msgId, (error) => {
+          if (!error) {
+            this.release(1);
+            resolve();
+            return;
+          }
+          this.metrics.publishRetries.inc();
+          this.logger.warn(
+            { err: error, msgId, retryInMs: retryDelay },
+            'held event not stored yet, retrying',
+          );
+          setTimeout(send, retryDelay);
+          retryDelay = Math.min(RETRY_MAX_MS, retryDelay * 2);
+        });
+      send();
+    });
+    this.held.add(stored);
+    void stored.then(() => this.held.delete(stored));
+    return stored;
+  }
+
+  /** Resolves once every held event is stored (shutdown waits for them before closing NATS). */
+  async heldEventsStored(): Promise<void> {
+    await Promise.all(this.held);
   }
 
   get bufferedFrames(): number {

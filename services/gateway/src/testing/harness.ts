@@ -68,7 +68,7 @@ export async function startGateway(
   const nats = await connectNats({ url: natsUrl, name: 'gateway-test', logger });
   const jsm = await jetstreamManager(nats.nc);
   const families: Family[] = ['calls', 'media', 'recordings'];
-  await provisionStreams(jsm, subjects, families, logger);
+  await provisionStreams(jsm, subjects, families, logger, config.NATS_STREAM_REPLICAS);
   const js = jetstream(nats.nc);
   const gateway = createGateway({
     config,

@@ -1,7 +1,14 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { callEvents, publishEvent, recordingEvents, type Logger, type Subjects } from '@calltx/shared';
+import {
+  callEvents,
+  encodeEvent,
+  publishEvent,
+  recordingEvents,
+  type Logger,
+  type Subjects,
+} from '@calltx/shared';
 import type { GatewayMetrics } from '../metrics.js';
 import { requireTwilioSignature } from '../twilio/signature.js';
 import {
@@ -22,13 +29,24 @@ export interface WebhookDeps {
   authToken: string;
   accountSid: string;
   callerId: string;
+  /** The gateway's bounded buffer (shared with media): resolves when stored; undefined when full. */
+  holdEvent: (subject: string, data: Uint8Array, msgId: string) => Promise<void> | undefined;
 }
+
+/**
+ * How long the voice webhook waits for JetStream to store `call.started` before answering anyway: healthy
+ * JetStream answers in milliseconds; during a leader election the event stays held and the call connects.
+ */
+const VOICE_STORE_WAIT_MS = 1_000;
 
 const now = () => new Date().toISOString();
 
 /**
  * Twilio's HTTP webhooks. Each one is validated, handed to JetStream and answered as soon as JetStream has stored
  * it (Twilio gives up after 15 s and retries; a 503 makes it retry sooner, and the Nats-Msg-Id collapses retries).
+ * The voice webhook is the exception: a failed one fails the call itself, so while JetStream cannot store its
+ * event (a leader election) the event waits in the gateway's bounded buffer and the call is answered; only a
+ * full buffer answers 503.
  */
 export function webhookRouter(deps: WebhookDeps): Router {
   const { js, subjects, logger, metrics } = deps;
@@ -111,21 +129,40 @@ export function webhookRouter(deps: WebhookDeps): Router {
       to,
       direction: params.Direction,
     });
-    await publishThenAnswer(
-      'voice',
-      res,
-      () => publishEvent(js, subjects.call(params.CallSid, 'started'), event, `${params.CallSid}:started`),
-      () => {
-        logger.info({ callSid: params.CallSid, to }, 'dialing technician');
-        res.type('text/xml').send(
-          dialTwiml({
-            publicBaseUrl: deps.publicBaseUrl,
-            callerId: deps.callerId,
-            to,
-            streamParameters: { callSid: params.CallSid },
-          }),
-        );
-      },
+    const held = deps.holdEvent(
+      subjects.call(params.CallSid, 'started'),
+      encodeEvent(event),
+      `${params.CallSid}:started`,
+    );
+    if (!held) {
+      metrics.webhooks.inc({ route: 'voice', outcome: 'unavailable' });
+      logger.error(
+        { callSid: params.CallSid },
+        'voice webhook refused: gateway buffer full, asking Twilio to retry',
+      );
+      res.status(503).set('Retry-After', '2').type('text/plain').send('Temporarily unavailable');
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const stored = await Promise.race([
+      held.then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), VOICE_STORE_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+    metrics.webhooks.inc({ route: 'voice', outcome: stored ? 'ok' : 'held' });
+    if (!stored)
+      logger.warn(
+        { callSid: params.CallSid },
+        'call started while JetStream is unavailable: its event is held',
+      );
+    logger.info({ callSid: params.CallSid, to }, 'dialing technician');
+    res.type('text/xml').send(
+      dialTwiml({
+        publicBaseUrl: deps.publicBaseUrl,
+        callerId: deps.callerId,
+        to,
+        streamParameters: { callSid: params.CallSid },
+      }),
     );
   });
 

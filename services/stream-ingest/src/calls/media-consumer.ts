@@ -16,6 +16,8 @@ export interface MediaConsumerSpec {
   callSid: string;
   ackWaitMs: number;
   maxAckPending: number;
+  /** The stream is replicated (NATS_STREAM_REPLICAS > 1): the consumer then keeps its state in memory. */
+  replicated: boolean;
 }
 
 export const mediaConsumerName = (callSid: string) => `ingest_${callSid}`;
@@ -35,6 +37,7 @@ export async function openMediaConsumer({
   callSid,
   ackWaitMs,
   maxAckPending,
+  replicated,
 }: MediaConsumerSpec): Promise<string> {
   const stream = subjects.streamName('media');
   const name = mediaConsumerName(callSid);
@@ -54,6 +57,10 @@ export async function openMediaConsumer({
     ack_wait: nanos(ackWaitMs),
     max_deliver: -1,
     max_ack_pending: maxAckPending,
+    // In a cluster: replicated like the stream, state in memory. A restarted server then has no per-call
+    // consumer log to replay and is healthy sooner, and losing one server still leaves each consumer a leader
+    // (docs/deploy.md, measured by bench:consumers). A single server keeps it on disk: its restart would lose it.
+    mem_storage: replicated,
     ...(floor > 0
       ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: floor + 1 }
       : { deliver_policy: DeliverPolicy.All }),

@@ -47,6 +47,8 @@ export interface OwnedCallDeps {
   logger: Logger;
   speechSinks: SpeechSinkFactory;
   timing: CallTiming;
+  /** NATS_STREAM_REPLICAS > 1. */
+  replicated: boolean;
 }
 
 export type FinalizeTrigger = 'stopped' | 'ended' | 'idle';
@@ -201,6 +203,7 @@ export class OwnedCall {
       callSid: this.callSid,
       ackWaitMs: timing.ackWaitMs,
       maxAckPending: timing.maxAckPending,
+      replicated: this.deps.replicated,
     });
     const consumer = await js.consumers.get(subjects.streamName('media'), name);
     const messages = await consumer.consume({ max_bytes: timing.fetchMaxBytes });

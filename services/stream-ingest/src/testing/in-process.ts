@@ -34,6 +34,8 @@ export interface InProcessOptions {
   sweepIntervalMs?: number;
   lifecycleMaxDeliver?: number;
   partRecoveryIntervalMs?: number;
+  /** NATS_STREAM_REPLICAS of the environment's streams. */
+  streamReplicas?: number;
 }
 
 /** The service's app (createStreamIngest) in this process, with its own NATS connection, on a test environment. */
@@ -50,6 +52,7 @@ export async function startInProcess(
     bucket: env.claimsBucket,
     logger,
     ttlMs: options.claimTtlMs ?? 3_000,
+    replicas: options.streamReplicas ?? 1,
   });
   const loadedVad = await sharedVad();
   const ingest = createStreamIngest({
@@ -74,6 +77,7 @@ export async function startInProcess(
     lifecycleMaxDeliver: options.lifecycleMaxDeliver ?? 50,
     partRecoveryIntervalMs: options.partRecoveryIntervalMs,
     isNatsConnected: () => !nc.isClosed(),
+    streamReplicas: options.streamReplicas ?? 1,
   });
   await ingest.start();
   let stopping: Promise<void> | undefined;

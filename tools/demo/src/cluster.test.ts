@@ -1,0 +1,246 @@
+import { fileURLToPath } from 'node:url';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeMulaw, Upsampler2x, WAV_HEADER_BYTES } from '@calltx/audio';
+import {
+  eventually,
+  infraEnv,
+  postgresForTests,
+  s3ForTests,
+  spawnService,
+  startNatsCluster,
+  uniqueName,
+  type NatsCluster,
+  type PostgresForTests,
+  type S3ForTests,
+  type ServiceProcess,
+} from '@calltx/devstack';
+import { claimsBucketName, createObjectStore, createPool, Subjects, type Pool } from '@calltx/shared';
+import { newSid, prepareCallAudio, simulateCall, type PreparedCallAudio } from '@calltx/twilio-sim';
+
+/**
+ * The live pipeline (gateway, stream-ingest, transcriber as processes) on a three-server JetStream cluster with
+ * every stream and bucket at three replicas. While calls stream, the MEDIA stream leader's server is SIGKILLed
+ * and restarted, then a server that does not lead it: every frame sent is in the stored WAVs, bit for bit, and
+ * no event or final is stored twice.
+ */
+const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
+const ACCOUNT_SID = `AC${'c'.repeat(32)}`;
+const AUTH_TOKEN = 'cluster-test-auth-token-0123456789';
+const PUBLIC_BASE_URL = 'http://gateway.cluster-test.invalid';
+const CALLS = 3;
+
+let cluster: NatsCluster;
+let s3: S3ForTests;
+let pg: PostgresForTests;
+let nc: NatsConnection;
+let js: JetStreamClient;
+let pool: Pool;
+const prefix = uniqueName('clu');
+const subjects = new Subjects(prefix);
+const services: ServiceProcess[] = [];
+
+beforeAll(async () => {
+  [cluster, s3, pg] = await Promise.all([startNatsCluster(3), s3ForTests(), postgresForTests()]);
+  nc = await connect({ servers: [...cluster.urls], maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  js = jetstream(nc, { timeout: 10_000 });
+  pool = createPool(pg.url, { max: 2 });
+  const env = {
+    ...infraEnv({ natsUrl: cluster.url, prefix, databaseUrl: pg.url, s3: s3.config }),
+    NATS_STREAM_REPLICAS: '3',
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_CALLER_ID: '+15005550006',
+    PUBLIC_BASE_URL,
+    WHISPER_MODEL_DIR: root('services/transcriber/fixtures/whisper-test-random'),
+    LOG_LEVEL: 'info',
+  };
+  for (const name of ['gateway', 'stream-ingest', 'transcriber'])
+    services.push(await spawnService(root(`services/${name}/src/main.ts`), name, env));
+}, 120_000);
+
+afterAll(async () => {
+  for (const service of services) {
+    service.child.kill('SIGTERM');
+    await service.exited;
+  }
+  await pool?.end();
+  await nc?.close();
+  await Promise.all([cluster?.stop(), pg?.stop(), s3?.stop()]);
+});
+
+/** What the ingest must store for a track: every mu-law byte sent, decoded (8 kHz) and upsampled (16 kHz). */
+function expectedPcm(
+  audio: PreparedCallAudio,
+  track: 'inbound' | 'outbound',
+): Record<8000 | 16000, Int16Array> {
+  const media = track === 'inbound' ? audio.inboundMedia : audio.outboundMedia;
+  const mulaw = Buffer.concat(
+    media.map((json) => Buffer.from((JSON.parse(json) as { payload: string }).payload, 'base64')),
+  );
+  const pcm8k = decodeMulaw(mulaw);
+  const upsampler = new Upsampler2x();
+  const body = upsampler.process(pcm8k);
+  const tail = upsampler.flush();
+  const pcm16k = new Int16Array(body.length + tail.length);
+  pcm16k.set(body);
+  pcm16k.set(tail, body.length);
+  return { 8000: pcm8k, 16000: pcm16k };
+}
+
+async function mediaMessages(): Promise<number> {
+  const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+  return (await jsm.streams.info(subjects.streamName('media'))).state.messages;
+}
+
+async function leaderOf(stream: string, not?: number): Promise<number> {
+  return eventually(async () => {
+    const leader = await cluster.streamLeader(stream);
+    expect(leader).toBeTypeOf('number');
+    expect(leader).not.toBe(not);
+    return leader!;
+  }, 30_000);
+}
+
+/** Every message stored on a subject filter of a stream, decoded. */
+async function stored(stream: string, filter: string): Promise<Array<Record<string, unknown>>> {
+  const consumer = await js.consumers.get(stream, { filter_subjects: filter });
+  const out: Array<Record<string, unknown>> = [];
+  if ((await consumer.info()).num_pending === 0) return out;
+  for (;;) {
+    const msg = await consumer.next({ expires: 2_000 });
+    if (!msg) break;
+    out.push(msg.json<Record<string, unknown>>());
+    if (msg.info.pending === 0) break;
+  }
+  return out;
+}
+
+describe('the live pipeline on a three-server JetStream cluster', () => {
+  it('loses no frame and stores nothing twice when the stream leader, then a follower, is killed mid-call', async () => {
+    const sample = await prepareCallAudio(root('packages/twilio-sim/assets/sample-call.wav'));
+    // Twice the sample (about 50 s): long enough for both kills and restarts while the calls stream.
+    const twice = (pcm: Int16Array) => {
+      const out = new Int16Array(pcm.length * 2);
+      out.set(pcm);
+      out.set(pcm, pcm.length);
+      return out;
+    };
+    const audio = await prepareCallAudio({
+      sampleRate: 8000,
+      agent: twice(sample.pcm.agent),
+      technician: twice(sample.pcm.technician),
+    });
+    const gateway = services[0]!;
+    const callSids = Array.from({ length: CALLS }, () => newSid('CA'));
+    const calls = Promise.all(
+      callSids.map((callSid) =>
+        simulateCall({
+          publicBaseUrl: PUBLIC_BASE_URL,
+          connectBaseUrl: gateway.baseUrl,
+          accountSid: ACCOUNT_SID,
+          authToken: AUTH_TOKEN,
+          callSid,
+          to: '+15005550100',
+          wav: audio,
+        }),
+      ),
+    );
+    let callsDone = false;
+    void calls.finally(() => (callsDone = true));
+
+    const media = subjects.streamName('media');
+    // Frames are flowing: kill the server leading MEDIA.
+    await eventually(async () => expect(await mediaMessages()).toBeGreaterThan(50), 30_000);
+    const leader = await leaderOf(media);
+    await cluster.kill(leader);
+    const newLeader = await leaderOf(media, leader);
+    // The calls went on under the new leader: bring the old one back.
+    const afterFirstKill = await eventually(mediaMessages, 30_000);
+    await eventually(async () => expect(await mediaMessages()).toBeGreaterThan(afterFirstKill + 20), 30_000);
+    await cluster.restart(leader);
+    await cluster.waitForHealthy(leader);
+    // Now a server that does not lead MEDIA.
+    const follower = [0, 1, 2].find((i) => i !== newLeader)!;
+    await cluster.kill(follower);
+    const afterSecondKill = await eventually(mediaMessages, 30_000);
+    await eventually(async () => expect(await mediaMessages()).toBeGreaterThan(afterSecondKill + 20), 30_000);
+    await cluster.restart(follower);
+    expect(callsDone).toBe(false); // both faults landed while the calls streamed
+
+    // Replicated as configured: the claims bucket (losing its one server broke every claim), and the per-call
+    // consumers, replicated with their state in memory so a restarted server is soon healthy (bench:consumers).
+    const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+    const claims = await jsm.streams.info(`KV_${claimsBucketName(subjects, 'stream-ingest')}`);
+    expect(claims.config.num_replicas).toBe(3);
+    const perCall = [];
+    for await (const consumer of jsm.consumers.list(media)) perCall.push(consumer);
+    expect(perCall.length).toBeGreaterThan(0);
+    for (const consumer of perCall) {
+      expect(consumer.config.mem_storage).toBe(true);
+      expect(consumer.cluster?.replicas).toHaveLength(2);
+    }
+    await cluster.waitForHealthy();
+
+    const results = await calls;
+    const store = createObjectStore(s3.config);
+    for (const call of results) {
+      // Finalized: WAVs stored and announced, the call's consumer and parts cleaned up.
+      await eventually(async () => {
+        const { rows } = await pool.query<{ ingest_state: string }>(
+          'SELECT ingest_state FROM calls WHERE call_sid = $1',
+          [call.callSid],
+        );
+        expect(rows[0]?.ingest_state).toBe('finalized');
+      }, 60_000);
+      expect(call.framesSent).toEqual({ inbound: audio.frameCount, outbound: audio.frameCount });
+
+      const { rows: files } = await pool.query<{ speaker: string; sample_rate: number; object_key: string }>(
+        'SELECT speaker, sample_rate, object_key FROM call_stream_files WHERE call_sid = $1',
+        [call.callSid],
+      );
+      expect(files).toHaveLength(4);
+      for (const [track, speaker] of [
+        ['inbound', 'agent'],
+        ['outbound', 'technician'],
+      ] as const) {
+        const expected = expectedPcm(audio, track);
+        for (const rate of [8000, 16000] as const) {
+          const file = files.find((f) => f.speaker === speaker && f.sample_rate === rate)!;
+          const wav = await store.getBuffer(file.object_key);
+          const samples = wav.subarray(WAV_HEADER_BYTES);
+          expect({ speaker, rate, bytes: samples.length }).toEqual({
+            speaker,
+            rate,
+            bytes: expected[rate].byteLength,
+          });
+          expect(Buffer.compare(samples, Buffer.from(expected[rate].buffer))).toBe(0);
+        }
+      }
+
+      // Each lifecycle event once (retries across the faults reused their Nats-Msg-Id).
+      const events = await stored(subjects.streamName('calls'), subjects.all('calls', call.callSid));
+      const types = events.map((event) => event.type as string);
+      for (const type of [
+        'call.started.v1',
+        'call.stream-started.v1',
+        'call.stream-stopped.v1',
+        'call.audio-stored.v1',
+      ])
+        expect({ type, count: types.filter((t) => t === type).length }).toEqual({ type, count: 1 });
+    }
+
+    // No final twice: one per utterance (segmentId), none at the same start for a speaker.
+    for (const callSid of callSids) {
+      const finals = (
+        await stored(subjects.streamName('transcripts'), subjects.all('transcripts', callSid))
+      ).filter((event) => event.type === 'transcript.final.v1');
+      expect(finals.length).toBeGreaterThan(0);
+      const ids = finals.map((final) => final.segmentId);
+      expect(new Set(ids).size).toBe(ids.length);
+      const starts = finals.map((final) => `${final.speaker as string}:${final.startMs as number}`);
+      expect(new Set(starts).size).toBe(starts.length);
+    }
+  }, 240_000);
+});
