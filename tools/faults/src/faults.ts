@@ -93,10 +93,15 @@ export async function runSchedule(deps: {
     pending.push(
       sleep(planned.downMs)
         .then(() => target.start())
-        .then(() => {
-          result.lastRestartAt = Math.max(result.lastRestartAt, Date.now());
-          log(`  ${fmt(Date.now() - startedAt)} restarted ${target.name} (pid ${target.child?.pid})`);
-        }),
+        .then(
+          () => {
+            result.lastRestartAt = Math.max(result.lastRestartAt, Date.now());
+            log(`  ${fmt(Date.now() - startedAt)} restarted ${target.name} (pid ${target.child?.pid})`);
+          },
+          // Its exit is on the fleet's list of unexpected exits; the run goes on without it.
+          (error: unknown) =>
+            log(`  ${fmt(Date.now() - startedAt)} ${target.name} did not restart: ${String(error)}`),
+        ),
     );
   }
   await Promise.all(pending);
