@@ -95,6 +95,12 @@ async function main(): Promise<number> {
       hooks: { ...hooks, alongsideCalls: undefined },
     });
     faulted = await runOnce({ ...common, label: 'faulted', plan, hooks });
+  } catch (error) {
+    // A run that cannot complete (a service that never starts, infrastructure gone) is one failed check.
+    console.log(`\nfaults: checks\n  FAIL  both runs complete\n          ${String(error).split('\n')[0]}`);
+    console.log(`\nfaults: 0 passed, 1 failed (seed ${seed})`);
+    console.log(JSON.stringify({ seed, variant, calls: calls.length, passed: 0, failed: 1 }));
+    return 1;
   } finally {
     await hooks.stop();
   }

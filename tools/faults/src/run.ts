@@ -94,7 +94,14 @@ export async function runOnce(settings: RunSettings): Promise<RunOutcome> {
   const nc = await connect({ servers: hooks.natsUrl.split(',') });
   const pool = createPool(pg.url);
   try {
-    await Promise.all(fleet.replicas.map((r) => r.start()));
+    // One replica of each service first, one after another: each provisions its streams (on a cluster, creating
+    // a replicated stream while others do the same can outlast the JetStream API timeout), then the rest at once.
+    const [first, rest] = [
+      fleet.replicas.filter((r) => r.index === 0),
+      fleet.replicas.filter((r) => r.index > 0),
+    ];
+    for (const replica of first) await replica.start();
+    await Promise.all(rest.map((r) => r.start()));
     await Promise.all(fleet.replicas.map((r) => waitReady(r.port)));
     const gateway = fleet.of('gateway')[0]!;
     const jsm = await jetstreamManager(nc);
