@@ -3,7 +3,29 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Subjects } from '@calltx/shared';
 import { mediaConsumerName } from '@calltx/stream-ingest';
 import type { Fleet, Replica } from './processes.js';
-import type { KillKind, PlannedKill, SchedulePlan } from './schedule.js';
+import {
+  NATS_NODE,
+  type KillKind,
+  type PlannedKill,
+  type SchedulePlan,
+  type ServiceKind,
+} from './schedule.js';
+
+/** The nodes of a NATS cluster the suite runs itself, by index. */
+export interface NatsNodes {
+  readonly count: number;
+  isUp(index: number): boolean;
+  kill(index: number): Promise<void>;
+  start(index: number): Promise<void>;
+}
+
+/** What the schedule kills: a service replica or a NATS node. */
+interface Target {
+  name: string;
+  pid: number;
+  kill(): Promise<void>;
+  start(): Promise<void>;
+}
 
 export interface KillRecord {
   kind: KillKind;
@@ -46,7 +68,7 @@ const TAKEOVER_WAIT_MS = 150_000;
 const POLL_MS = 100;
 
 /** The metric that tells a replica is in the state worth killing it in: holding work that must survive. */
-const BUSY_GAUGE: Record<KillKind, string | undefined> = {
+const BUSY_GAUGE: Record<ServiceKind, string | undefined> = {
   'stream-ingest': 'calltx_ingest_active_calls',
   'recording-fetcher': 'calltx_recording_fetcher_in_flight',
   // Transcribers pull from shared work queues all through a run; any live one holds segments.
@@ -60,6 +82,7 @@ const BUSY_GAUGE: Record<KillKind, string | undefined> = {
 export async function runSchedule(deps: {
   plan: SchedulePlan;
   fleet: Fleet;
+  natsNodes: NatsNodes | undefined;
   startedAt: number;
   jsm: JetStreamManager;
   subjects: Subjects;
@@ -71,14 +94,19 @@ export async function runSchedule(deps: {
   for (const planned of plan.kills) {
     const wait = startedAt + planned.atMs - Date.now();
     if (wait > 0) await sleep(wait);
-    const target = await findTarget(fleet, planned);
+    const target =
+      planned.kind === NATS_NODE ? natsNodeTarget(deps.natsNodes, planned) : await findTarget(fleet, planned);
     const atMs = Date.now() - startedAt;
     if (!target) {
-      result.skipped.push({ kind: planned.kind, atMs, reason: `no ${planned.kind} replica busy and up` });
-      log(`  ${fmt(atMs)} skip ${planned.kind}: none busy and up within ${STATE_WAIT_MS / 1000} s`);
+      const reason =
+        planned.kind === NATS_NODE
+          ? 'a node is still down'
+          : `none busy and up within ${STATE_WAIT_MS / 1000} s`;
+      result.skipped.push({ kind: planned.kind, atMs, reason });
+      log(`  ${fmt(atMs)} skip ${planned.kind}: ${reason}`);
       continue;
     }
-    const pid = target.child?.pid ?? -1;
+    const pid = target.pid;
     const orphanedCalls = planned.kind === 'stream-ingest' ? ownedCalls(fleet, pid) : [];
     const killedAt = Date.now();
     await target.kill();
@@ -96,7 +124,7 @@ export async function runSchedule(deps: {
         .then(
           () => {
             result.lastRestartAt = Math.max(result.lastRestartAt, Date.now());
-            log(`  ${fmt(Date.now() - startedAt)} restarted ${target.name} (pid ${target.child?.pid})`);
+            log(`  ${fmt(Date.now() - startedAt)} restarted ${target.name}`);
           },
           // Its exit is on the fleet's list of unexpected exits; the run goes on without it.
           (error: unknown) =>
@@ -108,17 +136,41 @@ export async function runSchedule(deps: {
   return result;
 }
 
-async function findTarget(fleet: Fleet, planned: PlannedKill): Promise<Replica | undefined> {
-  const gauge = BUSY_GAUGE[planned.kind];
+function natsNodeTarget(nodes: NatsNodes | undefined, planned: PlannedKill): Target | undefined {
+  if (!nodes) return undefined;
+  const up = Array.from({ length: nodes.count }, (_, i) => i).filter((i) => nodes.isUp(i));
+  // A cluster of three keeps its quorum with one node down, not two.
+  if (up.length < nodes.count) return undefined;
+  const index = up[planned.choice % up.length]!;
+  return {
+    name: `nats-node#${index}`,
+    pid: -1,
+    kill: () => nodes.kill(index),
+    start: () => nodes.start(index),
+  };
+}
+
+function replicaTarget(replica: Replica): Target {
+  return {
+    name: replica.name,
+    pid: replica.child?.pid ?? -1,
+    kill: () => replica.kill(),
+    start: () => replica.start(),
+  };
+}
+
+async function findTarget(fleet: Fleet, planned: PlannedKill): Promise<Target | undefined> {
+  const kind = planned.kind as ServiceKind;
+  const gauge = BUSY_GAUGE[kind];
   const deadline = Date.now() + STATE_WAIT_MS;
   while (Date.now() < deadline) {
-    const up = fleet.of(planned.kind).filter((r) => r.up);
+    const up = fleet.of(kind).filter((r) => r.up);
     const busy = gauge
       ? (await Promise.all(up.map(async (r) => ((await readGauge(r, gauge)) > 0 ? r : undefined)))).filter(
           (r): r is Replica => r !== undefined && r.up,
         )
       : up;
-    if (busy.length > 0) return busy[planned.choice % busy.length];
+    if (busy.length > 0) return replicaTarget(busy[planned.choice % busy.length]!);
     await sleep(POLL_MS);
   }
   return undefined;

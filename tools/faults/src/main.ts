@@ -6,7 +6,7 @@ import { planCalls } from './calls.js';
 import { compareRuns, duplicateCount, referenceComplete, type Check } from './compare.js';
 import { Prng, seedFrom } from './prng.js';
 import { root, runOnce, type RunHooks, type RunOutcome } from './run.js';
-import { KILLABLE, planSchedule } from './schedule.js';
+import { KILLABLE, NATS_NODE, planSchedule, type KillKind } from './schedule.js';
 import { figuresOf, printFigures } from './figures.js';
 
 /**
@@ -61,13 +61,14 @@ async function main(): Promise<number> {
   console.log(`faults: seed ${seed} (replay with FAULTS_SEED=${seed}), variant ${variant}`);
   const prng = new Prng(seed);
   const calls = planCalls(prng, callCount, spreadMs);
-  const plan = planSchedule(prng, spreadMs + callMs + AFTER_CALLS_MS, Number(args['kills-per-kind']));
+  const hooks = await hooksFor(variant);
+  const kinds: KillKind[] = hooks.natsNodes ? [...KILLABLE, NATS_NODE] : [...KILLABLE];
+  const plan = planSchedule(prng, spreadMs + callMs + AFTER_CALLS_MS, Number(args['kills-per-kind']), kinds);
   console.log(
     `faults: ${calls.length} calls of ${callSeconds} s over ${((spreadMs + callMs) / 1000).toFixed(0)} s at ${speed}×; kills planned at ${plan.kills.map((k) => `${(k.atMs / 1000).toFixed(1)} s ${k.kind}`).join(', ')}`,
   );
   const logDir = root(`.data/faults/${seed}`);
   await mkdir(logDir, { recursive: true });
-  const hooks = await hooksFor(variant);
   const sample = await prepareCallAudio(root('packages/twilio-sim/assets/sample-call.wav'));
   const samples = Math.round(callSeconds * 8_000);
   const common = {
@@ -144,7 +145,7 @@ async function main(): Promise<number> {
     reference,
     faulted,
     duplicates: duplicateCount(faulted.record),
-    kinds: KILLABLE,
+    kinds,
     wallMs: Date.now() - started,
   });
   printFigures(figures);

@@ -8,7 +8,7 @@ import { Subjects, createObjectStore, createPool } from '@calltx/shared';
 import { simulateCall, startFakeTwilioApi, type PreparedCallAudio } from '@calltx/twilio-sim';
 import type { PlannedCall } from './calls.js';
 import { collectRun, type RunRecord } from './collect.js';
-import { runSchedule, type FaultLog } from './faults.js';
+import { runSchedule, type FaultLog, type NatsNodes } from './faults.js';
 import { Fleet, type UnexpectedExit } from './processes.js';
 import type { SchedulePlan } from './schedule.js';
 
@@ -26,6 +26,8 @@ const QUIET_MS = 5_000;
 export interface RunHooks {
   natsUrl: string;
   streamReplicas: number;
+  /** NATS nodes the schedule may kill and restart (a cluster the suite started). */
+  natsNodes?: NatsNodes;
   /** Runs beside the calls of the faulted run (the hostile-input variant's traffic); resolves with notes. */
   alongsideCalls?: (target: {
     gatewayUrl: string;
@@ -135,7 +137,7 @@ export async function runOnce(settings: RunSettings): Promise<RunOutcome> {
       }
     });
     const schedule = settings.plan
-      ? runSchedule({ plan: settings.plan, fleet, startedAt, jsm, subjects, log })
+      ? runSchedule({ plan: settings.plan, fleet, natsNodes: hooks.natsNodes, startedAt, jsm, subjects, log })
       : Promise.resolve(undefined);
     const alongside = hooks.alongsideCalls?.({
       gatewayUrl: `http://127.0.0.1:${gateway.port}`,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import type { NatsNodes } from '../faults.js';
 import type { RunHooks } from '../run.js';
 
 const NODES = 3;
@@ -34,53 +35,50 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startLocalCluster(dataDir: string): Promise<{ urls: string[]; stop(): Promise<void> }> {
+async function startLocalCluster(
+  dataDir: string,
+): Promise<{ urls: string[]; nodes: NatsNodes; stop(): Promise<void> }> {
   await rm(dataDir, { recursive: true, force: true });
   const clientPorts = await Promise.all(Array.from({ length: NODES }, freePort));
   const routePorts = await Promise.all(Array.from({ length: NODES }, freePort));
   const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(',');
-  const children: ChildProcess[] = [];
-  for (let i = 0; i < NODES; i += 1) {
+  const urls = clientPorts.map((p) => `nats://127.0.0.1:${p}`);
+  const children: Array<ChildProcess | undefined> = [];
+  const up = (i: number) => {
+    const child = children[i];
+    return child !== undefined && child.exitCode === null && child.signalCode === null;
+  };
+  const signal = (i: number, name: NodeJS.Signals) =>
+    new Promise<void>((resolve) => {
+      const child = children[i];
+      if (!child || !up(i)) return resolve();
+      child.once('exit', () => resolve());
+      child.kill(name);
+    });
+  // Restarted in place: same ports and store, so the node rejoins with what it held.
+  const start = async (i: number) => {
     const dir = join(dataDir, `n${i}`);
     await mkdir(dir, { recursive: true });
-    children.push(
-      spawn(
-        process.env.NATS_SERVER_BIN || 'nats-server',
-        [
-          '-js',
-          '-sd',
-          dir,
-          '-a',
-          '127.0.0.1',
-          '-p',
-          String(clientPorts[i]),
-          '-n',
-          `faults-n${i}`,
-          '--cluster_name',
-          'faults',
-          '--cluster',
-          `nats://127.0.0.1:${routePorts[i]}`,
-          '--routes',
-          routes,
-        ],
-        { stdio: 'ignore' },
-      ),
+    const args = ['-js', '-sd', dir, '-a', '127.0.0.1', '-p', String(clientPorts[i]), '-n', `faults-n${i}`];
+    args.push(
+      '--cluster_name',
+      'faults',
+      '--cluster',
+      `nats://127.0.0.1:${routePorts[i]}`,
+      '--routes',
+      routes,
     );
-  }
-  const urls = clientPorts.map((p) => `nats://127.0.0.1:${p}`);
+    children[i] = spawn(process.env.NATS_SERVER_BIN || 'nats-server', args, { stdio: 'ignore' });
+    await untilAnswering(urls[i]!);
+  };
+  const nodes: NatsNodes = { count: NODES, isUp: up, kill: (i) => signal(i, 'SIGKILL'), start };
   const stop = async () => {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(children.map((_, i) => signal(i, 'SIGTERM')));
     await rm(dataDir, { recursive: true, force: true });
   };
+  process.once('exit', () => children.forEach((child) => child?.kill('SIGKILL')));
+  // Nodes wait for their routes, so they start together.
+  await Promise.all(Array.from({ length: NODES }, (_, i) => start(i)));
   // Ready once the JetStream meta group has a leader: account info answers.
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -88,7 +86,7 @@ async function startLocalCluster(dataDir: string): Promise<{ urls: string[]; sto
       const nc = await connect({ servers: urls, timeout: 1_000 });
       try {
         await (await jetstreamManager(nc)).getAccountInfo();
-        return { urls, stop };
+        return { urls, nodes, stop };
       } finally {
         await nc.close();
       }
@@ -98,4 +96,18 @@ async function startLocalCluster(dataDir: string): Promise<{ urls: string[]; sto
   }
   await stop();
   throw new Error('the local NATS cluster did not elect a JetStream leader within 30 s');
+}
+
+/** Resolves once the node accepts a client connection. */
+async function untilAnswering(url: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      await (await connect({ servers: url, timeout: 1_000, reconnect: false })).close();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(200);
+    }
+  }
 }
