@@ -13,7 +13,7 @@ const NODES = 3;
 /**
  * The NATS-cluster variant: the services get every node's URL and provision streams with 3 replicas. Given URLs
  * (--nats-urls / FAULTS_NATS_URLS) are used as they are; otherwise a local 3-node JetStream cluster is started
- * (a stand-in until packages/devstack has its own cluster starter).
+ * (a stand-in until packages/devstack has its own cluster starter), whose nodes the schedule kills too.
  */
 export async function clusterHooks(
   urls: string,
@@ -21,7 +21,12 @@ export async function clusterHooks(
 ): Promise<RunHooks & { stop(): Promise<void> }> {
   if (urls) return { natsUrl: urls, streamReplicas: NODES, stop: async () => undefined };
   const cluster = await startLocalCluster(dataDir);
-  return { natsUrl: cluster.urls.join(','), streamReplicas: NODES, stop: () => cluster.stop() };
+  return {
+    natsUrl: cluster.urls.join(','),
+    streamReplicas: NODES,
+    natsNodes: cluster.nodes,
+    stop: () => cluster.stop(),
+  };
 }
 
 async function freePort(): Promise<number> {
