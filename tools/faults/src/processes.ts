@@ -25,6 +25,8 @@ export interface UnexpectedExit {
   at: number;
 }
 
+const RESTART_AFTER_CRASH_MS = 1_000;
+
 const entryOf = (name: ServiceName) =>
   fileURLToPath(new URL(`../../../services/${name}/dist/main.js`, import.meta.url));
 
@@ -65,7 +67,7 @@ export class Replica {
     });
     const exited = new Promise<void>((resolve) =>
       child.once('exit', (code, signal) => {
-        if (!this.expectedExit)
+        if (!this.expectedExit) {
           this.fleet.unexpectedExits.push({
             replica: this.name,
             pid: child.pid ?? -1,
@@ -73,6 +75,8 @@ export class Replica {
             signal,
             at: Date.now(),
           });
+          this.fleet.restartLater(this);
+        }
         resolve();
       }),
     );
@@ -127,6 +131,7 @@ export class Fleet {
   readonly logs: LogLine[] = [];
   readonly unexpectedExits: UnexpectedExit[] = [];
   readonly logFile: WriteStream | undefined;
+  private stopping = false;
 
   constructor(logPath?: string) {
     this.logFile = logPath ? createWriteStream(logPath) : undefined;
@@ -144,7 +149,19 @@ export class Fleet {
     return this.replicas.filter((r) => r.service === service);
   }
 
+  /**
+   * A process that died by itself is restarted after a second, as its orchestrator would, so the run goes on at
+   * full strength (the exit stays on the list and fails the suite).
+   */
+  restartLater(replica: Replica): void {
+    if (this.stopping) return;
+    setTimeout(() => {
+      if (!this.stopping && !replica.up) replica.start().catch(() => undefined);
+    }, RESTART_AFTER_CRASH_MS);
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.replicas.map((r) => r.stop()));
     await new Promise<void>((resolve) => (this.logFile ? this.logFile.end(resolve) : resolve()));
   }
