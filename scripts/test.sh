@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The full test suite: lint, type checks, then every test against real NATS, PostgreSQL and an S3 server.
+# The full test suite: lint, type checks, every test against real NATS, PostgreSQL and an S3 server, then the
+# system-level fault suite (docs/reliability.md). Arguments (test paths or vitest options) run just those tests.
 # NATS_URL / DATABASE_URL / S3_ENDPOINT are used when set; otherwise the local NATS and PostgreSQL (when those
 # are not reachable, an embedded nats-server and a private cluster of Debian's PostgreSQL are started; never
 # PGlite), and the tests start their own S3 server (s3rver) and, where they need one, PgBouncer.
@@ -19,3 +20,4 @@ source "$env_file"
 pnpm lint
 pnpm typecheck
 pnpm vitest run "$@"
+if (($# == 0)); then pnpm test:faults; fi
