@@ -16,6 +16,8 @@ export class LiveTrack {
   private readonly upsampler = new Upsampler2x();
   private lastAudioEndAt = new Date(0).toISOString();
   private ended = false;
+  /** Set by startOnGridAt: where the path starts, once the first frame says where the grid begins. */
+  private gridStart: { atMs: number; windowMs: number } | undefined;
 
   constructor(private readonly sink: SpeechSink) {}
 
@@ -25,6 +27,14 @@ export class LiveTrack {
     this.origin = 2 * this.cursor;
   }
 
+  /**
+   * Starts the path at the window of the grid (counted from the first frame it will see) that holds call time
+   * `atMs`: a resumed path whose audio is all still to come cuts the same windows an uninterrupted one did.
+   */
+  startOnGridAt(atMs: number, windowMs: number): void {
+    this.gridStart = { atMs, windowMs };
+  }
+
   /** Resolves when the sink can take more. */
   async push(frames: readonly Frame[], audioEndAt: string): Promise<void> {
     this.lastAudioEndAt = audioEndAt;
@@ -32,8 +42,8 @@ export class LiveTrack {
       const start = frame.timestampMs * SAMPLES_PER_MS;
       const end = start + frame.payload.length;
       if (this.cursor < 0) {
-        this.cursor = start;
-        this.origin = 2 * start;
+        const { atMs, windowMs } = this.gridStart ?? { atMs: frame.timestampMs, windowMs: 1 };
+        this.startAt(onGrid(frame.timestampMs, atMs, windowMs));
       }
       if (end <= this.cursor) continue;
       if (start > this.cursor) await this.forward(new Int16Array(start - this.cursor), audioEndAt);
@@ -60,4 +70,9 @@ export class LiveTrack {
     this.emitted += pcm16k.length;
     return this.sink.push(pcm16k, offsetMs, audioEndAt);
   }
+}
+
+/** The start of the `windowMs` window, on the grid that begins at `originMs`, holding `atMs` (never before the origin). */
+export function onGrid(originMs: number, atMs: number, windowMs: number): number {
+  return originMs + Math.max(0, Math.floor((atMs - originMs) / windowMs)) * windowMs;
 }

@@ -2,7 +2,7 @@ import type { ObjectStore } from '@calltx/shared';
 import { listParts } from '../finalize/call-wavs.js';
 import { framesInOrder, type UnreadablePart } from '../finalize/merge.js';
 import { FRAME_BYTES, SAMPLES_PER_MS, type Frame } from '../frames/frame.js';
-import type { LiveTrack } from './live-track.js';
+import { onGrid, type LiveTrack } from './live-track.js';
 import type { LiveProgress } from './speech-sink.js';
 
 const FRAME_MS = FRAME_BYTES / SAMPLES_PER_MS;
@@ -34,16 +34,22 @@ export interface LiveResumeOptions {
  * longer than an utterance can last, that far before the stored end) and replays the stored audio from there.
  * The consumer's frames follow; the live track skips those the replay already covered. The start is on the VAD
  * window grid of an uninterrupted path (which began at the speaker's first frame), so the segmenter cuts the
- * same windows it would have. Returns the call time the path starts at, or null when nothing is stored yet.
+ * same windows it would have. Returns the call time the path starts at, or null when nothing is stored yet (the
+ * path then starts on that grid at the first frame the consumer delivers).
  */
 export async function resumeLivePath(options: LiveResumeOptions): Promise<number | null> {
   const { store, callSid, speaker, live, after, settings } = options;
   const parts = await listParts(store, callSid, speaker);
-  if (parts.length === 0) return null;
+  if (parts.length === 0) {
+    // Nothing acknowledged yet: the consumer delivers from the speaker's first frame, which a final may already
+    // have covered (finals can be published before the first part is stored).
+    if (after) live.startOnGridAt(after.endMs, settings.windowMs);
+    return null;
+  }
   const origin = Math.min(...parts.map((part) => part.firstTs));
   const storedEnd = Math.max(...parts.map((part) => part.lastTs + FRAME_MS));
-  const wanted = Math.max(after?.endMs ?? origin, storedEnd - settings.lookbackMs, origin);
-  const startMs = origin + Math.floor((wanted - origin) / settings.windowMs) * settings.windowMs;
+  const wanted = Math.max(after?.endMs ?? origin, storedEnd - settings.lookbackMs);
+  const startMs = onGrid(origin, wanted, settings.windowMs);
   live.startAt(startMs);
 
   // The frames were received before the crash; when exactly is not stored, so replayed audio counts as just received.
