@@ -171,6 +171,8 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
 
     // Replicated as configured: the claims bucket (losing its one server broke every claim), and the per-call
     // consumers, replicated with their state in memory so a restarted server is soon healthy (bench:consumers).
+    // Asked once the restarted server has caught up: until then an info request may wait out an election.
+    await cluster.waitForHealthy();
     const jsm = await jetstreamManager(nc, { timeout: 10_000 });
     const claims = await jsm.streams.info(`KV_${claimsBucketName(subjects, 'stream-ingest')}`);
     expect(claims.config.num_replicas).toBe(3);
@@ -181,7 +183,6 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
       expect(consumer.config.mem_storage).toBe(true);
       expect(consumer.cluster?.replicas).toHaveLength(2);
     }
-    await cluster.waitForHealthy();
 
     const results = await calls;
     const store = createObjectStore(s3.config);
