@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs generate.py with Debian's python (python3-torch, python3-onnx, python3-numpy).
-#   generate.sh                 regenerate the committed test fixture (services/transcriber/fixtures/whisper-test-random)
+#   generate.sh                 regenerate the committed test fixture (packages/whisper/fixtures/whisper-test-random)
 #   generate.sh --preset tiny --out DIR [--english-only]    any generate.py arguments
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,7 +13,7 @@ if ! "$python" -c 'import torch, onnx, numpy' 2>/dev/null; then
 fi
 
 if [ "$#" -eq 0 ]; then
-  fixture="$repo/services/transcriber/fixtures/whisper-test-random"
+  fixture="$repo/packages/whisper/fixtures/whisper-test-random"
   rm -rf "$fixture"
   set -- --preset test --out "$fixture" --reference-out "$fixture/reference"
 fi

@@ -30,4 +30,3 @@ export { PartialGate, type DropReason } from './live/partial-gate.js';
 export { RecordingAudio, RecordingFormatError } from './recording/recording-audio.js';
 export { WorkSlots, SlotsClosedError, PRIORITY, type Priority } from './work/slots.js';
 export { createTranscriberMetrics, type TranscriberMetrics } from './metrics.js';
-export * from './whisper/index.js';

@@ -18,7 +18,7 @@ import {
   logMel,
   transcribe,
   type WhisperModel,
-} from '@calltx/transcriber';
+} from '@calltx/whisper';
 import { startChild } from './gateway/processes.js';
 import { scrape, sum } from './gateway/prometheus.js';
 

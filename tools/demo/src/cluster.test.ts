@@ -53,7 +53,7 @@ beforeAll(async () => {
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,
     TWILIO_CALLER_ID: '+15005550006',
     PUBLIC_BASE_URL,
-    WHISPER_MODEL_DIR: root('services/transcriber/fixtures/whisper-test-random'),
+    WHISPER_MODEL_DIR: root('packages/whisper/fixtures/whisper-test-random'),
     LOG_LEVEL: 'info',
   };
   for (const name of ['gateway', 'stream-ingest', 'transcriber'])

@@ -39,7 +39,7 @@ function whisperModelDir(): { dir: string; note: string } {
   const fetched = root('models/whisper-tiny.en');
   if (existsSync(fetched)) return { dir: fetched, note: `Whisper model: ${fetched}` };
   return {
-    dir: root('services/transcriber/fixtures/whisper-test-random'),
+    dir: root('packages/whisper/fixtures/whisper-test-random'),
     note: 'Whisper model: the random-weights test model (transcript text is meaningless). For real text run `pnpm model:fetch tiny.en` first.',
   };
 }

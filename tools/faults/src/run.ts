@@ -83,7 +83,7 @@ export async function runOnce(settings: RunSettings): Promise<RunOutcome> {
     TWILIO_CALLER_ID: '+15005550006',
     TWILIO_API_BASE_URL: twilio.url,
     PUBLIC_BASE_URL,
-    WHISPER_MODEL_DIR: root('services/transcriber/fixtures/whisper-test-random'),
+    WHISPER_MODEL_DIR: root('packages/whisper/fixtures/whisper-test-random'),
     // Two replicas share two cores: one inference thread each.
     TRANSCRIBER_THREADS: '1',
     // Partials are not compared and cost as much CPU as finals: dropped unread, as when a transcriber is behind.

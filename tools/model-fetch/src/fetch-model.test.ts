@@ -9,9 +9,9 @@ import { fetchWhisperModel } from './fetch-model.js';
 import { whisperModelFiles } from './layout.js';
 import { startFakeHub, type FakeHub } from './testing/fake-hub.js';
 
-/** The transcriber's committed random-weights model: the same layout as onnx-community's exports. */
+/** The Whisper engine's committed random-weights model: the same layout as onnx-community's exports. */
 const MODEL = fileURLToPath(
-  new URL('../../../services/transcriber/fixtures/whisper-test-random', import.meta.url),
+  new URL('../../../packages/whisper/fixtures/whisper-test-random', import.meta.url),
 );
 const REPO = 'onnx-community/whisper-test-random';
 const ENCODER = 'onnx/encoder_model.onnx';

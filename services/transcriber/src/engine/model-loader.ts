@@ -1,6 +1,6 @@
 import type { Logger } from '@calltx/shared';
 import { SileroVad } from '@calltx/speech';
-import { ModelLoadError } from '../whisper/index.js';
+import { ModelLoadError } from '@calltx/whisper';
 import { Recognizer, type RecognizerOptions } from './recognizer.js';
 
 export type ModelStatus =

@@ -7,7 +7,7 @@ import {
   TranscribeInputError,
   type TranscribeOptions,
   type WhisperModel,
-} from '../whisper/index.js';
+} from '@calltx/whisper';
 
 export interface RecognizerOptions {
   modelDir: string;

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { pcm16leBytes } from '@calltx/audio';
@@ -14,6 +13,7 @@ import {
   type TranscriptionJob,
 } from '@calltx/shared';
 import { startServiceStack, type ServiceStack } from '@calltx/testkit';
+import { FIXTURE_DIR } from '@calltx/whisper/testing';
 import { createTranscriber, type Transcriber } from '../app.js';
 import { loadTranscriberConfig } from '../config.js';
 import { MIGRATIONS_TABLE, TRANSCRIBER_MIGRATIONS } from '../db/migrations.js';
@@ -23,8 +23,8 @@ import { LogCapture, eventually } from '@calltx/devstack';
 
 export { LogCapture, eventually };
 
-/** The committed random-weights Whisper model (onnx-community layout). */
-export const TEST_MODEL_DIR = fileURLToPath(new URL('../../fixtures/whisper-test-random', import.meta.url));
+/** The committed random-weights Whisper model (onnx-community layout), kept by the engine's package. */
+export const TEST_MODEL_DIR = FIXTURE_DIR;
 export const FAMILIES: Family[] = ['audio', 'transcribe', 'transcripts', 'deadletter'];
 
 export const sid = (prefix: 'CA' | 'RE') => `${prefix}${randomBytes(16).toString('hex')}`;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The committed random test model (tools/whisper-model-gen --preset test) and its PyTorch reference outputs. */
-export const FIXTURE_DIR = fileURLToPath(new URL('../../../fixtures/whisper-test-random', import.meta.url));
+export const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/whisper-test-random', import.meta.url));
 export const REFERENCE_DIR = join(FIXTURE_DIR, 'reference');
 
 export interface ReferenceAudio {
