@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TranscriptEvent } from '@calltx/shared';
+import type { TranscriptEvent } from '@calltx/events';
 import {
   EventsClient,
   EventsClientError,

@@ -9,7 +9,7 @@ import {
   Subjects,
   TranscriptEvent,
   type TranscriptKind,
-} from '@calltx/shared';
+} from '@calltx/events';
 import type { StartAt } from './start-position.js';
 import { openSubscription, type InvalidDelivery, type Subscription } from './subscription.js';
 

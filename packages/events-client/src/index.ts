@@ -16,4 +16,4 @@ export { resolveStart, type StartAt, type ResolvedStart } from './start-position
 export { EventsClientError } from './errors.js';
 export { asyncApiDocument } from './contract/asyncapi.js';
 export { asyncApiYaml, ASYNCAPI_PATH } from './contract/render.js';
-export type { TranscriptEvent, CallEvent, RecordingEvent } from '@calltx/shared';
+export type { TranscriptEvent, CallEvent, RecordingEvent } from '@calltx/events';

@@ -1,6 +1,6 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { InvalidMessageError, decodeEvent } from '@calltx/shared';
+import { InvalidMessageError, decodeEvent } from '@calltx/events';
 import { EventsClientError } from './errors.js';
 import { resolveStart, type StartAt } from './start-position.js';
 

@@ -6,7 +6,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { EVENT_TYPES, callEvents, recordingEvents, transcriptEvents } from '@calltx/shared';
+import { EVENT_TYPES, callEvents, recordingEvents, transcriptEvents } from '@calltx/events';
 import { ASYNCAPI_PATH, asyncApiYaml } from './render.js';
 
 const committedPath = fileURLToPath(new URL(`../../../../${ASYNCAPI_PATH}`, import.meta.url));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EVENT_TYPES, STREAM_POLICIES, Subjects } from '@calltx/shared';
+import { EVENT_TYPES, STREAM_POLICIES, Subjects } from '@calltx/events';
 
 /** The public families, each with the subject token that follows `<family>.<CallSid>` for every event type. */
 const CHANNELS = {

@@ -3,7 +3,7 @@ import { asyncApiDocument } from './asyncapi.js';
 
 export const ASYNCAPI_PATH = 'docs/api/asyncapi.yaml';
 
-const HEADER = `# Generated from the zod schemas in packages/shared/src/events by \`pnpm docs:events\`. Do not edit by hand:
+const HEADER = `# Generated from the zod schemas in packages/events/src by \`pnpm docs:events\`. Do not edit by hand:
 # a test fails when this file and the schemas disagree.
 `;
 

@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsUrlForTests, uniqueName } from '@calltx/devstack';
 import { createLogger } from '../log/index.js';
-import { Subjects } from '../nats/subjects.js';
+import { Subjects } from '@calltx/events';
 import { CallClaims, claimsBucketName } from './claims.js';
 
 const logger = createLogger({ service: 'claims-test', level: 'silent' });

@@ -5,7 +5,7 @@ import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { CalltxError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { whileJetStreamUnavailable } from '../nats/availability.js';
-import type { Subjects } from '../nats/subjects.js';
+import type { Subjects } from '@calltx/events';
 
 export class ClaimError extends CalltxError {}
 

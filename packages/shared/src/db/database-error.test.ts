@@ -1,7 +1,7 @@
 import { postgresForTests, type PostgresForTests } from '@calltx/devstack';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isoTime, withinPostgresRange } from '../events/common.js';
+import { schemas } from '@calltx/events';
 import { DatabaseError, toDatabaseError } from './database-error.js';
 import { createPool } from './pool.js';
 
@@ -59,11 +59,11 @@ describe('DatabaseError for values Postgres refuses', () => {
         () => true,
         () => false,
       );
-      expect({ time, accepted: isoTime.safeParse(time).success }).toEqual({
+      expect({ time, accepted: schemas.isoTime.safeParse(time).success }).toEqual({
         time,
         accepted: postgresTakesIt,
       });
-      expect(withinPostgresRange(time)).toBe(postgresTakesIt);
+      expect(schemas.withinPostgresRange(time)).toBe(postgresTakesIt);
     }
   });
 });

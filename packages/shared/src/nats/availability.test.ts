@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallClaims } from '../claims/claims.js';
 import { createLogger } from '../log/index.js';
 import { provisionStreams } from './streams.js';
-import { Subjects } from './subjects.js';
+import { Subjects } from '@calltx/events';
 
 let cluster: NatsCluster;
 let nc: NatsConnection;

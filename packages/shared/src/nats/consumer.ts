@@ -11,11 +11,11 @@ import {
 import { nanos } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import { CalltxError, ConfigError, InvalidMessageError } from '../errors/index.js';
-import { decodeEvent } from '../events/codec.js';
+import { decodeEvent } from '@calltx/events';
 import type { Logger } from '../log/index.js';
 import type { ConsumerMetrics } from '../metrics/index.js';
 import { DeadLetters, type DeadLetterReason } from './dead-letters.js';
-import type { Subjects } from './subjects.js';
+import type { Subjects } from '@calltx/events';
 import { whileJetStreamUnavailable } from './availability.js';
 import { defaultRetryDelay } from './retry-delay.js';
 

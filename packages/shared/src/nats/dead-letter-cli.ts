@@ -9,7 +9,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { loadConfig } from '../config/index.js';
 import { replayDeadLetters } from './dead-letters.js';
-import { Subjects } from './subjects.js';
+import { Subjects } from '@calltx/events';
 
 const usage =
   'usage: deadletter:replay [--subject deadletter.v1.<CallSid|*>.<family|*>] [--consumer <name>] [--dry-run]';

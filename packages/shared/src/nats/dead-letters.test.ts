@@ -5,13 +5,13 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '@calltx/devstack';
 import { CalltxError, ConfigError } from '../errors/index.js';
-import { CallEvent, callEvents, encodeEvent } from '../events/index.js';
+import { CallEvent, callEvents, encodeEvent } from '@calltx/events';
 import { createLogger } from '../log/index.js';
 import { consumerMetrics } from '../metrics/index.js';
 import { ensureDurableConsumer, runConsumer, type RunningConsumer } from './consumer.js';
 import { DEAD_LETTER_HEADERS, replayDeadLetters } from './dead-letters.js';
 import { provisionStreams } from './streams.js';
-import { Subjects } from './subjects.js';
+import { Subjects } from '@calltx/events';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const CONSUMER = 'lifecycle-test';

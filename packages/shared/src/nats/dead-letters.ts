@@ -1,7 +1,7 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { CalltxError } from '../errors/index.js';
-import type { Subjects } from './subjects.js';
+import type { Subjects } from '@calltx/events';
 
 /** Why a consumer gave a message up: it can't be read, it failed for good, or it ran out of deliveries. */
 export type DeadLetterReason = 'invalid' | 'failed' | 'max-deliveries';

@@ -1,7 +1,7 @@
-export * from './subjects.js';
+export * from '@calltx/events';
 export { connectNats, type NatsLink, type NatsConnectOptions } from './connection.js';
 export { whileJetStreamUnavailable } from './availability.js';
-export { provisionStreams, streamConfig, STREAM_POLICIES } from './streams.js';
+export { provisionStreams, streamConfig } from './streams.js';
 export {
   settleMessage,
   type SettleOptions,

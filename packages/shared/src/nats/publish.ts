@@ -1,6 +1,6 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { CalltxError } from '../errors/index.js';
-import { encodeEvent } from '../events/codec.js';
+import { encodeEvent } from '@calltx/events';
 
 export class PublishError extends CalltxError {}
 

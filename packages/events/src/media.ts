@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TRACKS } from '../nats/subjects.js';
+import { TRACKS } from './subjects.js';
 import { callSid, isoTime, speaker, streamSid } from './common.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CALL_SID_PATTERN } from '../nats/subjects.js';
+import { CALL_SID_PATTERN } from './subjects.js';
 
 const sid = (prefix: string) =>
   z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be ${prefix} followed by 32 hex digits`);

@@ -1,4 +1,4 @@
-import { InvalidMessageError } from '../errors/index.js';
+import { InvalidMessageError } from './errors.js';
 
 /** Media Stream tracks as Twilio names them: inbound = from the browser (agent), outbound = to it. */
 export const TRACKS = ['inbound', 'outbound'] as const;

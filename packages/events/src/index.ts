@@ -1,16 +1,16 @@
 import * as calls from './calls.js';
 import * as recordings from './recordings.js';
-import * as speech from './speech.js';
 import * as transcripts from './transcripts.js';
 import { eventFactory } from './codec.js';
 
+export * from './errors.js';
+export * from './subjects.js';
+export { STREAM_POLICIES, type FamilyPolicy } from './retention.js';
 export { encodeEvent, decodeEvent, eventFactory } from './codec.js';
 export * as schemas from './common.js';
 export { CallEvent } from './calls.js';
-export { MediaFrames } from './media.js';
 export { RecordingEvent, RecordingStatusChanged } from './recordings.js';
 export { TranscriptEvent } from './transcripts.js';
-export { SpeechSegment, TranscriptionJob } from './speech.js';
 
 export const callEvents = {
   started: eventFactory(calls.CallStarted),
@@ -32,12 +32,6 @@ export const recordingEvents = {
 export const transcriptEvents = {
   partial: eventFactory(transcripts.TranscriptPartial),
   final: eventFactory(transcripts.TranscriptFinal),
-};
-
-/** Internal events between services. */
-export const internalEvents = {
-  speechSegment: eventFactory(speech.SpeechSegment),
-  transcriptionJob: eventFactory(speech.TranscriptionJob),
 };
 
 /** Every public event schema by type string: the source the AsyncAPI document is generated from. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TRACKS } from '../nats/subjects.js';
+import { TRACKS } from './subjects.js';
 import { accountSid, callSid, isoTime, party, speaker, streamSid, text } from './common.js';
 
 const base = { callSid, at: isoTime };

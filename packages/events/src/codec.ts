@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { InvalidMessageError } from '../errors/index.js';
+import { InvalidMessageError } from './errors.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidMessageError } from '../errors/index.js';
+import { InvalidMessageError } from './errors.js';
 import { Subjects } from './subjects.js';
 
 const CALL = 'CA0123456789abcdef0123456789abcdef';

@@ -1,0 +1,14 @@
+/**
+ * Events between calltx services: not part of the public contract, and free to change without a major version.
+ * Their subjects come from the same builder (`Subjects`) as the public ones.
+ */
+import { eventFactory } from './codec.js';
+import * as speech from './speech.js';
+
+export { MediaFrames } from './media.js';
+export { SpeechSegment, TranscriptionJob } from './speech.js';
+
+export const internalEvents = {
+  speechSegment: eventFactory(speech.SpeechSegment),
+  transcriptionJob: eventFactory(speech.TranscriptionJob),
+};
