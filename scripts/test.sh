@@ -19,5 +19,13 @@ source "$env_file"
 
 pnpm lint
 pnpm typecheck
-pnpm vitest run "$@"
-if (($# == 0)); then pnpm test:faults; fi
+if (($# > 0)); then
+  pnpm vitest run "$@"
+  exit
+fi
+# The cluster system test runs on its own: three nats-servers catching up after SIGKILLs, starved beside other
+# suites on two cores, took over a minute to report healthy.
+cluster_test=tools/demo/src/cluster.test.ts
+pnpm vitest run --exclude "$cluster_test"
+pnpm vitest run "$cluster_test"
+pnpm test:faults
