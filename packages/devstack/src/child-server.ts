@@ -133,14 +133,28 @@ export async function postgresAccount(): Promise<{ uid: number; gid: number } | 
 
 /**
  * Resolves once the child logs a line matching `ready` on stderr; rejects, with its last log lines, if it exits
- * or stays silent for `timeoutMs`. Keeps reading stderr for the child's whole life: a full pipe would block it.
+ * or stays silent for `timeoutMs`.
  */
-export function waitForLogLine(
+export async function waitForLogLine(
   child: ChildProcess,
   name: string,
   ready: RegExp,
   timeoutMs: number,
 ): Promise<void> {
+  await readLogUntil(child, name, (line) => (ready.test(line) ? true : undefined), timeoutMs);
+}
+
+/**
+ * Feeds the child's stderr lines to `read` until it returns a value, and resolves with it; rejects, with the last
+ * log lines, if the child exits or `read` has returned nothing within `timeoutMs`. Keeps reading stderr for the
+ * child's whole life: a full pipe would block it.
+ */
+export function readLogUntil<T>(
+  child: ChildProcess,
+  name: string,
+  read: (line: string) => T | undefined,
+  timeoutMs: number,
+): Promise<T> {
   const tail: string[] = [];
   return new Promise((resolve, reject) => {
     const fail = (reason: string, cause?: unknown): void => {
@@ -156,11 +170,12 @@ export function waitForLogLine(
     createInterface({ input: child.stderr! }).on('line', (line) => {
       tail.push(line);
       if (tail.length > 20) tail.shift();
-      if (ready.test(line)) {
+      const value = read(line);
+      if (value !== undefined) {
         clearTimeout(timer);
         child.off('error', onError);
         child.off('exit', onExit);
-        resolve();
+        resolve(value);
       }
     });
   });

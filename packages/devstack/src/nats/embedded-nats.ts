@@ -2,9 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { findExecutable, spawnGuarded, terminate, waitForTcp } from '../child-server.js';
-import { EmbeddedServerError } from '../errors.js';
+import { findExecutable, readLogUntil, spawnGuarded, terminate, waitForTcp } from '../child-server.js';
 
 export interface EmbeddedNatsOptions {
   /** JetStream store directory; a temporary one (removed on stop) when unset. */
@@ -23,7 +21,6 @@ export interface EmbeddedNats {
 }
 
 const FALLBACK_LOCATIONS = ['/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'];
-const LOG_TAIL_LINES = 20;
 
 /** The nats-server executable: the first one on `searchPath`, else in one of `fallbacks`. */
 export function findNatsServerBinary(
@@ -72,34 +69,17 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions = {}): Prom
   };
 }
 
+/** The port nats-server reports listening on, once it says it is ready. */
 function waitUntilListening(child: ChildProcess, timeoutMs: number): Promise<number> {
-  const tail: string[] = [];
-  return new Promise((resolve, reject) => {
-    let port: number | undefined;
-    const fail = (reason: string, cause?: unknown): void => {
-      clearTimeout(timer);
-      reject(
-        new EmbeddedServerError(`nats-server ${reason}. Last log lines:\n${tail.join('\n')}`, { cause }),
-      );
-    };
-    const timer = setTimeout(() => fail(`did not become ready within ${timeoutMs} ms`), timeoutMs);
-    const onError = (error: Error): void => fail('could not be started', error);
-    const onExit = (code: number | null, signal: string | null): void =>
-      fail(`exited during start-up (code ${code}, signal ${signal})`);
-    child.once('error', onError);
-    child.once('exit', onExit);
-    // Keep reading stderr for the server's whole life: a full pipe would block its logging.
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      tail.push(line);
-      if (tail.length > LOG_TAIL_LINES) tail.shift();
+  let port: number | undefined;
+  return readLogUntil(
+    child,
+    'nats-server',
+    (line) => {
       const listening = /Listening for client connections on [^\s]+:(\d+)/.exec(line);
       if (listening) port = Number(listening[1]);
-      if (line.includes('Server is ready') && port !== undefined) {
-        clearTimeout(timer);
-        child.off('error', onError);
-        child.off('exit', onExit);
-        resolve(port);
-      }
-    });
-  });
+      return line.includes('Server is ready') ? port : undefined;
+    },
+    timeoutMs,
+  );
 }
