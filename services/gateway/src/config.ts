@@ -1,4 +1,4 @@
-import { loadConfig, type Config } from '@calltx/shared';
+import { loadConfig, type Config } from '@calltx/config';
 
 export const GATEWAY_VARIABLES = [
   'NATS_URL',

@@ -1,17 +1,9 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import {
-  Subjects,
-  connectNats,
-  createLogger,
-  createMetricsRegistry,
-  createObjectStore,
-  objectStoreConfig,
-  createPool,
-  createShutdown,
-  provisionStreams,
-  startupFailure,
-  whileJetStreamUnavailable,
-} from '@calltx/shared';
+import { Subjects } from '@calltx/events';
+import { connectNats, provisionStreams, whileJetStreamUnavailable } from '@calltx/nats';
+import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
+import { createObjectStore, objectStoreConfig } from '@calltx/storage';
+import { createPool } from '@calltx/db';
 import { loadApiConfig } from './api/index.js';
 import { createGateway } from './app.js';
 import { loadGatewayConfig } from './config.js';

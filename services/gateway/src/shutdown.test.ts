@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Subjects } from '@calltx/shared';
+import { Subjects } from '@calltx/events';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,

@@ -1,21 +1,10 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
-import {
-  CallEvent,
-  RecordingEvent,
-  consumerMetrics,
-  createObjectStore,
-  objectStoreConfig,
-  createServiceHttp,
-  ensureDurableConsumer,
-  runConsumer,
-  type Logger,
-  type ObjectStore,
-  type RunningConsumer,
-  type ServiceHttp,
-  type Subjects,
-} from '@calltx/shared';
+import { CallEvent, RecordingEvent, type Subjects } from '@calltx/events';
+import { consumerMetrics, ensureDurableConsumer, runConsumer, type RunningConsumer } from '@calltx/nats';
+import { createObjectStore, objectStoreConfig, type ObjectStore } from '@calltx/storage';
+import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
 import type { FetcherConfig } from './config.js';
 import { ReconcileRepository } from './db/reconcile-repository.js';
 import { RecordingsRepository } from './db/recordings-repository.js';

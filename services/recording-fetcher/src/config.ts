@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Config } from '@calltx/shared';
+import { ConfigError, loadConfig, type Config } from '@calltx/config';
 
 export const FETCHER_VARIABLES = [
   'NATS_URL',

@@ -1,16 +1,8 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import {
-  Subjects,
-  connectNats,
-  createLogger,
-  createMetricsRegistry,
-  createPool,
-  createShutdown,
-  provisionStreams,
-  runMigrations,
-  startupFailure,
-  whileJetStreamUnavailable,
-} from '@calltx/shared';
+import { Subjects } from '@calltx/events';
+import { connectNats, provisionStreams, whileJetStreamUnavailable } from '@calltx/nats';
+import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
+import { createPool, runMigrations } from '@calltx/db';
 import { createFetcherStore, createRecordingFetcher } from './app.js';
 import { loadFetcherConfig } from './config.js';
 import { MIGRATIONS_TABLE, RECORDING_MIGRATIONS } from './db/migrations.js';

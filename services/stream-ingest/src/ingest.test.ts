@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallEvent, decodeEvent, type ObjectStore } from '@calltx/shared';
+import { CallEvent, decodeEvent } from '@calltx/events';
+import { type ObjectStore } from '@calltx/storage';
 import { mediaConsumerName } from './calls/media-consumer.js';
 import { writeCallWavs } from './finalize/call-wavs.js';
 import { partKey, streamPrefix } from './spool/object-keys.js';

@@ -1,21 +1,11 @@
 import { hostname } from 'node:os';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import {
-  CallClaims,
-  Subjects,
-  claimsBucketName,
-  connectNats,
-  createLogger,
-  createMetricsRegistry,
-  createObjectStore,
-  objectStoreConfig,
-  createPool,
-  createShutdown,
-  provisionStreams,
-  runMigrations,
-  startupFailure,
-  whileJetStreamUnavailable,
-} from '@calltx/shared';
+import { CallClaims, claimsBucketName } from './claims/index.js';
+import { Subjects } from '@calltx/events';
+import { connectNats, provisionStreams, whileJetStreamUnavailable } from '@calltx/nats';
+import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
+import { createObjectStore, objectStoreConfig } from '@calltx/storage';
+import { createPool, runMigrations } from '@calltx/db';
 import { Segmenter, SileroVad } from '@calltx/speech';
 import { createStreamIngest, timingFromConfig } from './app.js';
 import { loadIngestConfig } from './config.js';

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { loadConfig, type Config } from '@calltx/shared';
+import { loadConfig, type Config } from '@calltx/config';
 
 export const TRANSCRIBER_VARIABLES = [
   'NATS_URL',

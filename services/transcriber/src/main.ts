@@ -1,18 +1,9 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import {
-  Subjects,
-  connectNats,
-  createLogger,
-  createMetricsRegistry,
-  createObjectStore,
-  objectStoreConfig,
-  createPool,
-  createShutdown,
-  provisionStreams,
-  runMigrations,
-  startupFailure,
-  whileJetStreamUnavailable,
-} from '@calltx/shared';
+import { Subjects } from '@calltx/events';
+import { connectNats, provisionStreams, whileJetStreamUnavailable } from '@calltx/nats';
+import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
+import { createObjectStore, objectStoreConfig } from '@calltx/storage';
+import { createPool, runMigrations } from '@calltx/db';
 import { createTranscriber } from './app.js';
 import { loadTranscriberConfig } from './config.js';
 import { MIGRATIONS_TABLE, TRANSCRIBER_MIGRATIONS } from './db/migrations.js';

@@ -9,7 +9,10 @@ import { connect } from '@nats-io/transport-node';
 import ort from 'onnxruntime-node';
 import { pcm16leBytes } from '@calltx/audio';
 import { natsUrlForTests, postgresForTests, s3ForTests, infraEnv } from '@calltx/devstack';
-import { Subjects, createLogger, internalEvents, provisionStreams, publishEvent } from '@calltx/shared';
+import { Subjects } from '@calltx/events';
+import { createLogger } from '@calltx/runtime';
+import { internalEvents } from '@calltx/events/internal';
+import { provisionStreams, publishEvent } from '@calltx/nats';
 import {
   DecoderSession,
   N_FRAMES,

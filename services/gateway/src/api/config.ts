@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, type VariableSpec } from '@calltx/shared';
+import { ConfigError, type VariableSpec } from '@calltx/config';
 import { parseAgentEntries, parseApiKeyEntries } from './auth/credentials.js';
 
 const spec = <S extends z.ZodType>(schema: S, description: string, secret = false): VariableSpec<S> => ({

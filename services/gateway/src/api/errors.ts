@@ -1,5 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { CalltxError, DatabaseError, StorageError, type Logger } from '@calltx/shared';
+import { CalltxError } from '@calltx/events';
+import { DatabaseError } from '@calltx/db';
+import { StorageError } from '@calltx/storage';
+import { type Logger } from '@calltx/runtime';
 
 export type ApiErrorCode =
   | 'unauthorized'

@@ -1,4 +1,4 @@
-import { MediaFrames } from '@calltx/shared';
+import { MediaFrames } from '@calltx/events/internal';
 import { describe, expect, it } from 'vitest';
 import { BatchEncoder } from './batch-body.js';
 

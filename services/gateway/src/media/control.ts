@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { publishEvent, type Logger } from '@calltx/shared';
+import { publishEvent } from '@calltx/nats';
+import { type Logger } from '@calltx/runtime';
 
 /**
  * Stream lifecycle events must not be lost to a NATS blip: retry with backoff (same Nats-Msg-Id) until stored.

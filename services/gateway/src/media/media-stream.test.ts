@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { MediaFrames } from '@calltx/shared';
+import { MediaFrames } from '@calltx/events/internal';
 import {
   ACCOUNT_SID,
   TwilioStream,

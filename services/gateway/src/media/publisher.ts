@@ -1,4 +1,5 @@
-import type { Logger, Subjects, Track } from '@calltx/shared';
+import type { Logger } from '@calltx/runtime';
+import type { Subjects, Track } from '@calltx/events';
 import type { GatewayMetrics } from '../metrics.js';
 import type { AckPublisher } from './ack-publisher.js';
 import { BatchEncoder } from './batch-body.js';

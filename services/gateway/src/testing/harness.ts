@@ -3,16 +3,9 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { NatsConnection } from '@nats-io/transport-node';
 import twilio from 'twilio';
 import WebSocket from 'ws';
-import {
-  Subjects,
-  connectNats,
-  createLogger,
-  createMetricsRegistry,
-  provisionStreams,
-  type Family,
-  type Logger,
-  type NatsLink,
-} from '@calltx/shared';
+import { Subjects, type Family } from '@calltx/events';
+import { connectNats, provisionStreams, type NatsLink } from '@calltx/nats';
+import { createLogger, createMetricsRegistry, type Logger } from '@calltx/runtime';
 import { createGateway, type Gateway } from '../app.js';
 import { loadGatewayConfig, type GatewayConfig } from '../config.js';
 

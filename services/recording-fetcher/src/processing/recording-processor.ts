@@ -1,15 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import {
-  InvalidMessageError,
-  internalEvents,
-  publishEvent,
-  recordingEvents,
-  type Logger,
-  type ObjectStore,
-  type RecordingEvent,
-  type Subjects,
-} from '@calltx/shared';
+import { InvalidMessageError, recordingEvents, type RecordingEvent, type Subjects } from '@calltx/events';
+import { internalEvents } from '@calltx/events/internal';
+import { publishEvent } from '@calltx/nats';
+import { type Logger } from '@calltx/runtime';
+import { type ObjectStore } from '@calltx/storage';
 import { archiveRecording, type ArchiveKeys, type ArchivedRecording } from '../archive/archive-recording.js';
 import type { RecordingRow, RecordingsRepository } from '../db/recordings-repository.js';
 import { openDownload, type DownloadLimits } from '../download/http-download.js';

@@ -2,14 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import {
-  publishEvent,
-  recordingEvents,
-  type CallEvent,
-  type Logger,
-  type RecordingStatus,
-  type Subjects,
-} from '@calltx/shared';
+import { publishEvent } from '@calltx/nats';
+import { recordingEvents, type CallEvent, type RecordingStatus, type Subjects } from '@calltx/events';
+import { type Logger } from '@calltx/runtime';
 import type { ReconcileRepository, DueCall } from '../db/reconcile-repository.js';
 import type { FetcherMetrics } from '../metrics.js';
 import { listCallRecordings, type ListedRecording } from '../twilio/list-recordings.js';

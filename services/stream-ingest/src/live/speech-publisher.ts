@@ -1,6 +1,9 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { pcm16leBytes } from '@calltx/audio';
-import { internalEvents, publishEvent, type Logger, type Subjects } from '@calltx/shared';
+import { internalEvents } from '@calltx/events/internal';
+import { publishEvent } from '@calltx/nats';
+import { type Logger } from '@calltx/runtime';
+import { type Subjects } from '@calltx/events';
 import type { IngestMetrics } from '../metrics.js';
 import type { LiveProgress, SpeechSink, SpeechSinkFactory } from './speech-sink.js';
 

@@ -1,4 +1,4 @@
-import type { Migration } from '@calltx/shared';
+import type { Migration } from '@calltx/db';
 
 /** Applied in order by runMigrations; each id runs once per database schema. */
 export const TRANSCRIBER_MIGRATIONS: readonly Migration[] = [

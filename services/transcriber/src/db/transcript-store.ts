@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { DatabaseError, toDatabaseError } from '@calltx/shared';
+import { DatabaseError, toDatabaseError } from '@calltx/db';
 
 export type TranscriptSource = 'live' | 'recording';
 

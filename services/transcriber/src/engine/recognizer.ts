@@ -1,5 +1,5 @@
 import { basename, resolve } from 'node:path';
-import { CalltxError } from '@calltx/shared';
+import { CalltxError } from '@calltx/events';
 import {
   CHUNK_SAMPLES,
   loadWhisperModel,

@@ -1,4 +1,5 @@
-import type { Logger, SpeechSegment } from '@calltx/shared';
+import type { Logger } from '@calltx/runtime';
+import type { SpeechSegment } from '@calltx/events/internal';
 import type { TranscriptStore } from '../db/transcript-store.js';
 import type { Recognizer } from '../engine/recognizer.js';
 import type { TranscriberMetrics } from '../metrics.js';

@@ -1,5 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import type { Logger, ObjectStore, TranscriptionJob } from '@calltx/shared';
+import type { Logger } from '@calltx/runtime';
+import type { ObjectStore } from '@calltx/storage';
+import type { TranscriptionJob } from '@calltx/events/internal';
 import { Segmenter, type SegmentEvent, type SileroVad } from '@calltx/speech';
 import type { TranscriptStore } from '../db/transcript-store.js';
 import type { Recognizer } from '../engine/recognizer.js';

@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { publishEvent, transcriptEvents, type Subjects } from '@calltx/shared';
+import { publishEvent } from '@calltx/nats';
+import { transcriptEvents, type Subjects } from '@calltx/events';
 import type { StoredSegment } from '../db/transcript-store.js';
 import type { TranscriberMetrics } from '../metrics.js';
 

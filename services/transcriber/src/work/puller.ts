@@ -1,13 +1,8 @@
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import {
-  DeadLetters,
-  defaultRetryDelay,
-  settleMessage,
-  type ConsumerMetrics,
-  type Logger,
-  type Subjects,
-} from '@calltx/shared';
+import { DeadLetters, defaultRetryDelay, settleMessage, type ConsumerMetrics } from '@calltx/nats';
+import { type Logger } from '@calltx/runtime';
+import { type Subjects } from '@calltx/events';
 import { SlotsClosedError } from './slots.js';
 
 export interface PullerOptions<S extends z.ZodType> {

@@ -1,4 +1,5 @@
-import { VARIABLES, type VariableSpec } from '@calltx/shared';
+import { type VariableSpec } from '@calltx/config';
+import { VARIABLES } from '@calltx/shared';
 import type { Workload } from './workloads.js';
 
 /** What one entry reads: names from the shared VARIABLES table, plus variables of its own (same shape). */

@@ -1,7 +1,7 @@
 import { API_VARIABLES, GATEWAY_VARIABLES } from '@calltx/gateway';
 import { FETCHER_VARIABLES } from '@calltx/recording-fetcher';
 import { INGEST_VARIABLES } from '@calltx/stream-ingest';
-import type { VariableSpec } from '@calltx/shared';
+import type { VariableSpec } from '@calltx/config';
 import { z } from 'zod';
 import type { EntryVariables } from '../env/check.js';
 

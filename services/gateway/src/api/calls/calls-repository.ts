@@ -1,4 +1,5 @@
-import { toDatabaseError, type Pool, type RecordingStatus } from '@calltx/shared';
+import { toDatabaseError, type Pool } from '@calltx/db';
+import { type RecordingStatus } from '@calltx/events';
 
 /**
  * Read-only queries over the tables other services own: `calls` and `call_stream_files` (stream-ingest),

@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { CALL_SID_PATTERN, schemas, type ObjectStore } from '@calltx/shared';
+import { CALL_SID_PATTERN, schemas } from '@calltx/events';
+import { type ObjectStore } from '@calltx/storage';
 import { requireScopes } from '../auth/authenticate.js';
 import { ApiError, invalidRequest } from '../errors.js';
 import type { CallRow, CallsRepository, ListedCall } from './calls-repository.js';

@@ -1,7 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { EventsClientError, type EventsClient, type StartAt, type Subscription } from '@calltx/events-client';
-import { CALL_SID_PATTERN, type Logger } from '@calltx/shared';
+import { CALL_SID_PATTERN } from '@calltx/events';
+import { type Logger } from '@calltx/runtime';
 import { requireScopes } from '../auth/authenticate.js';
 import { ApiError, invalidRequest } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';

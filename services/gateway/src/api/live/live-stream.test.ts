@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { callEvents } from '@calltx/shared';
+import { callEvents } from '@calltx/events';
 import { eventDataProblems, responseProblems } from '../testing/openapi.js';
 import { KEYS, getJson, newSid, startApi, transcript, type ApiHarness } from '../testing/api-harness.js';
 import { openSse, type SseConnection, type SseEvent } from '../testing/sse-client.js';

@@ -7,21 +7,11 @@ import { natsUrlForTests, postgresForTests, s3ForTests, uniqueName } from '@call
 import { RECORDING_MIGRATIONS, MIGRATIONS_TABLE as RECORDING_TABLE } from '@calltx/recording-fetcher';
 import { MIGRATIONS as INGEST_MIGRATIONS, MIGRATIONS_TABLE as INGEST_TABLE } from '@calltx/stream-ingest';
 import { TRANSCRIBER_MIGRATIONS, MIGRATIONS_TABLE as TRANSCRIBER_TABLE } from '@calltx/transcriber';
-import {
-  Subjects,
-  createLogger,
-  createObjectStore,
-  createPool,
-  createServiceHttp,
-  provisionStreams,
-  publishEvent,
-  runMigrations,
-  transcriptEvents,
-  type Logger,
-  type ObjectStore,
-  type Pool,
-  type TranscriptEvent,
-} from '@calltx/shared';
+import { Subjects, transcriptEvents, type TranscriptEvent } from '@calltx/events';
+import { createLogger, createServiceHttp, type Logger } from '@calltx/runtime';
+import { createObjectStore, type ObjectStore } from '@calltx/storage';
+import { createPool, runMigrations, type Pool } from '@calltx/db';
+import { provisionStreams, publishEvent } from '@calltx/nats';
 import { hashApiKey, hashPassword, loadApiConfig } from '../index.js';
 import { mountConsoleAndApi, type ConsoleAndApi } from '../../console/index.js';
 

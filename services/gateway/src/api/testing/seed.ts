@@ -1,4 +1,4 @@
-import type { Pool } from '@calltx/shared';
+import type { Pool } from '@calltx/db';
 
 /**
  * Rows as the owning services write them (same tables, same columns), for the API to read. Only the columns the
