@@ -25,9 +25,7 @@ export {
 export {
   checkWorkloadEnv,
   requiredVariables,
-  entrySpecs,
   type EnvCheckOptions,
-  type EntryVariables,
 } from './env/check.js';
 export {
   parseDockerfile,
