@@ -2,10 +2,8 @@ import { ConfigError } from './config-error.js';
 import type { Config, VariableTable } from './variables.js';
 
 /** The value an entry reads: an empty string counts as unset unless the variable keeps empty values. */
-export const asRead = (
-  spec: VariableTable[string],
-  value: string | undefined,
-): string | undefined => (value === '' && !spec.keepEmpty ? undefined : value);
+export const asRead = (spec: VariableTable[string], value: string | undefined): string | undefined =>
+  value === '' && !spec.keepEmpty ? undefined : value;
 
 /**
  * Reads and validates a table's variables at once. Every problem is reported in one ConfigError, naming the

@@ -23,7 +23,12 @@ export const variable = <S extends z.ZodType>(
   schema: S,
   description: string,
   options: { secret?: boolean; keepEmpty?: boolean } = {},
-): VariableSpec<S> => ({ schema, description, secret: options.secret ?? false, keepEmpty: options.keepEmpty });
+): VariableSpec<S> => ({
+  schema,
+  description,
+  secret: options.secret ?? false,
+  keepEmpty: options.keepEmpty,
+});
 
 /** Some of a table's variables, for an entry that reads only those (the same specs, so the docs agree). */
 export function pickVariables<T extends VariableTable, N extends keyof T & string>(
@@ -35,7 +40,8 @@ export function pickVariables<T extends VariableTable, N extends keyof T & strin
 
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
-export const positiveInt = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+export const positiveInt = (min: number, fallback: number) =>
+  z.coerce.number().int().min(min).default(fallback);
 
 export const booleanFlag = (fallback: boolean) =>
   z

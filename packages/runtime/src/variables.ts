@@ -11,7 +11,10 @@ export const RUNTIME_VARIABLES = {
     z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     'Log level.',
   ),
-  LOG_FORMAT: variable(z.enum(['json', 'pretty']).default('json'), 'json for production, pretty for a terminal.'),
+  LOG_FORMAT: variable(
+    z.enum(['json', 'pretty']).default('json'),
+    'json for production, pretty for a terminal.',
+  ),
   SHUTDOWN_GRACE_MS: variable(
     z.coerce.number().int().min(0).default(20_000),
     'Time to finish in-flight work on SIGTERM before forcing exit.',

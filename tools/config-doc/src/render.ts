@@ -26,7 +26,9 @@ export function renderConfigurationDoc(services: Readonly<Record<string, Variabl
       const known = variables.get(name);
       if (!known) variables.set(name, { spec, readers: [service] });
       else if (known.spec !== spec) {
-        throw new Error(`${name} is declared twice (${known.readers.join(', ')} and ${service}): declare it once`);
+        throw new Error(
+          `${name} is declared twice (${known.readers.join(', ')} and ${service}): declare it once`,
+        );
       } else known.readers.push(service);
     }
   }
