@@ -19,6 +19,7 @@ import torch
 
 import onnx_export
 import reference
+import scripted
 import timing
 import tokenizer_gen
 from model import Dims, Whisper, randomize
@@ -150,7 +151,17 @@ def build(preset: dict, english_only: bool, seed: int, overrides: dict, n_vocab:
     return model, tok, gen
 
 
-def write_model(out: Path, model: Whisper, tok: dict, gen: dict, quantized: bool, timestamped: bool) -> None:
+# Short enough for the token budget of their bucket (8 tokens a second + 12, two of them timestamps); each first
+# token is a word with its space, since a lone space may not start a transcript.
+DEFAULT_SCRIPTS = [
+    " and the cat sat on the mat.",
+    " the agent will call you back.",
+    " thank you, goodbye.",
+    " good morning, how can I help?",
+]
+
+
+def write_model(out: Path, model, tok: dict, gen: dict, quantized: bool, timestamped: bool) -> None:
     d = model.dims
     write_json(out / "config.json", hf_config(d, tok, gen))
     write_json(out / "generation_config.json", gen)
@@ -339,6 +350,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=38)
     parser.add_argument("--no-quantized", action="store_true", help="skip the *_quantized.onnx variants")
     parser.add_argument("--n-vocab", type=int, help="total vocabulary size (sets the number of ordinary BPE tokens)")
+    parser.add_argument("--scripted", action="store_true",
+                        help="a scripted test model (see scripted.py): says --script sentences, chosen by speech duration")
+    parser.add_argument("--script", action="append", help="a scripted sentence (repeat; default: four built-in ones)")
+    parser.add_argument("--bucket-seconds", type=float, default=1.0,
+                        help="scripted: speech seconds per script (script i for i..i+1 buckets)")
     parser.add_argument("--timestamped", action="store_true",
                         help="the onnx-community _timestamped layout: the decoder also returns cross_attentions.{i}")
     for flag in DIM_FLAGS:
@@ -349,6 +365,23 @@ def main() -> None:
     torch.manual_seed(args.seed)
     overrides = {f: getattr(args, f) for f in DIM_FLAGS}
     model, tok, gen = build(PRESETS[args.preset], args.english_only, args.seed, overrides, args.n_vocab)
+    if args.scripted:
+        texts = args.script or DEFAULT_SCRIPTS
+        scripts = [tokenizer_gen.encode(tok, text) for text in texts]
+        suppressed = set(gen["suppress_tokens"])
+        preset = {**PRESETS[args.preset], **{k: v for k, v in overrides.items() if v is not None}}
+        model = scripted.build(model.dims, tok, scripts, preset["timestamp_step"], args.bucket_seconds, suppressed,
+                               set(gen["begin_suppress_tokens"]))
+        write_model(args.out, model, tok, gen, False, True)
+        write_json(args.out / "script.json", {
+            "about": "Scripted test model (tools/whisper-model-gen/scripted.py): a test fixture that says these "
+                     "sentences whatever the audio; it recognises nothing. Script i is said for speech of "
+                     "i * bucketSeconds up to (i + 1) * bucketSeconds (the last one for anything longer).",
+            "bucketSeconds": args.bucket_seconds,
+            "scripts": [{"text": t, "tokens": ids} for t, ids in zip(texts, scripts)],
+        })
+        print(f"scripted model written to {args.out} ({len(scripts)} scripts)")
+        return
     write_model(args.out, model, tok, gen, not args.no_quantized, args.timestamped)
     print(f"model written to {args.out} ({model.dims.n_vocab} tokens) in {time.time() - started:.1f}s")
     if args.reference_out:

@@ -16,11 +16,12 @@ fi
 export PYTHONWARNINGS=ignore
 if [ "$#" -eq 0 ]; then
   fixtures="$repo/packages/whisper/fixtures"
-  rm -rf "$fixtures/whisper-test-random" "$fixtures/whisper-test-timestamped"
+  rm -rf "$fixtures/whisper-test-random" "$fixtures/whisper-test-timestamped" "$fixtures/whisper-test-scripted"
   "$python" "$here/generate.py" --preset test --out "$fixtures/whisper-test-random" \
     --reference-out "$fixtures/whisper-test-random/reference"
   "$python" "$here/generate.py" --preset test --timestamped --no-quantized \
     --out "$fixtures/whisper-test-timestamped" --reference-out "$fixtures/whisper-test-timestamped/reference"
+  "$python" "$here/generate.py" --preset test --scripted --out "$fixtures/whisper-test-scripted"
   exit 0
 fi
 exec "$python" "$here/generate.py" "$@"

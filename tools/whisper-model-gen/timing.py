@@ -4,7 +4,7 @@ merging) over this generator's PyTorch model, the ground truth the engine's word
 1. One decoder pass over <|startoftranscript|> [<|lang|> <|task|>] <|notimestamps|> text tokens <|endoftext|>;
    the cross-attention scores (before the softmax) of the alignment heads, cut to the audio's frames
    (num_frames // 2 encoder frames), softmax over them; token probabilities from the same pass.
-2. Per head: normalise each frame over the tokens (mean 0, std 1, biased), median filter of width 7 along the
+2. Per head: normalise each frame over the tokens (mean 0, std 1, biased; 0 where the std is 0), median filter of width 7 along the
    frames (reflect padding); mean over the heads; the rows from <|notimestamps|> to the last text token.
 3. DTW on the negated matrix (float32 costs, ties to "left"), the first frame of every token's run is its time
    (frame / 50 s).
@@ -111,7 +111,9 @@ def find_alignment(model, audio_features, sot_sequence: list[int], no_timestamps
     weights = torch.stack([qks[layer][0, head] for layer, head in heads])  # heads x tokens x frames
     weights = weights[:, :, : num_frames // 2].softmax(dim=-1)
     std, mean = torch.std_mean(weights, dim=-2, keepdim=True, unbiased=False)
-    weights = median_filter((weights - mean) / std, medfilt_width)
+    # A frame every token attends to equally carries no timing (std 0): 0 rather than openai-whisper's NaN.
+    weights = torch.where(std > 0, (weights - mean) / std, torch.zeros_like(weights))
+    weights = median_filter(weights, medfilt_width)
     matrix = weights.mean(dim=0)[prompt - 1 : -1]
     text_indices, time_indices = dtw(-matrix.double().numpy())
 

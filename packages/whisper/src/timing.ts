@@ -31,7 +31,7 @@ const REPLACEMENT = '\ufffd';
  * 1. one decoder pass without the cache over <|startoftranscript|> [<|lang|> <|task|>] <|notimestamps|>, the text
  *    tokens and <|endoftext|>: token probabilities and each alignment head's weights, cut to the audio's encoder
  *    frames and renormalised over them (what openai-whisper's softmax over the cut scores gives);
- * 2. per head, each frame normalised over the tokens (mean 0, std 1), a median filter along the frames
+ * 2. per head, each frame normalised over the tokens (mean 0, std 1; 0 where the std is 0), a median filter along the frames
  *    (width `median_filter_width`, 7), the mean over the heads, the rows from <|notimestamps|> to the last text token;
  * 3. DTW over the negated matrix; a token starts at the first frame of its run;
  * 4. tokens to words (split on characters, then on spaces unless the language is written without them),
@@ -151,7 +151,9 @@ function alignmentMatrix(
       let variance = 0;
       for (let t = 0; t < tokens; t++) variance += (weights[t * frames + f]! - mean) ** 2;
       const std = Math.sqrt(variance / tokens);
-      for (let t = 0; t < tokens; t++) weights[t * frames + f] = (weights[t * frames + f]! - mean) / std;
+      // A frame every token attends to equally carries no timing: 0 rather than openai-whisper's NaN.
+      for (let t = 0; t < tokens; t++)
+        weights[t * frames + f] = std > 0 ? (weights[t * frames + f]! - mean) / std : 0;
     }
     for (let r = 0; r < rows; r++) {
       const row = weights.subarray((firstRow + r) * frames, (firstRow + r + 1) * frames);

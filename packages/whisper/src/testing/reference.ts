@@ -15,6 +15,34 @@ export const TIMESTAMPED_FIXTURE_DIR = fileURLToPath(
   new URL('../../fixtures/whisper-test-timestamped', import.meta.url),
 );
 
+/**
+ * A scripted test model (tools/whisper-model-gen --scripted): the `_timestamped` layout and the test tokenizer, but
+ * it says one of its scripted sentences whatever the audio, chosen by the speech duration. A fixture for tests that
+ * need real words; it recognises nothing.
+ */
+export const SCRIPTED_FIXTURE_DIR = fileURLToPath(
+  new URL('../../fixtures/whisper-test-scripted', import.meta.url),
+);
+
+export interface ModelScript {
+  /** Script i is said for i * bucketSeconds up to (i + 1) * bucketSeconds of speech; the last one beyond. */
+  bucketSeconds: number;
+  scripts: { text: string; tokens: number[] }[];
+}
+
+export async function readModelScript(dir = SCRIPTED_FIXTURE_DIR): Promise<ModelScript> {
+  return JSON.parse(await readFile(join(dir, 'script.json'), 'utf8')) as ModelScript;
+}
+
+/** `seconds` of a 220 Hz tone (amplitude 0.3) between `padSeconds` of silence each side: speech to the scripted model. */
+export function scriptedUtterance(seconds: number, padSeconds = 0.3): Float32Array {
+  const pad = Math.round(padSeconds * 16_000);
+  const samples = new Float32Array(Math.round(seconds * 16_000) + 2 * pad);
+  for (let i = pad; i < samples.length - pad; i++)
+    samples[i] = 0.3 * Math.sin((2 * Math.PI * 220 * i) / 16_000);
+  return samples;
+}
+
 export interface ReferenceAudio {
   name: string;
   pcmFile: string;
