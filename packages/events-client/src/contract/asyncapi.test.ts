@@ -98,7 +98,9 @@ describe('AsyncAPI document', () => {
     const final = document.components.schemas['transcript.final.v1']!;
     const validate = ajv.compile(final);
     const detailed = samples[1]!;
-    expect(validate({ ...detailed, words: [{ text: ' x', startMs: 0, endMs: 1, probability: 1.5 }] })).toBe(false);
+    expect(validate({ ...detailed, words: [{ text: ' x', startMs: 0, endMs: 1, probability: 1.5 }] })).toBe(
+      false,
+    );
     expect(validate({ ...detailed, language: 'English' })).toBe(false);
     expect(validate({ ...detailed, segments: [{ startMs: -1, endMs: 0, text: '' }] })).toBe(false);
   });
