@@ -11,6 +11,8 @@ export interface FetchModelOptions {
   model: string;
   /** The int8 graphs (`*_quantized.onnx`) instead of fp32. */
   quantized?: boolean;
+  /** The `_timestamped` variant of a short name (onnx-community/whisper-<name>_timestamped): word timing. */
+  timestamped?: boolean;
   /** Parent directory; the model lands in `<dir>/<repository name>`. Default `models`. */
   dir?: string;
   /** The hub's base URL. Default https://huggingface.co. */
@@ -45,7 +47,7 @@ export interface FetchModelResult {
  * mid-download can't mix versions.
  */
 export async function fetchWhisperModel(options: FetchModelOptions): Promise<FetchModelResult> {
-  const repo = repoForModel(options.model);
+  const repo = repoForModel(options.model, { timestamped: options.timestamped ?? false });
   const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
   const modelDir = join(options.dir ?? 'models', repo.split('/')[1]!);
   const required = whisperModelFiles(options.quantized ?? false);

@@ -7,5 +7,11 @@ export {
 } from './fetch-model.js';
 export { downloadFile, type DownloadOptions, type DownloadOutcome, type Progress } from './download-file.js';
 export { probeRemoteFile, type RemoteFile } from './remote-file.js';
-export { externalDataFiles, repoForModel, whisperModelFiles, DEFAULT_ORGANISATION } from './layout.js';
+export {
+  externalDataFiles,
+  repoForModel,
+  whisperModelFiles,
+  DEFAULT_ORGANISATION,
+  TIMESTAMPED_SUFFIX,
+} from './layout.js';
 export { ModelFetchError, RemoteFileNotFoundError, VerificationError, DownloadError } from './errors.js';

@@ -9,7 +9,10 @@ const CHANNELS = {
     description:
       'Transcript events of one call and speaker. `kind` is `partial` (the utterance so far, replaced by later ' +
       'partials and by the final) or `final` (the utterance, never revised). Live transcripts come while the call ' +
-      'is on (`source: live`); transcripts of the recording follow after the call (`source: recording`).',
+      'is on (`source: live`); transcripts of the recording follow after the call (`source: recording`). ' +
+      "Finals also carry `language` (ISO 639-1), `avgLogprob`, `noSpeechProb`, Whisper's timestamped `segments` and, " +
+      'when the model can time words, `words`, all times in ms of call time (optional: finals published before ' +
+      'these fields existed lack them).',
     parameters: {
       callSid: 'Twilio CallSid: CA followed by 32 hex digits.',
       speaker: 'Speaker role, e.g. `agent` or `technician` (lower case letters, digits and `-`).',

@@ -24,6 +24,18 @@ export const TRANSCRIBER_MIGRATIONS: readonly Migration[] = [
         ON transcript_segments (call_sid, speaker, source, sequence);
     `,
   },
+  {
+    // What a final says besides its text (transcripts.v1 0.2.0); null on rows stored before.
+    id: '002-transcript-detail',
+    sql: `
+      ALTER TABLE transcript_segments
+        ADD COLUMN IF NOT EXISTS language text,
+        ADD COLUMN IF NOT EXISTS avg_logprob double precision,
+        ADD COLUMN IF NOT EXISTS no_speech_prob double precision,
+        ADD COLUMN IF NOT EXISTS segments jsonb,
+        ADD COLUMN IF NOT EXISTS words jsonb;
+    `,
+  },
 ];
 
 export const MIGRATIONS_TABLE = 'transcriber_migrations';
