@@ -21,4 +21,4 @@ export {
   type ReplayedLetter,
   type ReplayOptions,
 } from './dead-letters.js';
-export { defaultRetryDelay } from './retry-delay.js';
+export { JETSTREAM_RETRY } from './retry-policy.js';
