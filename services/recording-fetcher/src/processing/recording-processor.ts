@@ -32,7 +32,7 @@ export interface ProcessorSettings {
   /** Channel 1 and channel 2 → speaker. */
   channelSpeakers: readonly [string, string];
   limits: DownloadLimits;
-  /** Downloads of one delivery: tries, and the waits between them (`FETCH_RETRY` of the config). */
+  /** Downloads of one delivery: tries, and the waits between them (`fetchRetry` in app.ts, from the config). */
   retry: RetryPolicy;
   ackWaitMs: number;
   deleteAfterStore: boolean;
