@@ -1,16 +1,13 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
   Subjects,
-  connectNats,
+  startJetStream,
   createLogger,
   createMetricsRegistry,
   createObjectStore,
   objectStoreConfig,
   createPool,
   createShutdown,
-  provisionStreams,
   startupFailure,
-  whileJetStreamUnavailable,
 } from '@calltx/shared';
 import { loadApiConfig } from './api/index.js';
 import { createGateway } from './app.js';
@@ -26,15 +23,14 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry(SERVICE);
   const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
 
-  const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
-  await provisionStreams(
-    await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger }),
-    subjects,
-    ['calls', 'media', 'recordings', 'transcripts'],
+  const { nats, js } = await startJetStream({
+    url: config.NATS_URL,
+    name: SERVICE,
     logger,
-    config.NATS_STREAM_REPLICAS,
-  );
-  const js = jetstream(nats.nc);
+    subjects,
+    families: ['calls', 'media', 'recordings', 'transcripts'],
+    replicas: config.NATS_STREAM_REPLICAS,
+  });
 
   const gateway = createGateway({
     config,

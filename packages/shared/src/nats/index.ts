@@ -1,6 +1,7 @@
 export * from '@calltx/events';
 export { connectNats, type NatsLink, type NatsConnectOptions } from './connection.js';
 export { whileJetStreamUnavailable } from './availability.js';
+export { startJetStream, type JetStreamLink, type JetStreamStartOptions } from './jetstream-start.js';
 export { provisionStreams, streamConfig } from './streams.js';
 export {
   settleMessage,
