@@ -1,18 +1,19 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { errors } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { defaultRetryDelay } from './retry-delay.js';
+import { retry } from '@calltx/retry';
+import { UnnamedJetStreamApiCodes } from './api-codes.js';
+import { JETSTREAM_RETRY } from './retry-policy.js';
 
 /**
  * JetStream API errors a clustered server returns while it cannot answer yet: no meta or stream leader (an
- * election, a lost quorum), or too few servers up to place a replicated asset. The server does not name them in
- * `JetStreamApiCodes`; the numbers are from its errors.json.
+ * election, a lost quorum), or too few servers up to place a replicated asset.
  */
-const CLUSTER_UNAVAILABLE_CODES = new Set([
-  10005, // JSClusterNoPeersErr: insufficient resources (replicas down)
-  10008, // JSClusterNotAvailErr: JetStream system temporarily unavailable
-  10118, // JSStreamOfflineErr
-  10119, // JSConsumerOfflineErr
+const CLUSTER_UNAVAILABLE_CODES = new Set<number>([
+  UnnamedJetStreamApiCodes.ClusterNoPeers,
+  UnnamedJetStreamApiCodes.ClusterNotAvailable,
+  UnnamedJetStreamApiCodes.StreamOffline,
+  UnnamedJetStreamApiCodes.ConsumerOffline,
 ]);
 
 /**
@@ -32,7 +33,7 @@ function isJetStreamUnavailable(error: unknown): boolean {
 }
 
 /**
- * Runs `operation`, retrying with the one backoff (`defaultRetryDelay`) as long as it fails because JetStream is
+ * Runs `operation`, retrying with `JETSTREAM_RETRY` as long as it fails because JetStream is
  * unavailable (see `isJetStreamUnavailable`): a service starting during a leader election waits for the cluster
  * instead of exiting. Any other error is thrown at once.
  */
@@ -41,14 +42,9 @@ export async function whileJetStreamUnavailable<T>(
   operation: () => Promise<T>,
   { logger }: { logger: Logger },
 ): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (!isJetStreamUnavailable(error)) throw error;
-      const delay = defaultRetryDelay(attempt);
-      logger.warn({ err: error, what, attempt, retryInMs: delay }, 'JetStream unavailable, waiting for it');
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
+  return retry(operation, JETSTREAM_RETRY, {
+    retryable: isJetStreamUnavailable,
+    onRetry: ({ error, attempt, delayMs }) =>
+      logger.warn({ err: error, what, attempt, retryInMs: delayMs }, 'JetStream unavailable, waiting for it'),
+  });
 }

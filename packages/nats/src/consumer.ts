@@ -9,6 +9,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { backoffDelayMs, type RetryPolicy } from '@calltx/retry';
 import type { z } from 'zod';
 import { ConfigError } from '@calltx/config';
 import type { Logger } from 'pino';
@@ -17,7 +18,7 @@ import type { ConsumerMetrics } from './consumer-metrics.js';
 import { DeadLetters, type DeadLetterReason } from './dead-letters.js';
 import type { Subjects } from '@calltx/events';
 import { whileJetStreamUnavailable } from './availability.js';
-import { defaultRetryDelay } from './retry-delay.js';
+import { JETSTREAM_RETRY } from './retry-policy.js';
 
 export interface DurableConsumerSpec {
   stream: string;
@@ -78,8 +79,8 @@ export interface RunConsumerOptions<S extends z.ZodType> {
   metrics: ConsumerMetrics;
   /** Handlers running at once. */
   concurrency?: number;
-  /** Redelivery delay after a retryable failure, by delivery attempt. */
-  retryDelayMs?: (attempt: number) => number;
+  /** Redelivery delay after a retryable failure, by delivery attempt. Default `JETSTREAM_RETRY`. */
+  redelivery?: RetryPolicy;
 }
 
 export interface RunningConsumer {
@@ -97,7 +98,8 @@ export interface SettleOptions<S extends z.ZodType> {
   handle: (event: z.output<S>, msg: JsMsg) => Promise<void>;
   logger: Logger;
   metrics: ConsumerMetrics;
-  retryDelay: (attempt: number) => number;
+  /** Nak delay after a retryable failure, by delivery attempt (deliveries are bounded by `maxDeliver`). */
+  redelivery: RetryPolicy;
   /** Errors that hand the message back at once (e.g. this replica is stopping), counted as requeued. */
   requeueOn?: (error: unknown) => boolean;
 }
@@ -128,14 +130,14 @@ export async function settleMessage<S extends z.ZodType>(
       msg.nak();
       metrics.messages.inc({ consumer: name, outcome: 'requeued' });
     } else if (reason === undefined) {
-      msg.nak(options.retryDelay(attempt));
+      msg.nak(backoffDelayMs(options.redelivery, attempt));
       metrics.messages.inc({ consumer: name, outcome: 'retried' });
       logger.warn(context, 'handler failed, will retry');
     } else {
       try {
         await options.deadLetters.keep(msg, { consumer: name, reason, error });
       } catch (deadLetterError) {
-        msg.nak(options.retryDelay(attempt));
+        msg.nak(backoffDelayMs(options.redelivery, attempt));
         metrics.messages.inc({ consumer: name, outcome: 'retried' });
         logger.error(
           { ...context, err: deadLetterError, handlerError: context.err, reason },
@@ -178,7 +180,7 @@ export async function runConsumer<S extends z.ZodType>(
   const { js, stream, consumer: name, maxDeliver, schema, handle, logger, metrics } = options;
   const deadLetters = new DeadLetters(js, options.subjects);
   const concurrency = options.concurrency ?? 1;
-  const retryDelay = options.retryDelayMs ?? defaultRetryDelay;
+  const redelivery = options.redelivery ?? JETSTREAM_RETRY;
   const consumer = await whileJetStreamUnavailable(`consumer ${name}`, () => js.consumers.get(stream, name), {
     logger,
   });
@@ -194,7 +196,7 @@ export async function runConsumer<S extends z.ZodType>(
       handle,
       logger,
       metrics,
-      retryDelay,
+      redelivery,
     });
 
   const done = (async () => {

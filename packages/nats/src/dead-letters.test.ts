@@ -55,7 +55,7 @@ beforeAll(async () => {
     schema: CallEvent,
     logger,
     metrics,
-    retryDelayMs: () => 20,
+    redelivery: { attempts: Infinity, baseMs: 20, capMs: 20, jitter: 0 },
     async handle(event) {
       deliveries.set(event.callSid, (deliveries.get(event.callSid) ?? 0) + 1);
       const how = behaviour.get(event.callSid) ?? 'ok';

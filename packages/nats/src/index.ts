@@ -1,6 +1,7 @@
 export { NATS_VARIABLES, DEAD_LETTER_VARIABLES } from './variables.js';
 export { connectNats, type NatsLink, type NatsConnectOptions } from './connection.js';
 export { whileJetStreamUnavailable } from './availability.js';
+export { startJetStream, type JetStreamLink, type JetStreamStartOptions } from './jetstream-start.js';
 export { provisionStreams, streamConfig } from './streams.js';
 export {
   settleMessage,
@@ -22,4 +23,4 @@ export {
   type ReplayedLetter,
   type ReplayOptions,
 } from './dead-letters.js';
-export { defaultRetryDelay } from './retry-delay.js';
+export { JETSTREAM_RETRY } from './retry-policy.js';

@@ -9,6 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { UnnamedJetStreamApiCodes } from './api-codes.js';
 import { whileJetStreamUnavailable } from './availability.js';
 import { STREAM_POLICIES, type Family, type Subjects } from '@calltx/events';
 
@@ -30,9 +31,6 @@ export function streamConfig(
     num_replicas: replicas,
   };
 }
-
-/** JSStreamNameExistErr, which `JetStreamApiCodes` does not name. */
-const STREAM_NAME_IN_USE = 10058;
 
 /**
  * Creates or updates the streams a service needs. Safe to run from every replica at every start: an existing
@@ -63,7 +61,11 @@ async function createOrUpdate(jsm: JetStreamManager, config: Partial<StreamConfi
       await jsm.streams.add(config);
     } catch (addError) {
       // Another replica created it between our info and add.
-      if (!(addError instanceof JetStreamApiError) || addError.code !== STREAM_NAME_IN_USE) throw addError;
+      if (
+        !(addError instanceof JetStreamApiError) ||
+        addError.code !== UnnamedJetStreamApiCodes.StreamNameExist
+      )
+        throw addError;
     }
   }
 }

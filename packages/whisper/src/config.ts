@@ -1,3 +1,4 @@
+import { CalltxError } from '@calltx/events';
 import { CHUNK_SECONDS, HOP_LENGTH, N_FFT, N_FRAMES, SAMPLE_RATE } from './log-mel.js';
 import type { WhisperTokenizer } from './tokenizer.js';
 
@@ -38,13 +39,13 @@ export interface WhisperModelConfig {
 export type JsonObject = Record<string, unknown>;
 
 /** Thrown by the parsers below; the loader turns it into a ModelLoadError naming `file`. */
-export class ConfigError extends Error {
+export class ConfigError extends CalltxError {
   override readonly name = 'ConfigError';
   constructor(
     readonly file: string,
     reason: string,
   ) {
-    super(reason);
+    super(reason, { retryable: false });
   }
 }
 

@@ -1,6 +1,5 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Subjects } from '@calltx/events';
-import { connectNats, provisionStreams, whileJetStreamUnavailable } from '@calltx/nats';
+import { startJetStream } from '@calltx/nats';
 import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
 import { createObjectStore, objectStoreConfig } from '@calltx/storage';
 import { createPool } from '@calltx/db';
@@ -18,15 +17,14 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry(SERVICE);
   const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
 
-  const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
-  await provisionStreams(
-    await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger }),
-    subjects,
-    ['calls', 'media', 'recordings', 'transcripts'],
+  const { nats, js } = await startJetStream({
+    url: config.NATS_URL,
+    name: SERVICE,
     logger,
-    config.NATS_STREAM_REPLICAS,
-  );
-  const js = jetstream(nats.nc);
+    subjects,
+    families: ['calls', 'media', 'recordings', 'transcripts'],
+    replicas: config.NATS_STREAM_REPLICAS,
+  });
 
   const gateway = createGateway({
     config,

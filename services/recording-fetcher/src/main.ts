@@ -1,6 +1,5 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Subjects } from '@calltx/events';
-import { connectNats, provisionStreams, whileJetStreamUnavailable } from '@calltx/nats';
+import { startJetStream } from '@calltx/nats';
 import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
 import { createPool, runMigrations } from '@calltx/db';
 import { createFetcherStore, createRecordingFetcher } from './app.js';
@@ -15,16 +14,14 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry(SERVICE);
   const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
 
-  const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
-  const jsm = await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger });
-  await provisionStreams(
-    jsm,
-    subjects,
-    ['calls', 'recordings', 'transcribe', 'deadletter'],
+  const { nats, jsm, js } = await startJetStream({
+    url: config.NATS_URL,
+    name: SERVICE,
     logger,
-    config.NATS_STREAM_REPLICAS,
-  );
-  const js = jetstream(nats.nc);
+    subjects,
+    families: ['calls', 'recordings', 'transcribe', 'deadletter'],
+    replicas: config.NATS_STREAM_REPLICAS,
+  });
 
   const pool = createPool(config.DATABASE_URL);
   await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: RECORDING_MIGRATIONS });

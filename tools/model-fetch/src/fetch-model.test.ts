@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DownloadError, RemoteFileNotFoundError, VerificationError } from './errors.js';
+import { MODEL_FETCH_RETRY } from './download-file.js';
 import { fetchWhisperModel } from './fetch-model.js';
 import { repoForModel, whisperModelFiles } from './layout.js';
 import { startFakeHub, type FakeHub } from './testing/fake-hub.js';
@@ -23,7 +24,6 @@ const ENCODER = 'onnx/encoder_model.onnx';
 
 let hub: FakeHub;
 let dir: string;
-const noDelay = () => 0;
 
 beforeAll(async () => {
   hub = await startFakeHub({ [REPO]: MODEL, [TIMESTAMPED_REPO]: TIMESTAMPED });
@@ -35,8 +35,19 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-const fetchTest = (extra: { quantized?: boolean; timestamped?: boolean; attempts?: number } = {}) =>
-  fetchWhisperModel({ model: 'test-random', dir, baseUrl: hub.url, retryDelayMs: noDelay, ...extra });
+const fetchTest = ({
+  quantized,
+  timestamped,
+  attempts = MODEL_FETCH_RETRY.attempts,
+}: { quantized?: boolean; timestamped?: boolean; attempts?: number } = {}) =>
+  fetchWhisperModel({
+    model: 'test-random',
+    dir,
+    baseUrl: hub.url,
+    quantized,
+    timestamped,
+    retry: { ...MODEL_FETCH_RETRY, attempts, baseMs: 0, capMs: 0 },
+  });
 
 async function expectSameFiles(modelDir: string, files: string[]): Promise<void> {
   for (const file of files) {

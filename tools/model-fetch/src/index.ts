@@ -5,7 +5,13 @@ export {
   type FetchModelResult,
   type FetchedFile,
 } from './fetch-model.js';
-export { downloadFile, type DownloadOptions, type DownloadOutcome, type Progress } from './download-file.js';
+export {
+  downloadFile,
+  MODEL_FETCH_RETRY,
+  type DownloadOptions,
+  type DownloadOutcome,
+  type Progress,
+} from './download-file.js';
 export { probeRemoteFile, type RemoteFile } from './remote-file.js';
 export {
   externalDataFiles,

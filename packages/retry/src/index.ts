@@ -1,0 +1,1 @@
+export { backoffDelayMs, isRetryable, retry, type RetryOptions, type RetryPolicy } from './retry.js';
