@@ -17,12 +17,6 @@ export const GATEWAY_VARIABLES = [
   'MEDIA_START_TIMEOUT_MS',
   'MEDIA_MAX_SOCKETS',
   'SHUTDOWN_GRACE_MS',
-  'DATABASE_URL',
-  'S3_ENDPOINT',
-  'S3_REGION',
-  'S3_ACCESS_KEY',
-  'S3_SECRET_KEY',
-  'S3_BUCKET',
 ] as const;
 
 export type GatewayConfig = Config<(typeof GATEWAY_VARIABLES)[number]>;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { randomBytes } from 'node:crypto';
-import { hashPassword } from '@calltx/gateway';
+import { hashPassword } from '@calltx/api';
 import { Subjects, createObjectStore } from '@calltx/shared';
 import { newSid, simulateCall, startFakeTwilioApi } from '@calltx/twilio-sim';
 import { bringUpInfra } from './infra.js';

@@ -1,4 +1,5 @@
-import { API_VARIABLES, GATEWAY_VARIABLES } from '@calltx/gateway';
+import { API_LOCAL_VARIABLES, API_VARIABLES } from '@calltx/api';
+import { GATEWAY_VARIABLES } from '@calltx/gateway';
 import { FETCHER_VARIABLES } from '@calltx/recording-fetcher';
 import { INGEST_VARIABLES } from '@calltx/stream-ingest';
 import type { VariableSpec } from '@calltx/shared';
@@ -35,7 +36,8 @@ export const ENTRY_VARIABLES: Record<string, EntryVariables> = {
         },
       }
     : {}),
-  'services/gateway/dist/main.js': { shared: GATEWAY_VARIABLES, local: API_VARIABLES },
+  'services/gateway/dist/main.js': { shared: GATEWAY_VARIABLES },
+  'services/api/dist/main.js': { shared: API_VARIABLES, local: API_LOCAL_VARIABLES },
   'services/stream-ingest/dist/main.js': { shared: INGEST_VARIABLES },
   'services/recording-fetcher/dist/main.js': { shared: FETCHER_VARIABLES },
   // The model download takes its model and directory as arguments; HF_ENDPOINT (read by its CLI) points it at a
@@ -46,8 +48,9 @@ export const ENTRY_VARIABLES: Record<string, EntryVariables> = {
   },
   'services/stream-ingest/dist/migrate.js': { shared: MIGRATE_VARIABLES },
   'services/recording-fetcher/dist/migrate.js': { shared: MIGRATE_VARIABLES },
+  'services/api/dist/migrate.js': { shared: MIGRATE_VARIABLES },
 };
 
-/** The four services, by the name used for their folder, image target, Deployment and compose service. */
-export const SERVICES = ['gateway', 'stream-ingest', 'transcriber', 'recording-fetcher'] as const;
+/** The five services, by the name used for their folder, image target, Deployment and compose service. */
+export const SERVICES = ['gateway', 'stream-ingest', 'transcriber', 'recording-fetcher', 'api'] as const;
 export const serviceEntry = (service: string): string => `services/${service}/dist/main.js`;

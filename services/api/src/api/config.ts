@@ -16,11 +16,11 @@ const twilioSid = (prefix: string) =>
     .optional();
 
 /**
- * Variables of the read API and the agent console, in the shape of @calltx/shared's VARIABLES table (they belong
- * there; until then the console validates them itself). Everything is optional: without credentials configured,
- * every request is refused.
+ * Variables of the read API and the agent console, declared beside their code in the shape of @calltx/shared's
+ * VARIABLES table (docs/configuration.md is rendered from both). Everything is optional: without credentials
+ * configured, every request is refused.
  */
-export const API_VARIABLES = {
+export const API_LOCAL_VARIABLES = {
   API_KEYS: spec(
     z.string().transform(parseApiKeyEntries).default([]),
     'API keys, comma-separated `name:sha256hex[:scope scope…]` entries: the SHA-256 (hex) of each key, never the key. ' +
@@ -75,14 +75,14 @@ export const API_VARIABLES = {
 } as const satisfies Record<string, VariableSpec>;
 
 export type ApiConfig = {
-  readonly [K in keyof typeof API_VARIABLES]: z.output<(typeof API_VARIABLES)[K]['schema']>;
+  readonly [K in keyof typeof API_LOCAL_VARIABLES]: z.output<(typeof API_LOCAL_VARIABLES)[K]['schema']>;
 };
 
 /** Reads and checks the API's variables; every problem in one ConfigError, secret values never echoed. */
 export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
   const problems: string[] = [];
   const config: Record<string, unknown> = {};
-  for (const [name, variable] of Object.entries(API_VARIABLES) as Array<[string, VariableSpec]>) {
+  for (const [name, variable] of Object.entries(API_LOCAL_VARIABLES) as Array<[string, VariableSpec]>) {
     const raw = env[name];
     const result = variable.schema.safeParse(raw === '' ? undefined : raw);
     if (result.success) config[name] = result.data;

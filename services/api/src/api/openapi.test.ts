@@ -17,7 +17,7 @@ describe('docs/api/openapi.yaml', () => {
 
   it('documents only operations the gateway serves, each answering with a documented status and body', async () => {
     const sid = newSid('CA');
-    await seedCall(h.pool, { callSid: sid, startedAt: new Date().toISOString() });
+    await seedCall(h, { callSid: sid, startedAt: new Date().toISOString() });
     const examplePath = (template: string) => template.replace('{callSid}', sid);
     const operations = Object.entries(openapiDocument.paths).flatMap(([template, methods]) =>
       Object.keys(methods).map((method) => ({ template, method: method.toUpperCase() })),

@@ -1,8 +1,8 @@
 import { toDatabaseError, type Pool, type RecordingStatus } from '@calltx/shared';
 
 /**
- * Read-only queries over the tables other services own: `calls` and `call_stream_files` (stream-ingest),
- * `recordings` and `recording_objects` (recording-fetcher), `transcript_segments` (transcriber).
+ * Queries over the api's read model (read-model/migrations.ts), which the public events fill: calls, their
+ * stream audio, recordings with their files, and final transcript segments.
  */
 
 export type CallState = 'live' | 'ended';
@@ -65,14 +65,15 @@ export interface StreamFileRow {
 }
 
 // A call row may come from a stream event before `call.started`: its start is the first time known.
-const STARTED = 'COALESCE(c.started_at, c.stream_started_at, c.created_at)';
+const STARTED = 'COALESCE(c.started_at, c.stream_started_at, c.first_event_at)';
 
 const CALL_COLUMNS = `
   c.call_sid, c.agent_party, c.technician_party, ${STARTED} AS started, c.ended_at, c.stream_stopped_at,
   c.call_status, c.duration_ms,
   EXTRACT(EPOCH FROM (c.ended_at - ${STARTED})) * 1000 AS elapsed_ms,
   to_char(${STARTED} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_key,
-  (SELECT r.status FROM recordings r WHERE r.call_sid = c.call_sid ORDER BY r.created_at DESC LIMIT 1) AS recording_status`;
+  (SELECT r.status FROM api_recordings r WHERE r.call_sid = c.call_sid
+    ORDER BY r.first_event_at DESC, r.recording_sid DESC LIMIT 1) AS recording_status`;
 
 // Ended: Twilio reported a final status, or the media stream stopped.
 const ENDED = '(c.ended_at IS NOT NULL OR c.stream_stopped_at IS NOT NULL)';
@@ -127,7 +128,7 @@ export class CallsRepository {
         `(${STARTED}, c.call_sid) < (${param(filter.after.startedKey)}::timestamptz, ${param(filter.after.callSid)})`,
       );
     }
-    const sql = `SELECT ${CALL_COLUMNS} FROM calls c
+    const sql = `SELECT ${CALL_COLUMNS} FROM api_calls c
       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY ${STARTED} DESC, c.call_sid DESC LIMIT ${param(filter.limit)}`;
     return (await this.query<RawCall>('list calls', sql, params)).map(toCall);
@@ -136,7 +137,7 @@ export class CallsRepository {
   async get(callSid: string): Promise<CallRow | null> {
     const rows = await this.query<RawCall>(
       'get call',
-      `SELECT ${CALL_COLUMNS} FROM calls c WHERE c.call_sid = $1`,
+      `SELECT ${CALL_COLUMNS} FROM api_calls c WHERE c.call_sid = $1`,
       [callSid],
     );
     return rows[0] ? toCall(rows[0]) : null;
@@ -156,7 +157,7 @@ export class CallsRepository {
     }>(
       'get transcript',
       `SELECT speaker, segment_id, source, sequence, start_ms::float8 AS start_ms, end_ms::float8 AS end_ms, text, model_id
-         FROM transcript_segments WHERE call_sid = $1
+         FROM api_transcript_segments WHERE call_sid = $1
          ORDER BY source, start_ms, speaker, sequence`,
       [callSid],
     );
@@ -188,7 +189,7 @@ export class CallsRepository {
         'get recordings',
         `SELECT recording_sid, status, duration_ms::float8 AS duration_ms, twilio_duration_seconds, channels,
                 error_source, error_code, error_message, stored_at
-           FROM recordings WHERE call_sid = $1 ORDER BY created_at, recording_sid`,
+           FROM api_recordings WHERE call_sid = $1 ORDER BY first_event_at, recording_sid`,
         [callSid],
       ),
       this.query<{
@@ -201,7 +202,7 @@ export class CallsRepository {
       }>(
         'get recording files',
         `SELECT o.recording_sid, o.role, o.channel, o.object_key, o.bytes::float8 AS bytes, o.duration_ms::float8 AS duration_ms
-           FROM recording_objects o JOIN recordings r USING (recording_sid)
+           FROM api_recording_objects o JOIN api_recordings r USING (recording_sid)
           WHERE r.call_sid = $1 ORDER BY o.channel NULLS FIRST, o.role`,
         [callSid],
       ),
@@ -240,7 +241,7 @@ export class CallsRepository {
     }>(
       'get stream files',
       `SELECT speaker, object_key, bytes::float8 AS bytes, duration_ms, gap_filled_ms
-         FROM call_stream_files WHERE call_sid = $1 AND sample_rate = 8000 ORDER BY speaker`,
+         FROM api_call_stream_files WHERE call_sid = $1 AND sample_rate = 8000 ORDER BY speaker`,
       [callSid],
     );
     return rows.map((r) => ({

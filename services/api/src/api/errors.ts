@@ -89,7 +89,7 @@ function toApiError(error: unknown): ApiError {
       ? new ApiError(
           503,
           'unavailable',
-          'call history is not set up yet (its services have not created their tables)',
+          'call history is not set up yet (the read model is being created)',
         )
       : new ApiError(503, 'unavailable', 'call history is unavailable, try again shortly', {
           headers: { 'Retry-After': '2' },

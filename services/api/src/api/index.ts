@@ -13,7 +13,7 @@ import { liveRouter } from './live/live-routes.js';
 import { createApiMetrics } from './metrics.js';
 import { voiceTokenRouter } from './voice/voice-token.js';
 
-export { API_VARIABLES, loadApiConfig, type ApiConfig } from './config.js';
+export { API_LOCAL_VARIABLES, loadApiConfig, type ApiConfig } from './config.js';
 export { SCOPES, type Scope, hashApiKey, generateApiKey, hashPassword } from './auth/credentials.js';
 
 /** Where the API lives; the OpenAPI document's server URL. */

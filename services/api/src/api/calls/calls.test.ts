@@ -45,7 +45,7 @@ describe('GET /calls and /calls/{callSid}', () => {
     // Same start: the larger CallSid comes first.
     calls.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || b.callSid.localeCompare(a.callSid));
     for (const { callSid, startedAt, i } of calls) {
-      await seedCall(h.pool, {
+      await seedCall(h, {
         callSid,
         startedAt,
         technician: `+1 (555) 010-00${String(i).padStart(2, '0')}`,
@@ -127,33 +127,33 @@ describe('GET /calls and /calls/{callSid}', () => {
       durationMs: 90_000,
     }));
     for (const o of objects) await h.objectStore.putObject(o.key, wav, { contentType: 'audio/wav' });
-    await seedRecording(h.pool, {
+    await seedRecording(h, {
       recordingSid: failed,
       callSid,
       status: 'failed',
       error: { source: 'fetcher', code: 'download-failed', message: 'HTTP 500 from Twilio' },
     });
-    await seedRecording(h.pool, {
+    await seedRecording(h, {
       recordingSid: absent,
       callSid,
       status: 'absent',
       error: { source: 'twilio', code: '13617' },
     });
-    await seedRecording(h.pool, {
+    await seedRecording(h, {
       recordingSid: stored,
       callSid,
       status: 'stored',
       durationMs: 90_000,
       objects,
     });
-    await seedStreamFile(h.pool, {
+    await seedStreamFile(h, {
       callSid,
       speaker: 'agent',
       key: `calls/${callSid}/stream/agent-8000.wav`,
       bytes: 1000,
       durationMs: 89_000,
     });
-    await seedSegment(h.pool, {
+    await seedSegment(h, {
       callSid,
       speaker: 'technician',
       source: 'live',
@@ -161,7 +161,7 @@ describe('GET /calls and /calls/{callSid}', () => {
       startMs: 2_000,
       text: 'the pump leaks',
     });
-    await seedSegment(h.pool, {
+    await seedSegment(h, {
       callSid,
       speaker: 'agent',
       source: 'live',
@@ -169,7 +169,7 @@ describe('GET /calls and /calls/{callSid}', () => {
       startMs: 0,
       text: 'hello',
     });
-    await seedSegment(h.pool, {
+    await seedSegment(h, {
       callSid,
       speaker: 'agent',
       source: 'recording',

@@ -7,19 +7,19 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsUrlForTests } from '@calltx/devstack';
 import { simulateCall, type SimulatedCall } from '@calltx/twilio-sim';
-import {
-  ACCOUNT_SID,
-  AUTH_TOKEN,
-  PUBLIC_BASE_URL,
-  startGateway,
-  type GatewayHarness,
-} from '../testing/harness.js';
 import { AGENT, newSid, startApi, transcript, type ApiHarness } from '../api/testing/api-harness.js';
 import { seedCall, seedRecording, seedSegment } from '../api/testing/seed.js';
 import { CONSOLE_VENDOR_DIR, VOICE_SDK_ASSET } from './index.js';
 import { buildConsoleAssets } from './build-assets.js';
 import { ARTIFACTS_DIR, launchChromium } from './testing/chromium.js';
 import { tone, wavFile } from './testing/audio.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  PUBLIC_BASE_URL,
+  startGateway,
+  type GatewayForConsole,
+} from './testing/gateway.js';
 
 const EVENTS_CLIENT_DIR = fileURLToPath(new URL('../../../../packages/events-client', import.meta.url));
 const TECHNICIAN = '+15550104242';
@@ -33,7 +33,7 @@ const CONVERSATION = [
 ];
 
 describe('agent console', () => {
-  let gateway: GatewayHarness;
+  let gateway: GatewayForConsole;
   let api: ApiHarness;
   let browser: Browser;
   let page: Page;
@@ -210,7 +210,7 @@ describe('agent console', () => {
   it('lists past calls with search, and shows one beside its recordings', async () => {
     const stored = newSid('CA');
     const failed = newSid('CA');
-    await seedCall(api.pool, {
+    await seedCall(api, {
       callSid: stored,
       startedAt: '2025-04-01T09:00:00Z',
       endedAt: '2025-04-01T09:02:05Z',
@@ -219,7 +219,7 @@ describe('agent console', () => {
       agent: 'client:alice',
       durationMs: 125_000,
     });
-    await seedCall(api.pool, {
+    await seedCall(api, {
       callSid: failed,
       startedAt: '2025-04-01T11:00:00Z',
       endedAt: '2025-04-01T11:00:30Z',
@@ -242,21 +242,21 @@ describe('agent console', () => {
         return { role, channel: i === 0 ? null : (i as 1 | 2), key, bytes: wav.length, durationMs: 2_000 };
       }),
     );
-    await seedRecording(api.pool, {
+    await seedRecording(api, {
       recordingSid,
       callSid: stored,
       status: 'stored',
       durationMs: 2_000,
       objects,
     });
-    await seedRecording(api.pool, {
+    await seedRecording(api, {
       recordingSid: newSid('RE'),
       callSid: failed,
       status: 'failed',
       error: { source: 'fetcher', code: 'too-large' },
     });
     for (const [sequence, { speaker, text }] of CONVERSATION.entries()) {
-      await seedSegment(api.pool, {
+      await seedSegment(api, {
         callSid: stored,
         speaker,
         source: 'recording',

@@ -3,27 +3,24 @@ import { Writable } from 'node:stream';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
-import { natsUrlForTests, postgresForTests, s3ForTests, uniqueName } from '@calltx/devstack';
-import { RECORDING_MIGRATIONS, MIGRATIONS_TABLE as RECORDING_TABLE } from '@calltx/recording-fetcher';
-import { MIGRATIONS as INGEST_MIGRATIONS, MIGRATIONS_TABLE as INGEST_TABLE } from '@calltx/stream-ingest';
-import { TRANSCRIBER_MIGRATIONS, MIGRATIONS_TABLE as TRANSCRIBER_TABLE } from '@calltx/transcriber';
+import { eventually, natsUrlForTests, postgresForTests, s3ForTests, uniqueName } from '@calltx/devstack';
 import {
   Subjects,
   createLogger,
   createObjectStore,
   createPool,
-  createServiceHttp,
   provisionStreams,
   publishEvent,
-  runMigrations,
   transcriptEvents,
   type Logger,
   type ObjectStore,
   type Pool,
   type TranscriptEvent,
 } from '@calltx/shared';
-import { hashApiKey, hashPassword, loadApiConfig } from '../index.js';
-import { mountConsoleAndApi, type ConsoleAndApi } from '../../console/index.js';
+import { hashApiKey, hashPassword, loadApiConfig, type ApiConfig } from '../index.js';
+import { createApiService, type ApiService } from '../../app.js';
+import type { ConsoleAndApi } from '../../console/index.js';
+import { migrateReadModel } from '../../read-model/rebuild.js';
 
 export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
@@ -51,7 +48,11 @@ export interface ApiHarness {
   pool: Pool;
   objectStore: ObjectStore;
   mounted: ConsoleAndApi;
+  service: ApiService;
+  config: ApiConfig;
   logger: Logger;
+  /** Resolves once the read model has handled every event published so far. */
+  settled(): Promise<void>;
   /** Everything the API logged, as JSON lines. */
   logs(): string;
   /** Publishes a transcript event as the transcriber does; resolves with its stream sequence. */
@@ -62,15 +63,15 @@ export interface ApiHarness {
 export interface ApiHarnessOptions {
   env?: Record<string, string>;
   heartbeatMs?: number;
-  /** Create the tables of stream-ingest, recording-fetcher and transcriber (default true). */
+  /** Create the read model's tables (default true). */
   migrate?: boolean;
   /** Share the subjects and streams of another harness (e.g. a gateway taking simulated calls). */
   subjectPrefix?: string;
 }
 
 /**
- * The API and console as the gateway mounts them, on real NATS (streams under a prefix of their own), a fresh
- * Postgres schema holding the other services' real tables, and an S3 bucket of its own.
+ * The api service as its main wires it (read model fed by its consumers, API and console mounted), on real NATS
+ * (streams under a prefix of their own), a fresh Postgres schema and an S3 bucket of its own.
  */
 export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const [db, s3, passwordHash] = await Promise.all([
@@ -79,15 +80,11 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     hashPassword(AGENT.password),
   ]);
   const pool = createPool(db.url, { max: 4 });
-  if (options.migrate ?? true) {
-    await runMigrations(pool, { table: INGEST_TABLE, migrations: INGEST_MIGRATIONS });
-    await runMigrations(pool, { table: RECORDING_TABLE, migrations: RECORDING_MIGRATIONS });
-    await runMigrations(pool, { table: TRANSCRIBER_TABLE, migrations: TRANSCRIBER_MIGRATIONS });
-  }
+  if (options.migrate ?? true) await migrateReadModel(pool);
   const objectStore = createObjectStore(s3.config);
   const logLines: string[] = [];
   const logger = createLogger({
-    service: 'gateway-test',
+    service: 'api-test',
     level: 'debug',
     destination: new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -99,7 +96,8 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   const nc = await connect({ servers: natsUrlForTests() });
   const jsm = await jetstreamManager(nc);
   const subjects = new Subjects(options.subjectPrefix ?? uniqueName('api'));
-  await provisionStreams(jsm, subjects, ['calls', 'recordings', 'transcripts'], logger);
+  const families = ['calls', 'recordings', 'transcripts', 'deadletter'] as const;
+  await provisionStreams(jsm, subjects, [...families], logger);
   const js = jetstream(nc);
 
   const config = loadApiConfig({
@@ -112,19 +110,22 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     RECORDING_URL_TTL_SECONDS: '120',
     ...options.env,
   });
-  const registry = new Registry();
-  const http = createServiceHttp({ registry, checks: {} });
-  const mounted = mountConsoleAndApi(http.app, {
+  const service = await createApiService({
     config,
     pool,
     objectStore,
     nc,
+    js,
+    jsm,
     subjects,
     logger,
+    registry: new Registry(),
     twilioAccountSid: ACCOUNT_SID,
-    registry,
+    maxDeliver: 5,
+    isNatsConnected: () => !nc.isClosed(),
     ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
   });
+  const { http, consoleAndApi: mounted } = service;
   const port = await http.listen(0, '127.0.0.1');
 
   let partials = 0;
@@ -137,7 +138,14 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     pool,
     objectStore,
     mounted,
+    service,
+    config,
     logger,
+    async settled() {
+      await eventually(async () => {
+        if (!(await service.readModel.caughtUp())) throw new Error('the read model is behind');
+      });
+    },
     logs: () => logLines.join(''),
     async publishTranscript(event) {
       const kind = event.final ? 'final' : 'partial';
@@ -148,7 +156,8 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     async close() {
       await mounted.close();
       await http.close();
-      for (const family of ['calls', 'recordings', 'transcripts'] as const) {
+      await service.readModel.stop();
+      for (const family of families) {
         await jsm.streams.delete(subjects.streamName(family)).catch(() => undefined);
       }
       await nc.close();
