@@ -15,7 +15,7 @@ describe('docs/api/openapi.yaml', () => {
     await expect(SwaggerParser.validate(OPENAPI_PATH)).resolves.toMatchObject({ openapi: '3.1.0' });
   });
 
-  it('documents only operations the gateway serves, each answering with a documented status and body', async () => {
+  it('documents only operations the api serves, each answering with a documented status and body', async () => {
     const sid = newSid('CA');
     await seedCall(h, { callSid: sid, startedAt: new Date().toISOString() });
     const examplePath = (template: string) => template.replace('{callSid}', sid);
