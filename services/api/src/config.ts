@@ -49,5 +49,4 @@ export const REBUILD_VARIABLES = [
   'DATABASE_URL',
   'LOG_LEVEL',
   'LOG_FORMAT',
-  'DEADLETTER_MAX_DELIVER',
 ] as const;

@@ -1,9 +1,8 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import {
   Subjects,
   connectNats,
   createLogger,
-  createMetricsRegistry,
   createPool,
   loadConfig,
   startupFailure,
@@ -25,13 +24,11 @@ async function main(): Promise<void> {
   const nats = await connectNats({ url: config.NATS_URL, name: NAME, logger });
   try {
     await rebuildReadModel({
-      js: jetstream(nats.nc),
+      nc: nats.nc,
       jsm: await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger }),
       subjects: new Subjects(config.NATS_SUBJECT_PREFIX),
       pool,
       logger,
-      registry: createMetricsRegistry(NAME),
-      maxDeliver: config.DEADLETTER_MAX_DELIVER,
     });
   } finally {
     await nats.nc.drain();

@@ -1,9 +1,4 @@
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import {
@@ -106,15 +101,4 @@ export async function startReadModelFeed(deps: ReadModelDeps): Promise<ReadModel
       await Promise.all(running.map((consumer) => consumer.stop()));
     },
   };
-}
-
-/** Removes the durable consumers, so that the next start replays each stream from its first message. */
-export async function deleteReadModelConsumers(jsm: JetStreamManager, subjects: Subjects): Promise<void> {
-  for (const spec of Object.values(readModelConsumerSpecs(subjects, 1))) {
-    try {
-      await jsm.consumers.delete(spec.stream, spec.name);
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError) || error.code !== JetStreamApiCodes.ConsumerNotFound) throw error;
-    }
-  }
 }

@@ -1,39 +1,85 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CalltxError, runMigrations, type MigrationResult, type Pool } from '@calltx/shared';
-import { deleteReadModelConsumers, startReadModelFeed, type ReadModelDeps } from './consumers.js';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { EventsClient, type Subscription } from '@calltx/events-client';
+import {
+  DatabaseError,
+  runMigrations,
+  type Logger,
+  type MigrationResult,
+  type Pool,
+  type Subjects,
+} from '@calltx/shared';
 import { API_MIGRATIONS, MIGRATIONS_TABLE, READ_MODEL_TABLES } from './migrations.js';
+import { ReadModelProjector } from './projector.js';
 
 export const migrateReadModel = (pool: Pool): Promise<MigrationResult> =>
   runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: API_MIGRATIONS });
 
-export interface RebuildOptions {
-  /** Give up (and throw) when the streams are not replayed by then. */
-  timeoutMs?: number;
-  pollMs?: number;
+export interface RebuildDeps {
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+  subjects: Subjects;
+  pool: Pool;
+  logger: Logger;
 }
 
 /**
- * Drops the read model and replays the public streams into it from their first message: the consumers go first
- * (replicas still running stop receiving), then the tables, which are created again empty; the consumers come
- * back from the start and this process feeds them until every stored event is handled. Replicas still running
- * pull from the new consumers too, which is safe since every event applies idempotently. What the streams no
- * longer hold (older than their retention, STREAM_POLICIES) is not rebuilt.
+ * Drops the read model, creates it empty and replays the public streams into it from their first message, each
+ * through an ordered consumer of its own, up to the last message stored when the replay began. The service's
+ * durable consumers are left alone: replicas still running go on applying new events meanwhile, which is safe
+ * because every event applies idempotently and each column has one owning event (recordings' statuses only move
+ * forward). What the streams no longer hold (older than their retention, STREAM_POLICIES) is not rebuilt.
  */
-export async function rebuildReadModel(deps: ReadModelDeps, options: RebuildOptions = {}): Promise<void> {
-  const { pool, jsm, subjects, logger } = deps;
-  await deleteReadModelConsumers(jsm, subjects);
+export async function rebuildReadModel(deps: RebuildDeps): Promise<void> {
+  const { pool, logger } = deps;
   await pool.query(`DROP TABLE IF EXISTS ${READ_MODEL_TABLES.join(', ')}`);
   await migrateReadModel(pool);
   logger.info({}, 'read model dropped and created empty, replaying the streams');
-  const feed = await startReadModelFeed(deps);
-  const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
+  const projector = new ReadModelProjector(pool);
+  const skipped =
+    (await replay(deps, 'calls', (c) => c.callEvents({ startAt: 'start' }), (e) => projector.call(e))) +
+    (await replay(deps, 'recordings', (c) => c.recordingEvents({ startAt: 'start' }), (e) => projector.recording(e))) +
+    // Partials too: the stream's last message may be one (the projector ignores them).
+    (await replay(deps, 'transcripts', (c) => c.transcripts({ startAt: 'start' }), (e) => projector.transcript(e)));
+  logger.info({ skipped }, 'read model rebuilt');
+}
+
+/**
+ * Applies a family's events up to the last one stored now; returns how many were skipped: invalid ones (the
+ * client skips them) and ones Postgres refuses for good (dead-lettered when they came live).
+ */
+async function replay<E>(
+  { nc, jsm, subjects, logger }: RebuildDeps,
+  family: 'calls' | 'recordings' | 'transcripts',
+  open: (client: EventsClient) => Promise<Subscription<E>>,
+  apply: (event: E) => Promise<void>,
+): Promise<number> {
+  const last = (await jsm.streams.info(subjects.streamName(family))).state.last_seq;
+  if (last === 0) return 0;
+  let skipped = 0;
+  let subscription: Subscription<E> | undefined;
+  const client = new EventsClient(nc, {
+    subjectPrefix: subjects.prefix,
+    onInvalid: ({ sequence }) => {
+      skipped += 1;
+      // The last message being invalid, nothing more will come.
+      if (sequence >= last) void subscription?.close();
+    },
+  });
+  subscription = await open(client);
   try {
-    while (!(await feed.caughtUp())) {
-      if (Date.now() > deadline) throw new CalltxError('the streams were not replayed in time', { retryable: true });
-      await sleep(options.pollMs ?? 250);
+    for await (const { event, sequence } of subscription) {
+      try {
+        await apply(event);
+      } catch (error) {
+        if (!(error instanceof DatabaseError) || error.retryable) throw error;
+        skipped += 1;
+        logger.warn({ err: error, stream: subscription.stream, sequence }, 'event refused, skipped');
+      }
+      if (sequence >= last) break;
     }
   } finally {
-    await feed.stop();
+    await subscription.close();
   }
-  logger.info({}, 'read model rebuilt');
+  return skipped;
 }
