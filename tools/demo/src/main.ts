@@ -90,7 +90,8 @@ async function main(): Promise<void> {
     }
     await Promise.all(services.map((service) => waitReady(service)));
     console.log(`  ready: ${services.map((s) => `${s.name} (:${s.port})`).join(', ')}`);
-    console.log(`  agent console: ${publicBaseUrl}/console (sign in as demo / demo)`);
+    const api = services.find((s) => s.name === 'api');
+    if (api) console.log(`  agent console: http://127.0.0.1:${api.port}/console (sign in as demo / demo)`);
 
     const nc = await connect({ servers: infra.env.NATS_URL!.split(',') });
     const subjects = new Subjects();
