@@ -33,7 +33,10 @@ export const RecordingStored = z.object({
       bytes: z.number().int().min(0),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
       /** The recording's channel this file holds, null for the dual-channel file (added in 0.2.0). */
-      channel: z.union([z.literal(1), z.literal(2)]).nullable().optional(),
+      channel: z
+        .union([z.literal(1), z.literal(2)])
+        .nullable()
+        .optional(),
       /** Length of this file's audio (added in 0.2.0). */
       durationMs: z.number().int().min(0).optional(),
     }),

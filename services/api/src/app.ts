@@ -1,7 +1,14 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
-import { createServiceHttp, type Logger, type ObjectStore, type Pool, type ServiceHttp, type Subjects } from '@calltx/shared';
+import {
+  createServiceHttp,
+  type Logger,
+  type ObjectStore,
+  type Pool,
+  type ServiceHttp,
+  type Subjects,
+} from '@calltx/shared';
 import type { ApiConfig } from './api/config.js';
 import { mountConsoleAndApi, type ConsoleAndApi } from './console/index.js';
 import { startReadModelFeed, type ReadModelFeed } from './read-model/consumers.js';

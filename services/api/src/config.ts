@@ -25,7 +25,9 @@ export const API_VARIABLES = [
 export type ApiServiceConfig = Config<(typeof API_VARIABLES)[number]> & { api: ApiConfig };
 
 /** Both tables at once: one ConfigError names every problem of either. */
-export function loadApiServiceConfig(env: Record<string, string | undefined> = process.env): ApiServiceConfig {
+export function loadApiServiceConfig(
+  env: Record<string, string | undefined> = process.env,
+): ApiServiceConfig {
   const problems: string[] = [];
   const attempt = <T>(load: () => T): T | undefined => {
     try {

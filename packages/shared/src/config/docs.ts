@@ -27,7 +27,9 @@ function defaultOf(spec: VariableSpec): string {
 }
 
 /** docs/configuration.md, rendered from the variable tables so the document can't drift from the code. */
-export function renderConfigurationDoc(tables: readonly ConfigurationTable[] = [SHARED_VARIABLES_TABLE]): string {
+export function renderConfigurationDoc(
+  tables: readonly ConfigurationTable[] = [SHARED_VARIABLES_TABLE],
+): string {
   const rows = tables.flatMap(({ variables }) =>
     Object.entries(variables).map(
       ([name, spec]) =>

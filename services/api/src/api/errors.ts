@@ -86,11 +86,7 @@ function toApiError(error: unknown): ApiError {
   }
   if (error instanceof DatabaseError) {
     return error.code === UNDEFINED_TABLE
-      ? new ApiError(
-          503,
-          'unavailable',
-          'call history is not set up yet (the read model is being created)',
-        )
+      ? new ApiError(503, 'unavailable', 'call history is not set up yet (the read model is being created)')
       : new ApiError(503, 'unavailable', 'call history is unavailable, try again shortly', {
           headers: { 'Retry-After': '2' },
         });

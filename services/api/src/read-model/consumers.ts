@@ -24,7 +24,10 @@ export const READ_MODEL_CONSUMERS = {
 type Feed = keyof typeof READ_MODEL_CONSUMERS;
 
 /** One durable consumer per public family, shared by every api replica; transcripts: finals only. */
-export function readModelConsumerSpecs(subjects: Subjects, maxDeliver: number): Record<Feed, DurableConsumerSpec> {
+export function readModelConsumerSpecs(
+  subjects: Subjects,
+  maxDeliver: number,
+): Record<Feed, DurableConsumerSpec> {
   const spec = (feed: Feed, filterSubject: string): DurableConsumerSpec => ({
     stream: subjects.streamName(feed),
     name: READ_MODEL_CONSUMERS[feed],

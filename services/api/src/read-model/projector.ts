@@ -30,7 +30,12 @@ export class ReadModelProjector {
       case 'call.stream-stopped.v1':
         return this.upsertCall('project stream stop', event, ['stream_stopped_at'], [event.at]);
       case 'call.ended.v1':
-        return this.upsertCall('project call end', event, ['ended_at', 'call_status'], [event.at, event.status]);
+        return this.upsertCall(
+          'project call end',
+          event,
+          ['ended_at', 'call_status'],
+          [event.at, event.status],
+        );
       case 'call.audio-stored.v1':
         return this.audioStored(event);
       default:

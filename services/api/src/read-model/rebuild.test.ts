@@ -44,7 +44,11 @@ describe('the read model', () => {
       durationMs: 120_000,
       streamStoppedAt: '2025-05-01T09:01:59Z',
     });
-    await seedCall(h, { callSid: failed, startedAt: '2025-05-01T10:00:00Z', endedAt: '2025-05-01T10:00:30Z' });
+    await seedCall(h, {
+      callSid: failed,
+      startedAt: '2025-05-01T10:00:00Z',
+      endedAt: '2025-05-01T10:00:30Z',
+    });
     await seedCall(h, { callSid: live, startedAt: '2025-05-01T11:00:00Z' });
     const recordingSid = newSid('RE');
     await seedRecording(h, { recordingSid, callSid: stored, status: 'in-progress' });
@@ -109,8 +113,12 @@ describe('the read model', () => {
           200,
           {
             call: { durationMs: 120_000, recordingStatus: 'stored' },
-            transcript: { segments: [{ text: 'utterance 0' }, { text: 'utterance 1' }, { text: 'utterance 2' }] },
-            recordings: [{ status: 'stored', files: [{ role: 'dual' }, { role: 'agent' }, { role: 'technician' }] }],
+            transcript: {
+              segments: [{ text: 'utterance 0' }, { text: 'utterance 1' }, { text: 'utterance 2' }],
+            },
+            recordings: [
+              { status: 'stored', files: [{ role: 'dual' }, { role: 'agent' }, { role: 'technician' }] },
+            ],
             // The latest audio-stored announcement wins.
             streamAudio: [{ speaker: 'technician' }],
           },
@@ -130,7 +138,12 @@ describe('the read model', () => {
     // Late and repeated events change nothing: a stored recording stays stored.
     await seedRecording(h, { recordingSid, callSid: stored, status: 'in-progress' });
     await seedRecording(h, { recordingSid, callSid: stored, status: 'completed', durationMs: 1_000 });
-    await seedRecording(h, { recordingSid, callSid: stored, status: 'absent', error: { source: 'twilio', code: '1' } });
+    await seedRecording(h, {
+      recordingSid,
+      callSid: stored,
+      status: 'absent',
+      error: { source: 'twilio', code: '1' },
+    });
     expect(await answers(h, calls)).toEqual(before);
 
     // The service still follows the streams.

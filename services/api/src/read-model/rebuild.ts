@@ -37,10 +37,25 @@ export async function rebuildReadModel(deps: RebuildDeps): Promise<void> {
   logger.info({}, 'read model dropped and created empty, replaying the streams');
   const projector = new ReadModelProjector(pool);
   const skipped =
-    (await replay(deps, 'calls', (c) => c.callEvents({ startAt: 'start' }), (e) => projector.call(e))) +
-    (await replay(deps, 'recordings', (c) => c.recordingEvents({ startAt: 'start' }), (e) => projector.recording(e))) +
+    (await replay(
+      deps,
+      'calls',
+      (c) => c.callEvents({ startAt: 'start' }),
+      (e) => projector.call(e),
+    )) +
+    (await replay(
+      deps,
+      'recordings',
+      (c) => c.recordingEvents({ startAt: 'start' }),
+      (e) => projector.recording(e),
+    )) +
     // Partials too: the stream's last message may be one (the projector ignores them).
-    (await replay(deps, 'transcripts', (c) => c.transcripts({ startAt: 'start' }), (e) => projector.transcript(e)));
+    (await replay(
+      deps,
+      'transcripts',
+      (c) => c.transcripts({ startAt: 'start' }),
+      (e) => projector.transcript(e),
+    ));
   logger.info({ skipped }, 'read model rebuilt');
 }
 
@@ -57,16 +72,15 @@ async function replay<E>(
   const last = (await jsm.streams.info(subjects.streamName(family))).state.last_seq;
   if (last === 0) return 0;
   let skipped = 0;
-  let subscription: Subscription<E> | undefined;
   const client = new EventsClient(nc, {
     subjectPrefix: subjects.prefix,
     onInvalid: ({ sequence }) => {
       skipped += 1;
-      // The last message being invalid, nothing more will come.
-      if (sequence >= last) void subscription?.close();
+      // The last message being invalid, nothing more will come (called while iterating, once opened).
+      if (sequence >= last) void subscription.close();
     },
   });
-  subscription = await open(client);
+  const subscription = await open(client);
   try {
     for await (const { event, sequence } of subscription) {
       try {

@@ -10,7 +10,9 @@ describe('table ownership', () => {
   beforeAll(async () => {
     files = Object.fromEntries(
       await Promise.all(
-        SERVICES.map(async (service) => [service, await sourceFiles(ROOT, `services/${service}/src`)] as const),
+        SERVICES.map(
+          async (service) => [service, await sourceFiles(ROOT, `services/${service}/src`)] as const,
+        ),
       ),
     );
   });
@@ -31,7 +33,10 @@ describe('table ownership', () => {
 
   it('catches a query of another service’s table', () => {
     const owners = tableOwners(files);
-    const sql = { path: 'services/api/src/x.ts', text: 'SELECT status FROM recordings r JOIN calls USING (call_sid)' };
+    const sql = {
+      path: 'services/api/src/x.ts',
+      text: 'SELECT status FROM recordings r JOIN calls USING (call_sid)',
+    };
     expect(foreignQueries({ api: [sql] }, owners).map(({ table, owner }) => [table, owner])).toEqual([
       ['recordings', 'recording-fetcher'],
       ['calls', 'stream-ingest'],

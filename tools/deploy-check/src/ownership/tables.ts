@@ -4,7 +4,8 @@ import { join, relative } from 'node:path';
 /** `CREATE TABLE [IF NOT EXISTS] name` in a service's migrations: the tables it owns. */
 const CREATES = /\bCREATE TABLE (?:IF NOT EXISTS )?([a-z_][a-z0-9_]*)/g;
 /** Where SQL names a table (keywords in capitals, as the code base writes SQL). */
-const NAMES = /\b(?:FROM|JOIN|INTO|UPDATE|TRUNCATE|ALTER TABLE|DROP TABLE|TABLE(?: IF (?:NOT )?EXISTS)?)\s+([a-z_][a-z0-9_]*)\b/g;
+const NAMES =
+  /\b(?:FROM|JOIN|INTO|UPDATE|TRUNCATE|ALTER TABLE|DROP TABLE|TABLE(?: IF (?:NOT )?EXISTS)?)\s+([a-z_][a-z0-9_]*)\b/g;
 
 export interface SourceFile {
   path: string;

@@ -10,6 +10,7 @@ export class ApiError extends Error {
 }
 
 export class ApiClient {
+  /** @param {{ base?: string, onUnauthorized?: (error: ApiError) => void }} [options] */
   constructor({ base = '/api/v1', onUnauthorized = () => {} } = {}) {
     this.base = base;
     this.onUnauthorized = onUnauthorized;
@@ -24,7 +25,13 @@ export class ApiClient {
     return url.toString();
   }
 
+  /**
+   * @param {string} method
+   * @param {string} path
+   * @param {{ params?: Record<string, unknown>, body?: unknown, auth?: boolean }} [options]
+   */
   async request(method, path, { params, body, auth = true } = {}) {
+    /** @type {Record<string, string>} */
     const headers = { Accept: 'application/json' };
     if (auth && this.token) headers.Authorization = `Bearer ${this.token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';

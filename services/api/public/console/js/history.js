@@ -24,17 +24,17 @@ export class HistoryView {
     this.players = [];
     $('search-form').addEventListener('submit', (e) => {
       e.preventDefault();
-      void this.search(new FormData(e.target));
+      void this.search(new FormData(/** @type {HTMLFormElement} */ (e.target)));
     });
     $('load-more').addEventListener('click', () => void this.loadPage());
     $('source-switch').addEventListener('click', (e) => {
-      const source = e.target.closest('button')?.dataset.source;
+      const source = /** @type {Element} */ (e.target).closest('button')?.dataset.source;
       if (source) this.showSource(source);
     });
   }
 
   start() {
-    void this.search(new FormData($('search-form')));
+    void this.search(new FormData(/** @type {HTMLFormElement} */ ($('search-form'))));
   }
 
   async search(form) {

@@ -27,7 +27,7 @@ export class LiveView {
     this.transcript.clear('Select a call to follow its transcript.');
     $('dial-form').addEventListener('submit', (e) => {
       e.preventDefault();
-      void this.dial($('dial-number').value.trim());
+      void this.dial(/** @type {HTMLInputElement} */ ($('dial-number')).value.trim());
     });
     $('hang-up').addEventListener('click', () => this.activeCall?.disconnect());
   }
@@ -203,10 +203,11 @@ export class LiveView {
       return;
     }
     try {
-      $('dial-button').disabled = true;
+      /** @type {HTMLButtonElement} */ ($('dial-button')).disabled = true;
       status.textContent = 'Connecting…';
       if (!this.device) {
         const [{ Device }, { token }] = await Promise.all([
+          // @ts-expect-error -- bundled at build time (build-assets.ts) and served as /console/vendor/.
           import('../vendor/twilio-voice.js'),
           this.api.post('/voice/token'),
         ]);
@@ -231,7 +232,7 @@ export class LiveView {
       const ended = (text) => () => {
         status.textContent = text;
         $('hang-up').hidden = true;
-        $('dial-button').disabled = false;
+        /** @type {HTMLButtonElement} */ ($('dial-button')).disabled = false;
         this.activeCall = null;
       };
       call.on('disconnect', ended('Call ended.'));
@@ -240,7 +241,7 @@ export class LiveView {
       call.on('error', (error) => ended(`Call failed: ${error.message}`)());
     } catch (error) {
       status.textContent = `Could not place the call: ${error.message}`;
-      $('dial-button').disabled = false;
+      /** @type {HTMLButtonElement} */ ($('dial-button')).disabled = false;
     }
   }
 }

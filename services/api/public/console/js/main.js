@@ -54,7 +54,7 @@ async function enter(session) {
 
 $('sign-in-form').addEventListener('submit', async (e) => {
   e.preventDefault();
-  const form = new FormData(e.target);
+  const form = new FormData(/** @type {HTMLFormElement} */ (e.target));
   $('sign-in-error').textContent = '';
   try {
     const session = await api.post(
@@ -63,7 +63,7 @@ $('sign-in-form').addEventListener('submit', async (e) => {
       { auth: false },
     );
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-    e.target.reset();
+    /** @type {HTMLFormElement} */ (e.target).reset();
     await enter(session);
   } catch (error) {
     $('sign-in-error').textContent = error instanceof ApiError ? error.message : 'Sign-in failed; try again.';
@@ -71,7 +71,7 @@ $('sign-in-form').addEventListener('submit', async (e) => {
 });
 $('sign-out').addEventListener('click', () => signOut());
 $('nav').addEventListener('click', (e) => {
-  const view = e.target.closest('button')?.dataset.view;
+  const view = /** @type {Element} */ (e.target).closest('button')?.dataset.view;
   if (view) showView(view);
 });
 

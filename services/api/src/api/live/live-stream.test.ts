@@ -174,9 +174,7 @@ describe('live event streams (Server-Sent Events)', () => {
     const stream = h.subjects.streamName('transcripts');
     // Besides the read model's durable consumer, which stays.
     const durable = 1;
-    await expect
-      .poll(async () => (await h.jsm.streams.info(stream)).state.consumer_count)
-      .toBe(durable);
+    await expect.poll(async () => (await h.jsm.streams.info(stream)).state.consumer_count).toBe(durable);
 
     const streams = await Promise.all(Array.from({ length: 6 }, () => connect('/transcripts/stream')));
     expect(streams.map((s) => s.status)).toEqual(Array(6).fill(200));
@@ -187,8 +185,6 @@ describe('live event streams (Server-Sent Events)', () => {
 
     await h.mounted.close();
     await Promise.all(streams.map((s) => s.ended));
-    await expect
-      .poll(async () => (await h.jsm.streams.info(stream)).state.consumer_count)
-      .toBe(durable);
+    await expect.poll(async () => (await h.jsm.streams.info(stream)).state.consumer_count).toBe(durable);
   });
 });

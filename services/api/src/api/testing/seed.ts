@@ -1,11 +1,5 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import {
-  callEvents,
-  publishEvent,
-  recordingEvents,
-  transcriptEvents,
-  type Subjects,
-} from '@calltx/shared';
+import { callEvents, publishEvent, recordingEvents, transcriptEvents, type Subjects } from '@calltx/shared';
 
 /**
  * Events as the owning services publish them (stream-ingest, recording-fetcher, transcriber, and the gateway for
@@ -75,7 +69,13 @@ export async function seedCall({ js, subjects, settled }: Seeder, call: SeedCall
     );
   }
   if (call.durationMs !== undefined && call.durationMs !== null) {
-    await publishAudioStored({ js, subjects }, callSid, 'agent', `calls/${callSid}/stream/agent`, call.durationMs);
+    await publishAudioStored(
+      { js, subjects },
+      callSid,
+      'agent',
+      `calls/${callSid}/stream/agent`,
+      call.durationMs,
+    );
   }
   await settled();
 }
@@ -178,7 +178,14 @@ export async function seedStreamFile(
   seeder: Seeder,
   f: { callSid: string; speaker: string; key: string; bytes: number; durationMs: number },
 ): Promise<void> {
-  await publishAudioStored(seeder, f.callSid, f.speaker, f.key.replace(/-8000\.wav$/, ''), f.durationMs, f.bytes);
+  await publishAudioStored(
+    seeder,
+    f.callSid,
+    f.speaker,
+    f.key.replace(/-8000\.wav$/, ''),
+    f.durationMs,
+    f.bytes,
+  );
   await seeder.settled();
 }
 
