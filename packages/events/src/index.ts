@@ -27,6 +27,7 @@ export const callEvents = {
 export const recordingEvents = {
   status: eventFactory(recordings.RecordingStatusChanged),
   stored: eventFactory(recordings.RecordingStored),
+  fetchFailed: eventFactory(recordings.RecordingFetchFailed),
 };
 
 export const transcriptEvents = {

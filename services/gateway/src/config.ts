@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { httpUrl, loadConfig, pickVariables, speakerMap, variable, type Config } from '@calltx/config';
-import { DATABASE_VARIABLES } from '@calltx/db';
 import { NATS_VARIABLES } from '@calltx/nats';
 import { RUNTIME_VARIABLES } from '@calltx/runtime';
-import { STORAGE_VARIABLES } from '@calltx/storage';
 import { TWILIO_ACCOUNT_VARIABLES } from '@calltx/twilio-account';
 
 export const GATEWAY_VARIABLES = {
@@ -38,8 +36,6 @@ export const GATEWAY_VARIABLES = {
     z.coerce.number().int().min(1).default(2_000),
     'Most media-stream sockets one gateway holds open; further upgrades are refused with 503 and counted.',
   ),
-  ...DATABASE_VARIABLES,
-  ...STORAGE_VARIABLES,
 };
 
 export type GatewayConfig = Config<typeof GATEWAY_VARIABLES>;

@@ -1,5 +1,6 @@
 import type { VariableTable } from '@calltx/config';
-import { API_VARIABLES, GATEWAY_VARIABLES } from '@calltx/gateway';
+import { API_VARIABLES } from '@calltx/api';
+import { GATEWAY_VARIABLES } from '@calltx/gateway';
 import { FETCHER_VARIABLES } from '@calltx/recording-fetcher';
 import { INGEST_VARIABLES } from '@calltx/stream-ingest';
 import { TRANSCRIBER_VARIABLES } from '@calltx/transcriber';
@@ -10,7 +11,8 @@ import { TRANSCRIBER_VARIABLES } from '@calltx/transcriber';
  * configuration doc and the deployment checks are made from this list; a new service is one line here.
  */
 export const SERVICE_VARIABLES: Readonly<Record<string, VariableTable>> = {
-  gateway: { ...GATEWAY_VARIABLES, ...API_VARIABLES },
+  gateway: GATEWAY_VARIABLES,
+  api: API_VARIABLES,
   'stream-ingest': INGEST_VARIABLES,
   transcriber: TRANSCRIBER_VARIABLES,
   'recording-fetcher': FETCHER_VARIABLES,

@@ -47,12 +47,6 @@ export async function startGateway(
     TWILIO_CALLER_ID: CALLER_ID,
     PUBLIC_BASE_URL,
     PORT: '0',
-    // Read by the console and API only, which these tests don't mount.
-    DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
-    S3_ENDPOINT: 'http://127.0.0.1:1',
-    S3_ACCESS_KEY: 'unused',
-    S3_SECRET_KEY: 'unused',
-    S3_BUCKET: 'unused',
     ...overrides,
   });
   const logs = new LogCapture();

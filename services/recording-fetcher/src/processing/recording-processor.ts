@@ -183,6 +183,19 @@ export class RecordingProcessor {
         [keys.dual, ...keys.channels.map((c) => c.key)].map((key) => this.deps.store.remove(key)),
       );
       await repository.markFailed(event.recordingSid, owner, error.code, error.message);
+      // The outcome is public: readers (the api's read model) learn it only from this event.
+      await publishEvent(
+        this.deps.js,
+        this.deps.subjects.recording(event.callSid, 'failed'),
+        recordingEvents.fetchFailed({
+          callSid: event.callSid,
+          at: new Date().toISOString(),
+          recordingSid: event.recordingSid,
+          errorCode: error.code,
+          errorMessage: error.message.slice(0, 1000),
+        }),
+        `${event.recordingSid}:fetch-failed:${error.code}`,
+      );
       metrics.outcomes.inc({ outcome: 'failed' });
       logger.error({ ...context, attempt, code: error.code, err: error }, 'recording could not be fetched');
     }
@@ -239,7 +252,15 @@ export class RecordingProcessor {
         at,
         recordingSid: row.recordingSid,
         durationMs,
-        objects: row.objects.map(({ role, key, bytes, sha256 }) => ({ role, key, bytes, sha256 })),
+        channels: row.channels ?? 2,
+        objects: row.objects.map(({ role, key, bytes, sha256, channel, durationMs }) => ({
+          role,
+          key,
+          bytes,
+          sha256,
+          channel,
+          durationMs,
+        })),
       });
       await publishEvent(js, subjects.recording(row.callSid, 'stored'), stored, `${row.recordingSid}:stored`);
       for (const object of row.objects) {

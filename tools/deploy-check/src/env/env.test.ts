@@ -21,6 +21,7 @@ describe('environment variables match the config schema (each service’s variab
           ...SERVICES.map(serviceEntry),
           'services/stream-ingest/dist/migrate.js',
           'services/recording-fetcher/dist/migrate.js',
+          'services/api/dist/migrate.js',
           'tools/model-fetch/dist/cli.js',
         ].sort(),
       );

@@ -17,7 +17,8 @@ export const ENTRY_VARIABLES: Record<string, VariableTable> = {
   },
   'services/stream-ingest/dist/migrate.js': MIGRATE_VARIABLES,
   'services/recording-fetcher/dist/migrate.js': MIGRATE_VARIABLES,
+  'services/api/dist/migrate.js': MIGRATE_VARIABLES,
 };
 
-/** The four services, by the name used for their folder, image target, Deployment and compose service. */
-export const SERVICES = ['gateway', 'stream-ingest', 'transcriber', 'recording-fetcher'] as const;
+/** The five services, by the name used for their folder, image target, Deployment and compose service. */
+export const SERVICES = ['gateway', 'stream-ingest', 'transcriber', 'recording-fetcher', 'api'] as const;
