@@ -82,11 +82,11 @@ describe('environment variables match the config schema (each service’s variab
   });
 
   it('knows which variables are required: the ones without a default', () => {
-    const gateway = ENTRY_VARIABLES[serviceEntry('gateway')]!;
-    const names = ['PORT', 'DATABASE_URL', 'NATS_URL', 'PUBLIC_BASE_URL'];
-    expect(requiredVariables(Object.fromEntries(names.map((name) => [name, gateway[name]!])))).toEqual([
+    const api = ENTRY_VARIABLES[serviceEntry('api')]!;
+    const names = ['PORT', 'DATABASE_URL', 'NATS_URL', 'TWILIO_ACCOUNT_SID'];
+    expect(requiredVariables(Object.fromEntries(names.map((name) => [name, api[name]!])))).toEqual([
       'DATABASE_URL',
-      'PUBLIC_BASE_URL',
+      'TWILIO_ACCOUNT_SID',
     ]);
   });
 });
