@@ -14,15 +14,21 @@ export type ApiErrorCode =
   | 'not_configured'
   | 'internal';
 
-/** An error with the HTTP answer it stands for. Its message is shown to the client: no personal data, no secrets. */
+/** Answers a client may repeat unchanged and expect to succeed later. */
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 503]);
+
+/**
+ * An error with the HTTP answer it stands for. Its message is shown to the client: no personal data, no secrets.
+ * Retryable exactly when its status tells the client to try again (429, 503).
+ */
 export class ApiError extends CalltxError {
   constructor(
     readonly status: number,
     readonly code: ApiErrorCode,
     message: string,
-    options: { cause?: unknown; retryable?: boolean; headers?: Record<string, string> } = {},
+    options: { cause?: unknown; headers?: Record<string, string> } = {},
   ) {
-    super(message, options);
+    super(message, { cause: options.cause, retryable: RETRYABLE_STATUSES.has(status) });
     this.headers = options.headers ?? {};
   }
   readonly headers: Record<string, string>;
