@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { CalltxError } from '@calltx/events';
+import { errorCode, isTransientNetworkCode } from '@calltx/retry';
 
 /**
  * SQLSTATEs worth retrying: the same statement can succeed on another attempt or connection.
@@ -13,14 +14,6 @@ const RETRYABLE_SQLSTATES = new Set([
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
-]);
-const RETRYABLE_NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'EAI_AGAIN',
 ]);
 /** node-postgres reports lost or timed-out connections as plain Errors with these messages and no code. */
 const RETRYABLE_PG_MESSAGES =
@@ -58,22 +51,13 @@ export function toDatabaseError(operation: string, error: unknown): unknown {
   const fromPostgres = error instanceof pg.DatabaseError;
   const fromConnection =
     error instanceof Error &&
-    (RETRYABLE_NETWORK_CODES.has(errorCode(error) ?? '') || RETRYABLE_PG_MESSAGES.test(error.message));
+    (isTransientNetworkCode(errorCode(error)) || RETRYABLE_PG_MESSAGES.test(error.message));
   return fromPostgres || fromConnection ? new DatabaseError(operation, error) : error;
 }
 
 function isRetryable(code: string | undefined, cause: unknown): boolean {
   if (code !== undefined) {
-    return code.startsWith('08') || RETRYABLE_SQLSTATES.has(code) || RETRYABLE_NETWORK_CODES.has(code);
+    return code.startsWith('08') || RETRYABLE_SQLSTATES.has(code) || isTransientNetworkCode(code);
   }
   return cause instanceof Error && RETRYABLE_PG_MESSAGES.test(cause.message);
-}
-
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && code !== '') return code;
-  // AggregateError from a dual-stack connect attempt carries the socket codes on its members.
-  const inner = (error as { errors?: unknown }).errors;
-  return Array.isArray(inner) && inner.length > 0 ? errorCode(inner[0]) : undefined;
 }

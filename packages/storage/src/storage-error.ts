@@ -1,4 +1,5 @@
 import { CalltxError } from '@calltx/events';
+import { errorCode, isTransientNetworkCode } from '@calltx/retry';
 
 /** S3 error codes that mean "try again later". */
 const RETRYABLE_S3_CODES = new Set([
@@ -7,17 +8,6 @@ const RETRYABLE_S3_CODES = new Set([
   'SlowDown',
   'RequestTimeout',
   'XMinioServerNotInitialized',
-]);
-/** Socket-level failures: the server may be restarting or briefly unreachable. */
-const RETRYABLE_NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
 ]);
 
 /** A failed object-store operation. `code` is the S3 error code (NoSuchKey, AccessDenied, ...) when known. */
@@ -31,19 +21,10 @@ export class StorageError extends CalltxError {
     const detail = message ?? (cause instanceof Error ? cause.message : String(cause));
     super(`object store ${operation}${key === undefined ? '' : ` "${key}"`} failed: ${detail}`, {
       cause,
-      retryable: code !== undefined && (RETRYABLE_S3_CODES.has(code) || RETRYABLE_NETWORK_CODES.has(code)),
+      retryable: code !== undefined && (RETRYABLE_S3_CODES.has(code) || isTransientNetworkCode(code)),
     });
     this.operation = operation;
     this.key = key;
     this.code = code;
   }
-}
-
-function errorCode(cause: unknown): string | undefined {
-  if (typeof cause !== 'object' || cause === null) return undefined;
-  const code = (cause as { code?: unknown }).code;
-  if (typeof code === 'string' && code !== '') return code;
-  // AggregateError from a dual-stack connect attempt carries the socket codes on its members.
-  const inner = (cause as { errors?: unknown }).errors;
-  return Array.isArray(inner) && inner.length > 0 ? errorCode(inner[0]) : undefined;
 }
