@@ -18,8 +18,8 @@ import {
   AUTH_TOKEN,
   PUBLIC_BASE_URL,
   startGateway,
-  type GatewayForConsole,
-} from './testing/gateway.js';
+  type GatewayHarness,
+} from '@calltx/gateway/testing';
 
 const EVENTS_CLIENT_DIR = fileURLToPath(new URL('../../../../packages/events-client', import.meta.url));
 const TECHNICIAN = '+15550104242';
@@ -33,7 +33,7 @@ const CONVERSATION = [
 ];
 
 describe('agent console', () => {
-  let gateway: GatewayForConsole;
+  let gateway: GatewayHarness;
   let api: ApiHarness;
   let browser: Browser;
   let page: Page;
