@@ -55,16 +55,73 @@ export function checkMediaMessage(message: object, streamSid: string): MediaFiel
   if (!(chunkNumber >= 1)) return 'media.chunk: must be a decimal string ≥ 1';
   const timestampMs = decimal(timestamp);
   if (Number.isNaN(timestampMs)) return 'media.timestamp: must be a decimal string';
-  if (
-    typeof payload !== 'string' ||
-    payload.length < 4 ||
-    payload.length > MAX_FRAME_PAYLOAD_CHARS ||
-    payload.length % 4 !== 0 ||
-    !BASE64.test(payload)
-  )
-    return 'media.payload: must be base64';
+  if (typeof payload !== 'string' || !isBase64Payload(payload)) return 'media.payload: must be base64';
   return { track: track as Track, chunk: chunkNumber, timestamp: timestampMs, payload };
 }
+
+/**
+ * The fast path for a `media` message: recognises the exact text Twilio sends (its keys in its order, no
+ * whitespace) and reads the frame from it without building a parse tree. It accepts only what `JSON.parse` then
+ * `checkMediaMessage` would accept, with the same values; anything else (another key order, escapes, spaces,
+ * a bad field) is `undefined`, and the caller takes the full path, which rejects and counts it as before.
+ * `text` is the message as latin1, so a non-ASCII byte can't pass for one of the ASCII tokens.
+ */
+export function readTwilioMedia(text: string, streamSid: string): MediaFields | undefined {
+  if (!text.startsWith(MEDIA_HEAD)) return undefined;
+  let at = MEDIA_HEAD.length;
+  const sequenceEnd = digitsEnd(text, at);
+  if (sequenceEnd === at || sequenceEnd - at > 12 || !text.startsWith(TRACK_KEY, sequenceEnd))
+    return undefined;
+  at = sequenceEnd + TRACK_KEY.length;
+  let track: Track;
+  if (text.startsWith('inbound', at)) track = 'inbound';
+  else if (text.startsWith('outbound', at)) track = 'outbound';
+  else return undefined;
+  at += track.length;
+  if (!text.startsWith(CHUNK_KEY, at)) return undefined;
+  at += CHUNK_KEY.length;
+  const chunkEnd = digitsEnd(text, at);
+  if (chunkEnd === at || chunkEnd - at > 12 || !text.startsWith(TIMESTAMP_KEY, chunkEnd)) return undefined;
+  const chunk = Number(text.slice(at, chunkEnd));
+  at = chunkEnd + TIMESTAMP_KEY.length;
+  const timestampEnd = digitsEnd(text, at);
+  if (timestampEnd === at || timestampEnd - at > 12 || !text.startsWith(PAYLOAD_KEY, timestampEnd))
+    return undefined;
+  const timestamp = Number(text.slice(at, timestampEnd));
+  at = timestampEnd + PAYLOAD_KEY.length;
+  const payloadEnd = text.indexOf('"', at);
+  if (payloadEnd < 0 || !text.startsWith(STREAM_SID_KEY, payloadEnd)) return undefined;
+  const tail = payloadEnd + STREAM_SID_KEY.length;
+  if (
+    text.length !== tail + streamSid.length + 2 ||
+    !text.startsWith(streamSid, tail) ||
+    !text.endsWith('"}')
+  )
+    return undefined;
+  const payload = text.slice(at, payloadEnd);
+  if (chunk < 1 || !isBase64Payload(payload)) return undefined;
+  return { track, chunk, timestamp, payload };
+}
+
+const MEDIA_HEAD = '{"event":"media","sequenceNumber":"';
+const TRACK_KEY = '","media":{"track":"';
+const CHUNK_KEY = '","chunk":"';
+const TIMESTAMP_KEY = '","timestamp":"';
+const PAYLOAD_KEY = '","payload":"';
+const STREAM_SID_KEY = '"},"streamSid":"';
+
+/** Where the run of ASCII digits starting at `from` ends. */
+function digitsEnd(text: string, from: number): number {
+  let at = from;
+  for (let c = text.charCodeAt(at); c >= 48 && c <= 57; c = text.charCodeAt(at)) at += 1;
+  return at;
+}
+
+const isBase64Payload = (payload: string): boolean =>
+  payload.length >= 4 &&
+  payload.length <= MAX_FRAME_PAYLOAD_CHARS &&
+  payload.length % 4 === 0 &&
+  BASE64.test(payload);
 
 /** The value of a string of 1–12 decimal digits (Twilio sends numbers as strings); NaN for anything else. */
 const decimal = (value: unknown): number =>

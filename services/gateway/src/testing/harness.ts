@@ -4,8 +4,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import twilio from 'twilio';
 import WebSocket from 'ws';
 import {
+  MEDIA_FRAMES_V2,
   Subjects,
   connectNats,
+  decodeMediaBatch,
   createLogger,
   createMetricsRegistry,
   provisionStreams,
@@ -243,6 +245,7 @@ export interface StoredMessage {
   subject: string;
   seq: number;
   msgId: string | undefined;
+  /** The body as an object: JSON events as they are, media.frames.v2 batches decoded (payloads as bytes). */
   json: Record<string, unknown>;
 }
 
@@ -266,7 +269,10 @@ export async function readStream(
       subject: msg.subject,
       seq: msg.seq,
       msgId: msg.headers?.get('Nats-Msg-Id'),
-      json: msg.json<Record<string, unknown>>(),
+      json:
+        msg.data[0] === MEDIA_FRAMES_V2
+          ? { ...decodeMediaBatch(msg.data) }
+          : msg.json<Record<string, unknown>>(),
     });
     if (msg.info.pending === 0) break;
   }

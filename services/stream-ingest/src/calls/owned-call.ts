@@ -1,9 +1,9 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import {
-  MediaFrames,
-  decodeEvent,
+  decodeMediaBatch,
   type Claim,
   type Logger,
+  type MediaBatch,
   type ObjectStore,
   type Subjects,
   type Track,
@@ -229,9 +229,10 @@ export class OwnedCall {
       msg.term(); // no reason text: NATS 2.9 ignores a `+TERM <reason>` and leaves the message pending
       return;
     }
-    let event: MediaFrames;
+    let event: MediaBatch;
     try {
-      event = decodeEvent(MediaFrames, msg.data, `message on ${msg.subject}`);
+      // media.frames.v2 (binary) or v1 (JSON, from a gateway not yet upgraded): both are read.
+      event = decodeMediaBatch(msg.data, `message on ${msg.subject}`);
     } catch (error) {
       this.reject('invalid-message', 1, { issues: (error as { issues?: unknown }).issues });
       msg.term();
