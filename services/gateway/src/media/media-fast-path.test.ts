@@ -27,7 +27,7 @@ function fullPath(text: string): unknown {
 describe('readTwilioMedia (the fast path for media messages)', () => {
   it("reads Twilio's exact text to the frame the full path makes of it", () => {
     const text = twilio({ seq: '123456789012', chunk: '000000000042', ts: '999999999999', track: 'inbound' });
-    const frame = readTwilioMedia(text, STREAM_SID);
+    const frame = readTwilioMedia(Buffer.from(text), Buffer.from(STREAM_SID));
     expect(frame).toEqual({ track: 'inbound', chunk: 42, timestamp: 999_999_999_999, payload: PAYLOAD });
     expect(frame).toEqual(fullPath(text));
   });
@@ -55,12 +55,14 @@ describe('readTwilioMedia (the fast path for media messages)', () => {
     ['a payload that is not base64', twilio({ payload: 'f39/f*==' })],
     ['a payload of a wrong length', twilio({ payload: 'f39/fw=' })],
     ['an empty payload', twilio({ payload: '' })],
+    ['padding inside the payload', twilio({ payload: 'AA==AAAA' })],
+    ['three padding characters', twilio({ payload: 'A===' })],
     ['a too long payload', twilio({ payload: 'AAAA'.repeat(2049) })],
     ['a non-ASCII character', twilio().replace('"streamSid"', '"streamSïd"')],
     ['a cut message', twilio().slice(0, -2)],
   ];
   it.each(declined)('leaves %s to the full path', (_name, text) => {
-    expect(readTwilioMedia(Buffer.from(text).toString('latin1'), STREAM_SID)).toBeUndefined();
+    expect(readTwilioMedia(Buffer.from(text), Buffer.from(STREAM_SID))).toBeUndefined();
   });
 
   it('never accepts what the full path refuses, nor reads a value differently (every one-byte edit of a message)', () => {
@@ -92,7 +94,7 @@ describe('readTwilioMedia (the fast path for media messages)', () => {
           text.slice(0, i) + c + text.slice(i),
           text.slice(0, i) + text.slice(i + 1),
         ]) {
-          const frame = readTwilioMedia(Buffer.from(edited).toString('latin1'), STREAM_SID);
+          const frame = readTwilioMedia(Buffer.from(edited), Buffer.from(STREAM_SID));
           if (frame === undefined) continue;
           fast += 1;
           expect(frame, edited).toEqual(fullPath(edited));

@@ -49,6 +49,8 @@ type RejectReason =
 interface Started {
   callSid: string;
   streamSid: string;
+  /** streamSid as bytes, for the media fast path. */
+  streamSidBytes: Buffer;
   accountSid: string;
   tracks: Record<Track, TrackPublisher>;
   lastChunk: Record<Track, number>;
@@ -124,7 +126,7 @@ export class MediaStreamSession {
     const started = this.started;
     if (started && !this.finishing && Buffer.isBuffer(data)) {
       // Nearly all the traffic: Twilio's exact media text is read without a parse tree; anything else below.
-      const media = readTwilioMedia(data.toString('latin1'), started.streamSid);
+      const media = readTwilioMedia(data, started.streamSidBytes);
       if (media) {
         this.deps.metrics.mediaMessages.inc();
         return this.accept(started, media, performance.now());
@@ -174,6 +176,7 @@ export class MediaStreamSession {
     this.started = {
       callSid,
       streamSid,
+      streamSidBytes: Buffer.from(streamSid),
       accountSid,
       tracks: { inbound: track('inbound'), outbound: track('outbound') },
       lastChunk: { inbound: 0, outbound: 0 },

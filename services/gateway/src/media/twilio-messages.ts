@@ -60,61 +60,82 @@ export function checkMediaMessage(message: object, streamSid: string): MediaFiel
 }
 
 /**
- * The fast path for a `media` message: recognises the exact text Twilio sends (its keys in its order, no
- * whitespace) and reads the frame from it without building a parse tree. It accepts only what `JSON.parse` then
- * `checkMediaMessage` would accept, with the same values; anything else (another key order, escapes, spaces,
- * a bad field) is `undefined`, and the caller takes the full path, which rejects and counts it as before.
- * `text` is the message as latin1, so a non-ASCII byte can't pass for one of the ASCII tokens.
+ * The fast path for a `media` message: recognises the exact bytes Twilio sends (its keys in its order, no
+ * whitespace) and reads the frame from them without decoding the message to a string or building a parse tree
+ * (a third of the CPU time of `JSON.parse` alone, measured in docs/benchmarks.md). It accepts only what
+ * `JSON.parse` then `checkMediaMessage` would accept, with the same values; anything else (another key order,
+ * escapes, spaces, a bad field) is `undefined`, and the caller takes the full path, which rejects and counts it
+ * as before. `streamSid` is the stream's id as bytes.
  */
-export function readTwilioMedia(text: string, streamSid: string): MediaFields | undefined {
-  if (!text.startsWith(MEDIA_HEAD)) return undefined;
-  let at = MEDIA_HEAD.length;
-  const sequenceEnd = digitsEnd(text, at);
-  if (sequenceEnd === at || sequenceEnd - at > 12 || !text.startsWith(TRACK_KEY, sequenceEnd))
-    return undefined;
-  at = sequenceEnd + TRACK_KEY.length;
+export function readTwilioMedia(data: Buffer, streamSid: Uint8Array): MediaFields | undefined {
+  if (!has(data, 0, MEDIA_HEAD)) return undefined;
+  let at = decimalEnd(data, MEDIA_HEAD.length);
+  if (at < 0 || !has(data, at, TRACK_KEY)) return undefined;
+  at += TRACK_KEY.length;
   let track: Track;
-  if (text.startsWith('inbound', at)) track = 'inbound';
-  else if (text.startsWith('outbound', at)) track = 'outbound';
+  if (has(data, at, INBOUND)) track = 'inbound';
+  else if (has(data, at, OUTBOUND)) track = 'outbound';
   else return undefined;
   at += track.length;
-  if (!text.startsWith(CHUNK_KEY, at)) return undefined;
-  at += CHUNK_KEY.length;
-  const chunkEnd = digitsEnd(text, at);
-  if (chunkEnd === at || chunkEnd - at > 12 || !text.startsWith(TIMESTAMP_KEY, chunkEnd)) return undefined;
-  const chunk = Number(text.slice(at, chunkEnd));
-  at = chunkEnd + TIMESTAMP_KEY.length;
-  const timestampEnd = digitsEnd(text, at);
-  if (timestampEnd === at || timestampEnd - at > 12 || !text.startsWith(PAYLOAD_KEY, timestampEnd))
-    return undefined;
-  const timestamp = Number(text.slice(at, timestampEnd));
-  at = timestampEnd + PAYLOAD_KEY.length;
-  const payloadEnd = text.indexOf('"', at);
-  if (payloadEnd < 0 || !text.startsWith(STREAM_SID_KEY, payloadEnd)) return undefined;
-  const tail = payloadEnd + STREAM_SID_KEY.length;
+  if (!has(data, at, CHUNK_KEY)) return undefined;
+  at = decimalEnd(data, at + CHUNK_KEY.length);
+  const chunk = decimalValue;
+  if (at < 0 || chunk < 1 || !has(data, at, TIMESTAMP_KEY)) return undefined;
+  at = decimalEnd(data, at + TIMESTAMP_KEY.length);
+  const timestamp = decimalValue;
+  if (at < 0 || !has(data, at, PAYLOAD_KEY)) return undefined;
+  // The base64 alphabet, then at most two '=': what BASE64 matches, checked byte by byte.
+  const start = at + PAYLOAD_KEY.length;
+  let end = start;
+  while (end < data.length && BASE64_BYTE[data[end]!] === 1) end += 1;
+  if (data[end] === EQUALS) end += data[end + 1] === EQUALS ? 2 : 1;
+  const length = end - start;
+  if (length < 4 || length > MAX_FRAME_PAYLOAD_CHARS || length % 4 !== 0) return undefined;
+  if (!has(data, end, STREAM_SID_KEY)) return undefined;
+  at = end + STREAM_SID_KEY.length;
   if (
-    text.length !== tail + streamSid.length + 2 ||
-    !text.startsWith(streamSid, tail) ||
-    !text.endsWith('"}')
+    data.length !== at + streamSid.length + 2 ||
+    !has(data, at, streamSid) ||
+    !has(data, data.length - 2, CLOSE)
   )
     return undefined;
-  const payload = text.slice(at, payloadEnd);
-  if (chunk < 1 || !isBase64Payload(payload)) return undefined;
-  return { track, chunk, timestamp, payload };
+  return { track, chunk, timestamp, payload: data.toString('latin1', start, end) };
 }
 
-const MEDIA_HEAD = '{"event":"media","sequenceNumber":"';
-const TRACK_KEY = '","media":{"track":"';
-const CHUNK_KEY = '","chunk":"';
-const TIMESTAMP_KEY = '","timestamp":"';
-const PAYLOAD_KEY = '","payload":"';
-const STREAM_SID_KEY = '"},"streamSid":"';
+const bytes = (text: string) => new TextEncoder().encode(text);
+const MEDIA_HEAD = bytes('{"event":"media","sequenceNumber":"');
+const TRACK_KEY = bytes('","media":{"track":"');
+const INBOUND = bytes('inbound');
+const OUTBOUND = bytes('outbound');
+const CHUNK_KEY = bytes('","chunk":"');
+const TIMESTAMP_KEY = bytes('","timestamp":"');
+const PAYLOAD_KEY = bytes('","payload":"');
+const STREAM_SID_KEY = bytes('"},"streamSid":"');
+const CLOSE = bytes('"}');
+const EQUALS = 0x3d;
+const BASE64_BYTE = new Uint8Array(256);
+for (const c of bytes('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')) BASE64_BYTE[c] = 1;
 
-/** Where the run of ASCII digits starting at `from` ends. */
-function digitsEnd(text: string, from: number): number {
+/** Whether `token` is at `at` in `data`. */
+function has(data: Uint8Array, at: number, token: Uint8Array): boolean {
+  if (at + token.length > data.length) return false;
+  for (let i = 0; i < token.length; i += 1) if (data[at + i] !== token[i]) return false;
+  return true;
+}
+
+/** The value of the last decimalEnd's digits: a module variable, so the hot path returns no pair object. */
+let decimalValue = 0;
+
+/** Where a run of 1–12 ASCII digits starting at `from` ends (its value in decimalValue); -1 if there is none. */
+function decimalEnd(data: Uint8Array, from: number): number {
   let at = from;
-  for (let c = text.charCodeAt(at); c >= 48 && c <= 57; c = text.charCodeAt(at)) at += 1;
-  return at;
+  let value = 0;
+  for (let c = data[at]; c !== undefined && c >= 0x30 && c <= 0x39; c = data[at]) {
+    value = value * 10 + c - 0x30;
+    at += 1;
+  }
+  decimalValue = value;
+  return at > from && at - from <= 12 ? at : -1;
 }
 
 const isBase64Payload = (payload: string): boolean =>
