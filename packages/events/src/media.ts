@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { decodeEvent } from './codec.js';
 import { InvalidMessageError } from './errors.js';
-import { TRACKS, type Track } from './subjects.js';
-import { callSid, isoTime, speaker, streamSid } from './common.js';
+import { CALL_SID_PATTERN, TRACKS, type Track } from './subjects.js';
+import { SPEAKER_PATTERN, STREAM_SID_PATTERN, callSid, isoTime, speaker, streamSid } from './common.js';
 
 /**
  * One message per track carrying the frames the gateway received within MEDIA_FLUSH_MS, in receive order.
@@ -45,9 +45,6 @@ export const MEDIA_V2_MAX_FRAMES = 1000;
 export const MEDIA_V2_MAX_PAYLOAD_BYTES = 12_288;
 export const MEDIA_V2_FRAME_HEADER_BYTES = 14;
 
-/** The identity fields of a v2 batch, checked as v1's are. */
-const MediaFramesV2Head = z.object({ callSid, streamSid, speaker });
-
 export interface MediaFramesV2 {
   type: 'media.frames.v2';
   callSid: string;
@@ -61,8 +58,8 @@ export interface MediaFramesV2 {
 /** Either version as a consumer reads it: v1 payloads are base64 text, v2 payloads bytes. */
 export type MediaBatch = MediaFrames | MediaFramesV2;
 
-const latin1 = new TextDecoder('latin1');
 const utf8 = new TextEncoder();
+const latin1 = new TextDecoder('latin1');
 
 /** The fixed part of a v2 body for one track, up to and excluding receivedAt; reused for every batch. */
 export function mediaFramesV2Head(identity: {
@@ -127,9 +124,11 @@ export function decodeMediaBatch(data: Uint8Array, what = 'media message'): Medi
     offset += 1 + length;
     return value;
   };
-  const head = MediaFramesV2Head.safeParse({ callSid: field(), streamSid: field(), speaker: field() });
-  if (!head.success)
-    return fail(head.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  // The patterns of v1's schema fields, tested directly: a zod parse of the three was most of a v2 read's time.
+  const head = { callSid: field(), streamSid: field(), speaker: field() };
+  if (!CALL_SID_PATTERN.test(head.callSid)) return fail('callSid: must be CA followed by 32 hex digits');
+  if (!STREAM_SID_PATTERN.test(head.streamSid)) return fail('streamSid: must be MZ followed by 32 hex digits');
+  if (!SPEAKER_PATTERN.test(head.speaker)) return fail('speaker: must match ^[a-z][a-z0-9-]{0,31}$');
   if (offset + 8 > data.length) return fail('truncated header');
   const receivedAtMs = readU48(view, offset);
   const count = view.getUint16(offset + 6, true);
@@ -151,7 +150,7 @@ export function decodeMediaBatch(data: Uint8Array, what = 'media message'): Medi
   if (offset !== data.length) return fail('bytes after the last frame');
   const receivedAt = new Date(receivedAtMs);
   if (Number.isNaN(receivedAt.getTime())) return fail('receivedAt out of range');
-  return { type: 'media.frames.v2', ...head.data, track, receivedAt: receivedAt.toISOString(), frames };
+  return { type: 'media.frames.v2', ...head, track, receivedAt: receivedAt.toISOString(), frames };
 }
 
 const U32 = 2 ** 32;
