@@ -107,10 +107,11 @@ async function main(): Promise<void> {
     },
     'gateway listening',
   );
+  const loadAtStart = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   console.log(
-    `memory benchmark: ${CALLS} idle calls after ${WARMUP} warm-up calls; ${cpus().length} cores (${cpus()[0]?.model}); load average ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
+    `memory benchmark: ${CALLS} idle calls after ${WARMUP} warm-up calls; ${cpus().length} cores (${cpus()[0]?.model}); load average ${loadAtStart}`,
   );
   const activeCalls = async () =>
     sum(await scrape(`http://127.0.0.1:${ingest.port}/metrics`), 'calltx_ingest_active_calls');
@@ -155,7 +156,12 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       bench: 'memory',
-      machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+      machine: {
+        cores: cpus().length,
+        cpu: cpus()[0]?.model,
+        node: process.version,
+        loadAverage: loadAtStart,
+      },
       calls: CALLS,
       gatewayKiBPerCall: Number(perCall.gateway.toFixed(1)),
       ingestKiBPerCall: Number(perCall.ingest.toFixed(1)),
