@@ -56,6 +56,8 @@ interface GatewayStep {
   p50Ms: number;
   p99Ms: number;
   gatewayCpuUsPerFrame: number;
+  /** Share of the gateway's CPU time spent in the kernel (socket reads and writes, mostly). */
+  gatewaySystemShare: number;
   simMaxLagMs: number;
   failedCalls: number;
   framesPerMessage: number;
@@ -161,6 +163,8 @@ async function main(): Promise<void> {
       sum(after, 'calltx_gateway_frames_total', { outcome: 'published' }) -
       sum(before, 'calltx_gateway_frames_total', { outcome: 'published' });
     const gatewayCpu = sum(after, 'process_cpu_seconds_total') - sum(before, 'process_cpu_seconds_total');
+    const gatewaySystemCpu =
+      sum(after, 'process_cpu_system_seconds_total') - sum(before, 'process_cpu_system_seconds_total');
     const wallSeconds = (wallAfter - wallBefore) / 1000;
     const simCpu = simAfter - simBefore;
     const result: GatewayStep = {
@@ -170,6 +174,7 @@ async function main(): Promise<void> {
       p50Ms: histogramQuantile(before, after, 'calltx_gateway_frame_ack_seconds', 0.5) * 1000,
       p99Ms: histogramQuantile(before, after, 'calltx_gateway_frame_ack_seconds', 0.99) * 1000,
       gatewayCpuUsPerFrame: (gatewayCpu * 1e6) / sent,
+      gatewaySystemShare: gatewaySystemCpu / gatewayCpu,
       simMaxLagMs: gatewayLoad.maxLagMs,
       failedCalls: gatewayLoad.failed,
       framesPerMessage: published / Math.max(1, messages),
@@ -182,7 +187,7 @@ async function main(): Promise<void> {
     const { cores } = result;
     console.log(
       `N=${calls}: frames ${sent}, lost ${result.lost}, ack p50 ${result.p50Ms.toFixed(1)} ms p99 ${result.p99Ms.toFixed(1)} ms, ` +
-        `CPU/frame gateway ${result.gatewayCpuUsPerFrame.toFixed(1)} µs, ${result.framesPerMessage.toFixed(2)} frames per JetStream message, ` +
+        `CPU/frame gateway ${result.gatewayCpuUsPerFrame.toFixed(1)} µs (${(result.gatewaySystemShare * 100).toFixed(0)} % in the kernel), ${result.framesPerMessage.toFixed(2)} frames per JetStream message, ` +
         `simulator max lag ${result.simMaxLagMs.toFixed(0)} ms, failed calls ${result.failedCalls}; cores busy: simulator ` +
         `${cores.simulator.toFixed(2)}, gateway ${cores.gateway.toFixed(2)}, nats-server and rest ${cores.rest.toFixed(2)}; ` +
         `load average ${machineLoad()}${passes(result) ? '' : ' — misses the bound'}`,
