@@ -19,6 +19,8 @@ import torch
 
 import onnx_export
 import reference
+import scripted
+import timing
 import tokenizer_gen
 from model import Dims, Whisper, randomize
 
@@ -149,7 +151,17 @@ def build(preset: dict, english_only: bool, seed: int, overrides: dict, n_vocab:
     return model, tok, gen
 
 
-def write_model(out: Path, model: Whisper, tok: dict, gen: dict, quantized: bool) -> None:
+# Short enough for the token budget of their bucket (8 tokens a second + 12, two of them timestamps); each first
+# token is a word with its space, since a lone space may not start a transcript.
+DEFAULT_SCRIPTS = [
+    " and the cat sat on the mat.",
+    " the agent will call you back.",
+    " thank you, goodbye.",
+    " good morning, how can I help?",
+]
+
+
+def write_model(out: Path, model, tok: dict, gen: dict, quantized: bool, timestamped: bool) -> None:
     d = model.dims
     write_json(out / "config.json", hf_config(d, tok, gen))
     write_json(out / "generation_config.json", gen)
@@ -158,7 +170,7 @@ def write_model(out: Path, model: Whisper, tok: dict, gen: dict, quantized: bool
     write_json(out / "tokenizer_config.json", tokenizer_gen.tokenizer_config_json(tok))
     (out / "onnx").mkdir(parents=True, exist_ok=True)
     encoder = onnx_export.export_encoder(model)
-    decoder = onnx_export.export_decoder_merged(model)
+    decoder = onnx_export.export_decoder_merged(model, cross_attentions=timestamped)
     onnx.save(encoder, str(out / "onnx/encoder_model.onnx"))
     onnx.save(decoder, str(out / "onnx/decoder_model_merged.onnx"))
     if quantized:
@@ -186,15 +198,26 @@ def test_audios() -> dict[str, np.ndarray]:
     return {name: np.round(np.clip(x, -1, 1) * 32767).astype("<i2") for name, x in clips.items()}
 
 
-def decode_text(tok: dict, ids: list[int]) -> str:
-    """Ordinary tokens -> text via the byte-level map (specials and timestamps skipped), trimmed."""
+def decode_raw(tok: dict, ids: list[int]) -> str:
+    """Ordinary tokens -> text via the byte-level map (specials and timestamps skipped), invalid UTF-8 as U+FFFD."""
     byte_of = {ch: b for b, ch in tokenizer_gen.BYTE_ENCODER.items()}
     n_ordinary = len(tok["vocab"])
     data = bytes(byte_of[ch] for i in ids if i < n_ordinary for ch in tok["vocab"][i])
-    return data.decode("utf-8", errors="replace").strip()
+    return data.decode("utf-8", errors="replace")
 
 
-def write_reference(ref_dir: Path, model: Whisper, tok: dict, gen: dict, seed: int) -> dict:
+def decode_text(tok: dict, ids: list[int]) -> str:
+    return decode_raw(tok, ids).strip()
+
+
+ALIGNMENT_CASES = [
+    ("vowel-5s", "en", ' "Well," she said, (quietly) the test is over. Is it? Yes: it is!'),
+    ("chirp-3s", "en", " and the cat sat on the mat"),
+    ("vowel-5s", "ja", "こんにちは、世界。"),
+]
+
+
+def write_reference(ref_dir: Path, model: Whisper, tok: dict, gen: dict, seed: int, timestamped: bool) -> dict:
     ids = tok["ids"]
     d = model.dims
     rules = reference.Rules(gen, ids, d.n_vocab)
@@ -276,6 +299,26 @@ def write_reference(ref_dir: Path, model: Whisper, tok: dict, gen: dict, seed: i
             "firstStepLogits": r["firstStepLogits"][:32].tolist(),
             "firstStepLogitsArgmax": int(np.argmax(r["firstStepLogits"])),
         })
+        if timestamped:
+            # Word timing as openai-whisper does it: a separate pass over the text tokens (no timestamps).
+            sot_sequence = prompt[:3] if language is not None else prompt[:1]
+            text_tokens = [t for t in r["tokens"] if t < eot]
+            num_frames = len(test_audios()[audio]) // reference.HOP
+            alignment = timing.find_alignment(
+                model, features[audio], sot_sequence, ids["<|notimestamps|>"], eot, text_tokens, num_frames,
+                gen["alignment_heads"], lambda t: decode_raw(tok, t), language)
+            ref["decodes"][-1]["words"] = timing.word_timings(alignment)
+    if timestamped:
+        # Forced alignment of given text: real words, punctuation to merge, and a language split on characters.
+        ref["alignments"] = []
+        for audio, language, text in ALIGNMENT_CASES:
+            text_tokens = tokenizer_gen.encode(tok, text)
+            alignment = timing.find_alignment(
+                model, features[audio], [sot, ids[f"<|{language}|>"], ids["<|transcribe|>"]], ids["<|notimestamps|>"],
+                eot, text_tokens, len(test_audios()[audio]) // reference.HOP, gen["alignment_heads"],
+                lambda t: decode_raw(tok, t), language)
+            ref["alignments"].append({"audio": audio, "language": language, "text": text, "tokens": text_tokens,
+                                      "words": timing.word_timings(alignment)})
     ref["eot"] = eot
     write_json(ref_dir / "reference.json", ref)
     return ref
@@ -307,6 +350,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=38)
     parser.add_argument("--no-quantized", action="store_true", help="skip the *_quantized.onnx variants")
     parser.add_argument("--n-vocab", type=int, help="total vocabulary size (sets the number of ordinary BPE tokens)")
+    parser.add_argument("--scripted", action="store_true",
+                        help="a scripted test model (see scripted.py): says --script sentences, chosen by speech duration")
+    parser.add_argument("--script", action="append", help="a scripted sentence (repeat; default: four built-in ones)")
+    parser.add_argument("--bucket-seconds", type=float, default=1.0,
+                        help="scripted: speech seconds per script (script i for i..i+1 buckets)")
+    parser.add_argument("--timestamped", action="store_true",
+                        help="the onnx-community _timestamped layout: the decoder also returns cross_attentions.{i}")
     for flag in DIM_FLAGS:
         parser.add_argument(f"--{flag.replace('_', '-')}", type=int, dest=flag)
     args = parser.parse_args()
@@ -315,10 +365,27 @@ def main() -> None:
     torch.manual_seed(args.seed)
     overrides = {f: getattr(args, f) for f in DIM_FLAGS}
     model, tok, gen = build(PRESETS[args.preset], args.english_only, args.seed, overrides, args.n_vocab)
-    write_model(args.out, model, tok, gen, not args.no_quantized)
+    if args.scripted:
+        texts = args.script or DEFAULT_SCRIPTS
+        scripts = [tokenizer_gen.encode(tok, text) for text in texts]
+        suppressed = set(gen["suppress_tokens"])
+        preset = {**PRESETS[args.preset], **{k: v for k, v in overrides.items() if v is not None}}
+        model = scripted.build(model.dims, tok, scripts, preset["timestamp_step"], args.bucket_seconds, suppressed,
+                               set(gen["begin_suppress_tokens"]))
+        write_model(args.out, model, tok, gen, False, True)
+        write_json(args.out / "script.json", {
+            "about": "Scripted test model (tools/whisper-model-gen/scripted.py): a test fixture that says these "
+                     "sentences whatever the audio; it recognises nothing. Script i is said for speech of "
+                     "i * bucketSeconds up to (i + 1) * bucketSeconds (the last one for anything longer).",
+            "bucketSeconds": args.bucket_seconds,
+            "scripts": [{"text": t, "tokens": ids} for t, ids in zip(texts, scripts)],
+        })
+        print(f"scripted model written to {args.out} ({len(scripts)} scripts)")
+        return
+    write_model(args.out, model, tok, gen, not args.no_quantized, args.timestamped)
     print(f"model written to {args.out} ({model.dims.n_vocab} tokens) in {time.time() - started:.1f}s")
     if args.reference_out:
-        ref = write_reference(args.reference_out, model, tok, gen, args.seed)
+        ref = write_reference(args.reference_out, model, tok, gen, args.seed, args.timestamped)
         for dec in ref["decodes"]:
             print(f"  {dec['audio']:<11} lang={dec['language']} ts={dec['withTimestamps']!s:<5} "
                   f"{len(dec['tokensKvCache'])} tokens, stop={dec['stopReason']}, margin={dec['minTop1Margin']:.3f}")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs generate.py with Debian's python (python3-torch, python3-onnx, python3-numpy).
-#   generate.sh                 regenerate the committed test fixture (packages/whisper/fixtures/whisper-test-random)
+#   generate.sh                 regenerate the committed test fixtures (packages/whisper/fixtures/whisper-test-*)
 #   generate.sh --preset tiny --out DIR [--english-only]    any generate.py arguments
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,10 +12,16 @@ if ! "$python" -c 'import torch, onnx, numpy' 2>/dev/null; then
   exit 1
 fi
 
-if [ "$#" -eq 0 ]; then
-  fixture="$repo/packages/whisper/fixtures/whisper-test-random"
-  rm -rf "$fixture"
-  set -- --preset test --out "$fixture" --reference-out "$fixture/reference"
-fi
 # torch.onnx's tracer warnings are expected (shape arithmetic is traced on purpose).
-PYTHONWARNINGS=ignore exec "$python" "$here/generate.py" "$@"
+export PYTHONWARNINGS=ignore
+if [ "$#" -eq 0 ]; then
+  fixtures="$repo/packages/whisper/fixtures"
+  rm -rf "$fixtures/whisper-test-random" "$fixtures/whisper-test-timestamped" "$fixtures/whisper-test-scripted"
+  "$python" "$here/generate.py" --preset test --out "$fixtures/whisper-test-random" \
+    --reference-out "$fixtures/whisper-test-random/reference"
+  "$python" "$here/generate.py" --preset test --timestamped --no-quantized \
+    --out "$fixtures/whisper-test-timestamped" --reference-out "$fixtures/whisper-test-timestamped/reference"
+  "$python" "$here/generate.py" --preset test --scripted --out "$fixtures/whisper-test-scripted"
+  exit 0
+fi
+exec "$python" "$here/generate.py" "$@"

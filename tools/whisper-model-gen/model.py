@@ -51,12 +51,18 @@ class Attention(nn.Module):
         return x.view(x.shape[0], x.shape[1], self.n_head, -1).transpose(1, 2)
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        return self.attend_with_weights(q, k, v, mask)[0]
+
+    def attend_with_weights(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Output, attention weights (after softmax) and the scores before it ("QK", what openai-whisper hooks)."""
         scale = q.shape[-1] ** -0.25
-        weights = (q * scale) @ (k * scale).transpose(-1, -2)
+        qk = (q * scale) @ (k * scale).transpose(-1, -2)
         if mask is not None:
-            weights = weights + mask
-        weights = F.softmax(weights, dim=-1)
-        return self.out((weights @ v).transpose(1, 2).flatten(2))
+            qk = qk + mask
+        weights = F.softmax(qk, dim=-1)
+        return self.out((weights @ v).transpose(1, 2).flatten(2)), weights, qk
 
 
 class Block(nn.Module):
@@ -109,14 +115,17 @@ class TextDecoder(nn.Module):
         audio: torch.Tensor | None,
         self_past: list[KV] | None = None,
         cross_kv: list[KV] | None = None,
-    ) -> tuple[torch.Tensor, list[KV], list[KV]]:
-        """Returns logits plus the self-attention K/V (past + new) and the cross-attention K/V of each layer."""
+    ) -> tuple[torch.Tensor, list[KV], list[KV], list[torch.Tensor], list[torch.Tensor]]:
+        """Returns logits, the self-attention K/V (past + new) and the cross-attention K/V of each layer, and the
+        cross-attention weights [batch, heads, tokens, frames] of each layer, after and before the softmax."""
         offset = self_past[0][0].shape[2] if self_past is not None else 0
         length = tokens.shape[1]
         x = self.token_embedding(tokens) + self.positional_embedding[offset : offset + length]
         mask = self.mask[offset : offset + length, : offset + length]
         presents_self: list[KV] = []
         presents_cross: list[KV] = []
+        cross_weights: list[torch.Tensor] = []
+        cross_qk: list[torch.Tensor] = []
         for i, block in enumerate(self.blocks):
             a = block.attn
             h = block.attn_ln(x)
@@ -134,11 +143,14 @@ class TextDecoder(nn.Module):
             else:
                 ck, cv = c.heads(c.key(audio)), c.heads(c.value(audio))
             presents_cross.append((ck, cv))
-            x = x + c.attend(c.heads(c.query(h)), ck, cv, None)
+            out, weights, qk = c.attend_with_weights(c.heads(c.query(h)), ck, cv, None)
+            cross_weights.append(weights)
+            cross_qk.append(qk)
+            x = x + out
             x = x + block.mlp(block.mlp_ln(x))
         x = self.ln(x)
         logits = x @ self.token_embedding.weight.T
-        return logits, presents_self, presents_cross
+        return logits, presents_self, presents_cross, cross_weights, cross_qk
 
 
 class Whisper(nn.Module):

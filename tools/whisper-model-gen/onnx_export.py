@@ -7,6 +7,9 @@
     then (with past): input_ids + past_key_values.{i}.* -> logits, present.{i}.decoder.*, and empty
                       constants [0, heads, 1, head_dim] for present.{i}.encoder.* (callers keep the first ones).
   Weights live once in the outer graph, deduplicated by content.
+  With `cross_attentions=True` (the onnx-community `_timestamped` layout, exported by transformers.js with
+  `output_attentions`), both branches also return `cross_attentions.{i}` [batch, heads, new tokens, 1500]: each
+  decoder layer's cross-attention weights after the softmax, for word timing from the alignment heads.
 - *_quantized.onnx: dynamic int8 quantization of every MatMul with a constant weight:
   DynamicQuantizeLinear(A) -> MatMulInteger(A_q, W_q int8 symmetric per tensor) -> Cast -> Mul(scale_a * scale_w).
 """
@@ -47,31 +50,33 @@ class _Encoder(torch.nn.Module):
 
 
 class _DecoderNoPast(torch.nn.Module):
-    def __init__(self, model):
+    def __init__(self, model, cross_attentions: bool):
         super().__init__()
         self.decoder = model.decoder
+        self.cross_attentions = cross_attentions
 
     def forward(self, input_ids, encoder_hidden_states):
-        logits, self_kv, cross_kv = self.decoder(input_ids, encoder_hidden_states)
+        logits, self_kv, cross_kv, weights, _ = self.decoder(input_ids, encoder_hidden_states)
         flat = []
         for (dk, dv), (ek, ev) in zip(self_kv, cross_kv):
             flat += [dk, dv, ek, ev]
-        return (logits, *flat)
+        return (logits, *flat, *(weights if self.cross_attentions else []))
 
 
 class _DecoderWithPast(torch.nn.Module):
-    def __init__(self, model):
+    def __init__(self, model, cross_attentions: bool):
         super().__init__()
         self.decoder = model.decoder
+        self.cross_attentions = cross_attentions
 
     def forward(self, input_ids, *past):
         self_past = [(past[4 * i], past[4 * i + 1]) for i in range(len(past) // 4)]
         cross = [(past[4 * i + 2], past[4 * i + 3]) for i in range(len(past) // 4)]
-        logits, self_kv, _ = self.decoder(input_ids, None, self_past, cross)
+        logits, self_kv, _, weights, _ = self.decoder(input_ids, None, self_past, cross)
         flat = []
         for dk, dv in self_kv:
             flat += [dk, dv]
-        return (logits, *flat)
+        return (logits, *flat, *(weights if self.cross_attentions else []))
 
 
 def _kv_names(prefix: str, layers: int, parts=("decoder", "encoder")) -> list[str]:
@@ -87,18 +92,23 @@ def export_encoder(model) -> onnx.ModelProto:
     })
 
 
-def export_decoder_merged(model) -> onnx.ModelProto:
+def export_decoder_merged(model, cross_attentions: bool = False) -> onnx.ModelProto:
     d = model.dims
     layers, heads, head_dim = d.n_text_layer, d.n_text_head, d.n_text_state // d.n_text_head
     ids = torch.zeros(1, 3, dtype=torch.long)
     audio = torch.zeros(1, d.n_audio_ctx, d.n_audio_state)
     present = _kv_names("present", layers)
+    attentions = [f"cross_attentions.{i}" for i in range(layers)] if cross_attentions else []
+    attention_axes = {name: {0: "batch_size", 2: "decoder_sequence_length", 3: "encoder_sequence_length_out"}
+                      for name in attentions}
     axes = {"input_ids": {0: "batch_size", 1: "decoder_sequence_length"},
             "encoder_hidden_states": {0: "batch_size", 1: "encoder_sequence_length / 2"},
             "logits": {0: "batch_size", 1: "decoder_sequence_length"}}
     for name in present:
         axes[name] = {0: "batch_size", 2: "past_decoder_sequence_length + 1" if ".decoder." in name else "encoder_sequence_length_out"}
-    no_past = _export(_DecoderNoPast(model), (ids, audio), ["input_ids", "encoder_hidden_states"], ["logits", *present], axes)
+    axes.update(attention_axes)
+    no_past = _export(_DecoderNoPast(model, cross_attentions), (ids, audio), ["input_ids", "encoder_hidden_states"],
+                      ["logits", *present, *attentions], axes)
 
     past_names = _kv_names("past_key_values", layers)
     past = []
@@ -113,7 +123,9 @@ def export_decoder_merged(model) -> onnx.ModelProto:
         axes_past[name] = {0: "batch_size", 2: "past_decoder_sequence_length" if ".decoder." in name else "encoder_sequence_length_out"}
     for name in present_self:
         axes_past[name] = {0: "batch_size", 2: "past_decoder_sequence_length + 1"}
-    with_past = _export(_DecoderWithPast(model), (one, *past), ["input_ids", *past_names], ["logits", *present_self], axes_past)
+    axes_past.update(attention_axes)
+    with_past = _export(_DecoderWithPast(model, cross_attentions), (one, *past), ["input_ids", *past_names],
+                        ["logits", *present_self, *attentions], axes_past)
     return merge_decoders(no_past, with_past, heads, head_dim)
 
 

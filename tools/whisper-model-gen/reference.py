@@ -140,9 +140,9 @@ def greedy(model, audio_features, prompt: list[int], rules: Rules, max_new: int,
     stop = "max-tokens"
     for step in range(max_new):
         if use_cache and step > 0:
-            logits, self_kv, _ = dec(torch.tensor([[tokens[-1]]]), None, self_kv, cross_kv)
+            logits, self_kv, _, _, _ = dec(torch.tensor([[tokens[-1]]]), None, self_kv, cross_kv)
         else:
-            logits, self_kv, cross_kv = dec(torch.tensor([tokens]), audio_features)
+            logits, self_kv, cross_kv, _, _ = dec(torch.tensor([tokens]), audio_features)
         logits = logits[0].double().numpy()
         if step == 0:
             at_sot = logits[prompt.index(rules.sot)]
@@ -175,6 +175,6 @@ def greedy(model, audio_features, prompt: list[int], rules: Rules, max_new: int,
 
 @torch.no_grad()
 def detect_language(model, audio_features, sot: int, language_ids: dict[str, int]) -> str:
-    logits, _, _ = model.decoder(torch.tensor([[sot]]), audio_features)
+    logits, *_ = model.decoder(torch.tensor([[sot]]), audio_features)
     row = logits[0, 0]
     return max(language_ids.items(), key=lambda kv: float(row[kv[1]]))[0]

@@ -127,6 +127,22 @@ def build_tokenizer(n_ordinary: int, timestamp_step: float, seed: int) -> dict:
     return {"vocab": vocab, "merges": merges, "ids": ids, "added": added, "n_vocab": len(ids)}
 
 
+def encode(tok: dict, text: str) -> list[int]:
+    """Text -> token ids with the BPE merges (lowest rank first), as the Hugging Face tokenizer would."""
+    ranks = tok.setdefault("_ranks", {pair: i for i, pair in enumerate(tok["merges"])})
+    ids: list[int] = []
+    for piece in _PRETOKEN.findall(text):
+        parts = list(to_byte_level(piece))
+        while len(parts) > 1:
+            ranked = [(ranks.get((a, b), len(ranks)), i) for i, (a, b) in enumerate(zip(parts, parts[1:]))]
+            rank, i = min(ranked)
+            if rank == len(ranks):
+                break
+            parts[i : i + 2] = [parts[i] + parts[i + 1]]
+        ids += [tok["ids"][p] for p in parts]
+    return ids
+
+
 def single_token_id(tok: dict, text: str) -> int | None:
     return tok["ids"].get(to_byte_level(text))
 

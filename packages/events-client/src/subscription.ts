@@ -1,4 +1,9 @@
-import type { ConsumerMessages, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import {
+  JetStreamApiCodes,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import type { z } from 'zod';
 import { InvalidMessageError, decodeEvent } from '@calltx/events';
 import { EventsClientError } from './errors.js';
@@ -43,8 +48,6 @@ export interface OpenSubscriptionOptions<S extends z.ZodType> {
   /** Messages the server may push ahead of the reader (memory bound). */
   maxBuffered?: number;
 }
-
-const STREAM_NOT_FOUND = 10059;
 
 /**
  * One ordered consumer on one subject filter: in stream order, without gaps or duplicates. The client recreates
@@ -107,7 +110,10 @@ async function withStreamCheck<T>(stream: string, run: () => Promise<T>): Promis
   } catch (cause) {
     if (cause instanceof RangeError) throw cause;
     const code = (cause as { code?: number }).code;
-    if (code === STREAM_NOT_FOUND || (cause instanceof Error && /stream not found/i.test(cause.message))) {
+    if (
+      code === JetStreamApiCodes.StreamNotFound ||
+      (cause instanceof Error && /stream not found/i.test(cause.message))
+    ) {
       throw new EventsClientError(`stream ${stream} does not exist`, { cause, retryable: true });
     }
     throw new EventsClientError(`could not subscribe to stream ${stream}`, { cause, retryable: true });

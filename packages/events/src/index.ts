@@ -10,7 +10,7 @@ export { encodeEvent, decodeEvent, eventFactory } from './codec.js';
 export * as schemas from './common.js';
 export { CallEvent } from './calls.js';
 export { RecordingEvent, RecordingStatusChanged } from './recordings.js';
-export { TranscriptEvent } from './transcripts.js';
+export { TranscriptEvent, TranscriptSegment, TranscriptWord } from './transcripts.js';
 
 export const callEvents = {
   started: eventFactory(calls.CallStarted),
@@ -27,6 +27,7 @@ export const callEvents = {
 export const recordingEvents = {
   status: eventFactory(recordings.RecordingStatusChanged),
   stored: eventFactory(recordings.RecordingStored),
+  fetchFailed: eventFactory(recordings.RecordingFetchFailed),
 };
 
 export const transcriptEvents = {

@@ -24,15 +24,42 @@ export const RecordingStored = z.object({
   at: isoTime,
   recordingSid,
   durationMs: z.number().int().min(0),
+  /** Channels of the archived recording (added in 0.2.0; absent from earlier events, which were all 2). */
+  channels: z.number().int().min(1).max(2).optional(),
   objects: z.array(
     z.object({
       role: z.union([z.literal('dual'), speaker]),
       key: text(1024),
       bytes: z.number().int().min(0),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      /** The recording's channel this file holds, null for the dual-channel file (added in 0.2.0). */
+      channel: z
+        .union([z.literal(1), z.literal(2)])
+        .nullable()
+        .optional(),
+      /** Length of this file's audio (added in 0.2.0). */
+      durationMs: z.number().int().min(0).optional(),
     }),
   ),
 });
 
-export const RecordingEvent = z.discriminatedUnion('type', [RecordingStatusChanged, RecordingStored]);
+/**
+ * The recording-fetcher gave up on a recording Twilio reported completed (download failed for good, too large,
+ * …), on `recordings.v1.<CallSid>.failed`. Twilio's own `failed` is a `recording.status.v1`. A later `stored` of
+ * the same recording supersedes it.
+ */
+export const RecordingFetchFailed = z.object({
+  type: z.literal('recording.fetch-failed.v1'),
+  callSid,
+  at: isoTime,
+  recordingSid,
+  errorCode: text(64),
+  errorMessage: text(1000),
+});
+
+export const RecordingEvent = z.discriminatedUnion('type', [
+  RecordingStatusChanged,
+  RecordingStored,
+  RecordingFetchFailed,
+]);
 export type RecordingEvent = z.infer<typeof RecordingEvent>;

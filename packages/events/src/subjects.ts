@@ -128,6 +128,11 @@ export class Subjects {
     return this.join(FAMILIES.audio, '*', '*', token('segment kind', kind, oneOf(TRANSCRIPT_KINDS)));
   }
 
+  /** Wildcard over transcript events of one kind across all calls and speakers (e.g. every final). */
+  allTranscripts(kind: TranscriptKind): string {
+    return this.join(FAMILIES.transcripts, '*', '*', token('transcript kind', kind, oneOf(TRANSCRIPT_KINDS)));
+  }
+
   transcribe(callSid: string, speaker: string): string {
     return this.join(FAMILIES.transcribe, callSid_(callSid), speaker_(speaker));
   }

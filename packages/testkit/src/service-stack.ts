@@ -9,18 +9,11 @@ import {
   type PostgresForTests,
   type S3ForTests,
 } from '@calltx/devstack';
-import {
-  Subjects,
-  createLogger,
-  createObjectStore,
-  createPool,
-  provisionStreams,
-  runMigrations,
-  type Family,
-  type MigrationOptions,
-  type ObjectStore,
-  type Pool,
-} from '@calltx/shared';
+import { Subjects, type Family } from '@calltx/events';
+import { createLogger } from '@calltx/runtime';
+import { createObjectStore, type ObjectStore } from '@calltx/storage';
+import { createPool, runMigrations, type MigrationOptions, type Pool } from '@calltx/db';
+import { provisionStreams } from '@calltx/nats';
 
 export interface ServiceStackOptions {
   /** The stream families the service reads and writes, provisioned under the stack's prefix. */

@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CalltxError } from '@calltx/events';
 import { startFakeTwilioApi, type FakeTwilioApi } from './fake-api/fake-twilio-api.js';
 import { runLoad, type LoadCallOutcome } from './load/run-load.js';
 
@@ -161,8 +162,12 @@ function positiveInteger(text: string, flag: string): number {
   return n;
 }
 
-class UsageError extends Error {
+class UsageError extends CalltxError {
   override readonly name = 'UsageError';
+
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
 }
 
 main().then(

@@ -1,3 +1,4 @@
+import { CalltxError } from '@calltx/events';
 import { CHUNK_SECONDS, HOP_LENGTH, N_FFT, N_FRAMES, SAMPLE_RATE } from './log-mel.js';
 import type { WhisperTokenizer } from './tokenizer.js';
 
@@ -29,18 +30,22 @@ export interface WhisperModelConfig {
   /** Seconds per timestamp step (0.02 for real Whisper models). */
   readonly timePrecision: number;
   readonly timestampCount: number;
+  /** [decoder layer, head] pairs whose cross-attention follows the audio (generation_config.json); may be empty. */
+  readonly alignmentHeads: readonly (readonly [number, number])[];
+  /** Median filter width for word timing (config.json `median_filter_width`, Whisper's 7 when absent). */
+  readonly medianFilterWidth: number;
 }
 
 export type JsonObject = Record<string, unknown>;
 
 /** Thrown by the parsers below; the loader turns it into a ModelLoadError naming `file`. */
-export class ConfigError extends Error {
+export class ConfigError extends CalltxError {
   override readonly name = 'ConfigError';
   constructor(
     readonly file: string,
     reason: string,
   ) {
-    super(reason);
+    super(reason, { retryable: false });
   }
 }
 
@@ -169,6 +174,14 @@ export function parseModelConfig(
   if (maxInitial !== undefined && maxInitial !== null && !Number.isInteger(maxInitial)) {
     throw new ConfigError(GENERATION, '"max_initial_timestamp_index" must be an integer');
   }
+  const alignmentHeads = parseAlignmentHeads(generation['alignment_heads'], decoderLayers, decoderHeads);
+  const medianFilterWidth = config['median_filter_width'] ?? 7;
+  if (
+    !Number.isInteger(medianFilterWidth) ||
+    (medianFilterWidth as number) < 1 ||
+    (medianFilterWidth as number) % 2 === 0
+  )
+    throw new ConfigError(CONFIG, '"median_filter_width" must be an odd positive integer');
   return {
     nMels,
     dModel,
@@ -186,7 +199,32 @@ export function parseModelConfig(
       maxInitial === null ? undefined : ((maxInitial as number | undefined) ?? Math.round(1 / timePrecision)),
     timePrecision,
     timestampCount,
+    alignmentHeads,
+    medianFilterWidth: medianFilterWidth as number,
   };
+}
+
+function parseAlignmentHeads(value: unknown, layers: number, heads: number): [number, number][] {
+  if (value === undefined || value === null) return [];
+  const valid =
+    Array.isArray(value) &&
+    value.every(
+      (pair) =>
+        Array.isArray(pair) &&
+        pair.length === 2 &&
+        Number.isInteger(pair[0]) &&
+        Number.isInteger(pair[1]) &&
+        pair[0] >= 0 &&
+        pair[0] < layers &&
+        pair[1] >= 0 &&
+        pair[1] < heads,
+    );
+  if (!valid)
+    throw new ConfigError(
+      'generation_config.json',
+      `"alignment_heads" must be [layer, head] pairs within ${layers} decoder layers and ${heads} heads`,
+    );
+  return value as [number, number][];
 }
 
 /**

@@ -1,5 +1,5 @@
 import ort from 'onnxruntime-node';
-import type { WhisperModel } from './model.js';
+import { crossAttentionName, type WhisperModel } from './model.js';
 
 /**
  * One utterance's decoder state over decoder_model_merged.onnx.
@@ -63,7 +63,7 @@ export class DecoderSession {
       [1, fresh.length],
     );
     this.feeds['use_cache_branch'] = useCache ? this.withCache : this.noCache;
-    const out = await this.model.decoder.run(this.feeds);
+    const out = await this.model.decoder.run(this.feeds, this.model.stepOutputs);
     if (this.useKvCache) {
       for (const name of this.pastNames) {
         // Cross-attention K/V only come from the no-past branch; keep them after that.
@@ -75,5 +75,30 @@ export class DecoderSession {
     this.started = true;
     const logits = out['logits']!;
     return { logits: logits.data as Float32Array, rows: fresh.length };
+  }
+
+  /**
+   * One pass over the whole of `tokens` without the cache (the session's state is left alone): the logits of
+   * every position and the cross-attention weights of `layers` ([1, heads, tokens, 1500] each). Needs a model
+   * with word timing.
+   */
+  async attend(
+    tokens: readonly number[],
+    layers: readonly number[],
+  ): Promise<{ logits: Float32Array; attentions: Map<number, Float32Array> }> {
+    const feeds: Record<string, ort.Tensor> = {
+      encoder_hidden_states: this.feeds['encoder_hidden_states']!,
+      input_ids: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(tokens, (t) => BigInt(t)),
+        [1, tokens.length],
+      ),
+      use_cache_branch: this.noCache,
+    };
+    for (const name of this.pastNames) feeds[`past_key_values.${name}`] = this.emptyPast;
+    const out = await this.model.decoder.run(feeds, ['logits', ...layers.map(crossAttentionName)]);
+    const attentions = new Map<number, Float32Array>();
+    for (const layer of layers) attentions.set(layer, out[crossAttentionName(layer)]!.data as Float32Array);
+    return { logits: out['logits']!.data as Float32Array, attentions };
   }
 }

@@ -1,5 +1,10 @@
-/** A model directory that cannot be used: names the file that is missing, unreadable or inconsistent. */
-export class ModelLoadError extends Error {
+import { CalltxError } from '@calltx/events';
+
+/**
+ * A model directory that cannot be used: names the file that is missing, unreadable or inconsistent. Retryable:
+ * the directory may still be filling (an init container downloading) or be fixed in place.
+ */
+export class ModelLoadError extends CalltxError {
   override readonly name = 'ModelLoadError';
 
   constructor(
@@ -8,11 +13,15 @@ export class ModelLoadError extends Error {
     reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`${file}: ${reason}`, options);
+    super(`${file}: ${reason}`, { cause: options?.cause, retryable: true });
   }
 }
 
-/** A transcribe() call whose input or options the model cannot serve. */
-export class TranscribeInputError extends Error {
+/** A transcribe() call whose input or options the model cannot serve: the same call fails again. */
+export class TranscribeInputError extends CalltxError {
   override readonly name = 'TranscribeInputError';
+
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
 }

@@ -18,3 +18,4 @@ export {
   type RejectReason,
 } from './transcribe.js';
 export { findRepetitionLoop, loopRepeatsNeeded } from './rules.js';
+export { alignWords, type WhisperWord } from './timing.js';

@@ -101,6 +101,14 @@ describe('loadWhisperModel', () => {
     expect(error.message).toContain('decoder_layers');
   });
 
+  it('names alignment heads outside the decoder', async () => {
+    const copy = await scratch();
+    await copy.editJson('generation_config.json', (g) => (g['alignment_heads'] = [[2, 0]]));
+    const error = await loadError(copy.dir);
+    expect(error.file).toBe('generation_config.json');
+    expect(error.message).toContain('alignment_heads');
+  });
+
   it('names preprocessor_config.json when its mel count disagrees with config.json', async () => {
     const copy = await scratch();
     await copy.editJson('preprocessor_config.json', (c) => (c['feature_size'] = 128));

@@ -30,6 +30,13 @@ const JSON_FILES = [
 export class WhisperModel {
   /** Reused [nMels, 3000] log-mel buffer; only touched inside `exclusive`. */
   readonly melBuffer: Float32Array;
+  /**
+   * The decoder returns `cross_attentions.{i}` (the onnx-community `_timestamped` layout) and the model names its
+   * alignment heads: transcribe() then times every word. Otherwise words are left out, never guessed.
+   */
+  readonly wordTiming: boolean;
+  /** Decoder outputs a generation step needs: logits and the KV cache, not the cross-attention weights. */
+  readonly stepOutputs: readonly string[];
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -41,6 +48,8 @@ export class WhisperModel {
     readonly decoder: ort.InferenceSession,
   ) {
     this.melBuffer = new Float32Array(config.nMels * N_FRAMES);
+    this.wordTiming = config.alignmentHeads.length > 0 && decoder.outputNames.includes(crossAttentionName(0));
+    this.stepOutputs = decoderOutputNames(config.decoderLayers);
   }
 
   /** Runs `fn` after every earlier exclusive call on this model has settled. */
@@ -69,6 +78,11 @@ function decoderInputNames(layers: number): string[] {
       for (const kv of ['key', 'value']) names.push(`past_key_values.${i}.${part}.${kv}`);
   }
   return names;
+}
+
+/** The `_timestamped` layout's cross-attention weights of decoder layer `layer`: [batch, heads, tokens, 1500]. */
+export function crossAttentionName(layer: number): string {
+  return `cross_attentions.${layer}`;
 }
 
 function decoderOutputNames(layers: number): string[] {
@@ -195,6 +209,13 @@ export async function loadWhisperModel(
     };
     checkDecoder('input', decoder.inputNames, decoderInputNames(layers));
     checkDecoder('output', decoder.outputNames, decoderOutputNames(layers));
+    const attentions = Array.from({ length: layers }, (_, i) => crossAttentionName(i));
+    const present = attentions.filter((name) => decoder.outputNames.includes(name));
+    if (present.length > 0 && present.length < layers)
+      throw new ModelLoadError(
+        decoderFile,
+        `has cross_attentions outputs for ${present.length} of ${layers} decoder layers`,
+      );
     const extraLayer = `past_key_values.${layers}.decoder.key`;
     if (decoder.inputNames.includes(extraLayer))
       throw new ModelLoadError(decoderFile, `has more decoder layers than${layersNote}`);

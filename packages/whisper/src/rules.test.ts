@@ -30,6 +30,8 @@ const config: WhisperModelConfig = {
   maxInitialTimestampIndex: 2,
   timePrecision: 0.2,
   timestampCount: 10,
+  alignmentHeads: [],
+  medianFilterWidth: 7,
 };
 const TB = 18;
 

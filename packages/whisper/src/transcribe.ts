@@ -5,6 +5,7 @@ import { TranscribeInputError } from './errors.js';
 import { CHUNK_SAMPLES, logMel, SAMPLE_RATE } from './log-mel.js';
 import type { WhisperModel } from './model.js';
 import { argmax, findRepetitionLoop, LogitRules, logSumExp } from './rules.js';
+import { alignWords, type WhisperWord } from './timing.js';
 
 export interface TranscribeOptions {
   /** Language code ("en", "de", ...). Multilingual models detect it when omitted; English-only models accept only "en". */
@@ -24,6 +25,8 @@ export interface TranscribeOptions {
   compressionRatioThreshold?: number;
   /** See noSpeechThreshold. Default -1. */
   logProbThreshold?: number;
+  /** Time every word when the model can (`model.wordTiming`). Default true. */
+  wordTimestamps?: boolean;
 }
 
 export interface WhisperSegment {
@@ -44,6 +47,11 @@ export interface TranscribeResult {
   text: string;
   /** Timestamped segments (withTimestamps only; empty when rejected). */
   segments: WhisperSegment[];
+  /**
+   * Every word of the text with its time, from the alignment heads (see alignWords); absent when the model has
+   * no cross-attention outputs or alignment heads, or when wordTimestamps is false. Empty when rejected.
+   */
+  words?: WhisperWord[];
   /** Language used in the prompt; null for English-only models. */
   language: string | null;
   /** Probability of <|nocaptions|>/<|nospeech|> at the <|startoftranscript|> position. */
@@ -190,11 +198,20 @@ async function run(
     rejected = 'no-speech';
   else if (ratio > (options.compressionRatioThreshold ?? 2.4)) rejected = 'compression-ratio';
 
+  let words: WhisperWord[] | undefined;
+  if (model.wordTiming && (options.wordTimestamps ?? true)) {
+    const sotSequence = prompt.filter((t) => t !== config.tokens.noTimestamps);
+    words = rejected
+      ? []
+      : await alignWords(model, audioFeatures, sotSequence, textTokens, samples16k.length, language);
+  }
+
   return {
     tokens: generated,
     text: rejected ? '' : text,
     segments:
       rejected || !withTimestamps ? [] : toSegments(model, generated, samples16k.length / SAMPLE_RATE),
+    ...(words === undefined ? {} : { words }),
     language,
     noSpeechProb,
     avgLogProb,

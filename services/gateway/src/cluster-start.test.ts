@@ -36,11 +36,6 @@ describe('gateway process on a JetStream cluster', () => {
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,
       TWILIO_CALLER_ID: CALLER_ID,
       PUBLIC_BASE_URL,
-      DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
-      S3_ENDPOINT: 'http://127.0.0.1:1',
-      S3_ACCESS_KEY: 'unused',
-      S3_SECRET_KEY: 'unused',
-      S3_BUCKET: 'unused',
     });
     // Observed: three JetStream requests failed or went unanswered (the first attempt and two retries), and
     // the process neither exited nor listened meanwhile.

@@ -1,5 +1,3 @@
 export { createGateway, type Gateway, type GatewayDeps, MAX_WS_MESSAGE_BYTES } from './app.js';
 export { loadGatewayConfig, GATEWAY_VARIABLES, type GatewayConfig } from './config.js';
 export { PATHS, dialTwiml } from './twilio/twiml.js';
-export { API_VARIABLES, loadApiConfig, hashPassword } from './api/index.js';
-export { mountConsoleAndApi } from './console/index.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Subjects } from '@calltx/shared';
+import { Subjects } from '@calltx/events';
 import {
   ACCOUNT_SID,
   AUTH_TOKEN,
@@ -51,11 +51,6 @@ describe('gateway process', () => {
       TWILIO_CALLER_ID: CALLER_ID,
       PUBLIC_BASE_URL,
       SHUTDOWN_GRACE_MS: '3000',
-      DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
-      S3_ENDPOINT: 'http://127.0.0.1:1',
-      S3_ACCESS_KEY: 'unused',
-      S3_SECRET_KEY: 'unused',
-      S3_BUCKET: 'unused',
     });
     const call = new TwilioStream();
     const ws = await openMediaStream(gateway);

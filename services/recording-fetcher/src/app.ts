@@ -1,21 +1,11 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
-import {
-  CallEvent,
-  RecordingEvent,
-  consumerMetrics,
-  createObjectStore,
-  objectStoreConfig,
-  createServiceHttp,
-  ensureDurableConsumer,
-  runConsumer,
-  type Logger,
-  type ObjectStore,
-  type RunningConsumer,
-  type ServiceHttp,
-  type Subjects,
-} from '@calltx/shared';
+import type { RetryPolicy } from '@calltx/retry';
+import { CallEvent, RecordingEvent, type Subjects } from '@calltx/events';
+import { consumerMetrics, ensureDurableConsumer, runConsumer, type RunningConsumer } from '@calltx/nats';
+import { createObjectStore, objectStoreConfig, type ObjectStore } from '@calltx/storage';
+import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
 import type { FetcherConfig } from './config.js';
 import { ReconcileRepository } from './db/reconcile-repository.js';
 import { RecordingsRepository } from './db/recordings-repository.js';
@@ -39,6 +29,8 @@ export const CONSUMER_NAME = 'recording-fetcher';
 export const ENDED_CALLS_CONSUMER_NAME = 'recording-fetcher-ended-calls';
 /** Redeliveries of one callback before JetStream gives up (infrastructure outages are retried with backoff up to 30 s). */
 const MAX_DELIVER = 100;
+/** Longest wait between two downloads of a recording, or two checks of a call at Twilio. */
+const FETCH_RETRY_CAP_MS = 60_000;
 
 export interface FetcherDeps {
   config: FetcherConfig;
@@ -87,6 +79,13 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
     config.TWILIO_AUTH_TOKEN,
   );
   const speakers = config.RECORDING_CHANNEL_SPEAKERS;
+  // The fetcher's one retry curve: downloads within a delivery, and the reconciler's checks at Twilio.
+  const fetchRetry: RetryPolicy = {
+    attempts: config.RECORDING_FETCH_ATTEMPTS,
+    baseMs: config.RECORDING_FETCH_BACKOFF_MS,
+    capMs: FETCH_RETRY_CAP_MS,
+    jitter: 0,
+  };
   const processor = new RecordingProcessor({
     settings: {
       accountSid: config.TWILIO_ACCOUNT_SID,
@@ -96,8 +95,7 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
         minBytesPerSec: config.RECORDING_DOWNLOAD_MIN_BYTES_PER_SEC,
         maxBytes: config.RECORDING_MAX_BYTES,
       },
-      attempts: config.RECORDING_FETCH_ATTEMPTS,
-      backoffMs: config.RECORDING_FETCH_BACKOFF_MS,
+      retry: fetchRetry,
       ackWaitMs: config.RECORDING_ACK_WAIT_MS,
       deleteAfterStore: config.RECORDING_DELETE_AFTER_STORE,
     },
@@ -117,7 +115,7 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
       accountSid: config.TWILIO_ACCOUNT_SID,
       afterMs: config.RECORDING_RECONCILE_AFTER_MS,
       giveUpMs: config.RECORDING_RECONCILE_GIVE_UP_MS,
-      backoffMs: config.RECORDING_FETCH_BACKOFF_MS,
+      retry: fetchRetry,
       requestTimeoutMs: config.RECORDING_DOWNLOAD_TIMEOUT_MS,
     },
     repository: new ReconcileRepository(pool),

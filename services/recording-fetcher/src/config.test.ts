@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@calltx/shared';
+import { ConfigError } from '@calltx/config';
 import { loadFetcherConfig } from './config.js';
 
 const REQUIRED = {

@@ -1,4 +1,4 @@
-import { CalltxError } from '@calltx/shared';
+import { CalltxError } from '@calltx/events';
 
 /**
  * Why a recording could not be fetched and archived; `code` is what the `recordings` row records. Retryable ones

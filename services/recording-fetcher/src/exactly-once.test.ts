@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pgbouncerForTests, startEmbeddedPostgres } from '@calltx/devstack';
-import { createPool, type Pool } from '@calltx/shared';
+import { createPool, type Pool } from '@calltx/db';
 import { RecordingsRepository } from './db/recordings-repository.js';
 import { sha256, stereoWav } from './testing/audio.js';
 import {

@@ -1,16 +1,7 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import {
-  Subjects,
-  connectNats,
-  createLogger,
-  createMetricsRegistry,
-  createPool,
-  createShutdown,
-  provisionStreams,
-  runMigrations,
-  startupFailure,
-  whileJetStreamUnavailable,
-} from '@calltx/shared';
+import { Subjects } from '@calltx/events';
+import { startJetStream } from '@calltx/nats';
+import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
+import { createPool, runMigrations } from '@calltx/db';
 import { createFetcherStore, createRecordingFetcher } from './app.js';
 import { loadFetcherConfig } from './config.js';
 import { MIGRATIONS_TABLE, RECORDING_MIGRATIONS } from './db/migrations.js';
@@ -23,16 +14,14 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry(SERVICE);
   const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
 
-  const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
-  const jsm = await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger });
-  await provisionStreams(
-    jsm,
-    subjects,
-    ['calls', 'recordings', 'transcribe', 'deadletter'],
+  const { nats, jsm, js } = await startJetStream({
+    url: config.NATS_URL,
+    name: SERVICE,
     logger,
-    config.NATS_STREAM_REPLICAS,
-  );
-  const js = jetstream(nats.nc);
+    subjects,
+    families: ['calls', 'recordings', 'transcribe', 'deadletter'],
+    replicas: config.NATS_STREAM_REPLICAS,
+  });
 
   const pool = createPool(config.DATABASE_URL);
   await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: RECORDING_MIGRATIONS });

@@ -1,4 +1,4 @@
-import { runMigrationEntry } from '@calltx/shared';
+import { runMigrationEntry } from '@calltx/db';
 import { MIGRATIONS_TABLE, RECORDING_MIGRATIONS } from './db/migrations.js';
 
 runMigrationEntry('recording-fetcher', { table: MIGRATIONS_TABLE, migrations: RECORDING_MIGRATIONS });

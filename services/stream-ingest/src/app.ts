@@ -1,19 +1,11 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
-import {
-  CallEvent,
-  consumerMetrics,
-  createServiceHttp,
-  ensureDurableConsumer,
-  runConsumer,
-  type CallClaims,
-  type Logger,
-  type ObjectStore,
-  type Pool,
-  type RunningConsumer,
-  type ServiceHttp,
-  type Subjects,
-} from '@calltx/shared';
+import { CallEvent, type Subjects } from '@calltx/events';
+import { consumerMetrics, ensureDurableConsumer, runConsumer, type RunningConsumer } from '@calltx/nats';
+import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
+import { type CallClaims } from './claims/index.js';
+import { type ObjectStore } from '@calltx/storage';
+import { type Pool } from '@calltx/db';
 import { SEGMENTER_DEFAULTS, VAD_SAMPLE_RATE, VAD_WINDOW_SAMPLES } from '@calltx/speech';
 import { CallManager } from './calls/call-manager.js';
 import { lifecycleHandler } from './calls/lifecycle.js';

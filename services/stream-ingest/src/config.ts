@@ -1,27 +1,39 @@
-import { ConfigError, loadConfig, type Config } from '@calltx/shared';
+import { z } from 'zod';
+import { ConfigError, loadConfig, variable, type Config } from '@calltx/config';
+import { DATABASE_VARIABLES } from '@calltx/db';
+import { DEAD_LETTER_VARIABLES, NATS_VARIABLES } from '@calltx/nats';
+import { RUNTIME_VARIABLES } from '@calltx/runtime';
+import { STORAGE_VARIABLES } from '@calltx/storage';
 
-export const INGEST_VARIABLES = [
-  'NATS_URL',
-  'NATS_SUBJECT_PREFIX',
-  'NATS_STREAM_REPLICAS',
-  'DATABASE_URL',
-  'S3_ENDPOINT',
-  'S3_REGION',
-  'S3_ACCESS_KEY',
-  'S3_SECRET_KEY',
-  'S3_BUCKET',
-  'PORT',
-  'LOG_LEVEL',
-  'LOG_FORMAT',
-  'SHUTDOWN_GRACE_MS',
-  'DEADLETTER_MAX_DELIVER',
-  'STREAM_IDLE_FINALIZE_MS',
-  'INGEST_CLAIM_TTL_MS',
-  'INGEST_PART_FLUSH_MS',
-  'INGEST_SWEEP_INTERVAL_MS',
-] as const;
+export const INGEST_VARIABLES = {
+  ...NATS_VARIABLES,
+  ...DATABASE_VARIABLES,
+  ...STORAGE_VARIABLES,
+  ...RUNTIME_VARIABLES,
+  ...DEAD_LETTER_VARIABLES,
+  STREAM_IDLE_FINALIZE_MS: variable(
+    z.coerce.number().int().min(1_000).default(60_000),
+    'stream-ingest: a call whose media has been silent this long without a stream stop is finalized (its WAVs written).',
+  ),
+  INGEST_CLAIM_TTL_MS: variable(
+    z.coerce.number().int().min(1_000).default(6_000),
+    "stream-ingest: how long a replica's claim on a call outlives its last renewal, renewed every third of it. " +
+      'After a crash the call is taken over (and its live transcripts resume) within about this plus ' +
+      'INGEST_SWEEP_INTERVAL_MS. Shorter means faster takeover but a smaller tolerated stall: a replica that cannot ' +
+      'renew for about 2/3 of it (GC pause, NATS outage) loses its calls to another replica, which carries them on ' +
+      'from the stored audio. All replicas must use the same value: the bucket takes the last one opened.',
+  ),
+  INGEST_PART_FLUSH_MS: variable(
+    z.coerce.number().int().min(100).default(5_000),
+    'stream-ingest: longest time received frames are held before being stored as a part object (and acknowledged).',
+  ),
+  INGEST_SWEEP_INTERVAL_MS: variable(
+    z.coerce.number().int().min(100).default(1_000),
+    'stream-ingest: how often each replica looks for orphaned calls and calls ready to finalize.',
+  ),
+};
 
-export type IngestConfig = Config<(typeof INGEST_VARIABLES)[number]>;
+export type IngestConfig = Config<typeof INGEST_VARIABLES>;
 
 export function loadIngestConfig(env: Record<string, string | undefined> = process.env): IngestConfig {
   const config = loadConfig(INGEST_VARIABLES, env);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_HEADERS, callEvents, encodeEvent, replayDeadLetters } from '@calltx/shared';
+import { DEAD_LETTER_HEADERS, replayDeadLetters } from '@calltx/nats';
+import { callEvents, encodeEvent } from '@calltx/events';
 import { LIFECYCLE_CONSUMER } from './app.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from './testing/environment.js';
 import { startInProcess, type InProcessIngest } from './testing/in-process.js';

@@ -40,3 +40,4 @@ export {
 } from './live/speech-publisher.js';
 export type { SpeechSink, SpeechSinkFactory } from './live/speech-sink.js';
 export { createIngestMetrics, type IngestMetrics, type RejectReason } from './metrics.js';
+export { CallClaims, ClaimError, claimsBucketName, type Claim, type ClaimsOptions } from './claims/index.js';

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallEvent, decodeEvent, encodeMediaFramesV2, type ObjectStore } from '@calltx/shared';
+import { CallEvent, decodeEvent } from '@calltx/events';
+import { encodeMediaFramesV2 } from '@calltx/events/internal';
+import { type ObjectStore } from '@calltx/storage';
 import { mediaConsumerName } from './calls/media-consumer.js';
 import { writeCallWavs } from './finalize/call-wavs.js';
 import { partKey, streamPrefix } from './spool/object-keys.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SpeechSegment, decodeEvent } from '@calltx/shared';
+import { SpeechSegment } from '@calltx/events/internal';
+import { decodeEvent } from '@calltx/events';
 import { FRAME_BYTES } from './frames/frame.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from './testing/environment.js';
 import { startInProcess, type InProcessIngest } from './testing/in-process.js';

@@ -1,21 +1,10 @@
 import { hostname } from 'node:os';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import {
-  CallClaims,
-  Subjects,
-  claimsBucketName,
-  connectNats,
-  createLogger,
-  createMetricsRegistry,
-  createObjectStore,
-  objectStoreConfig,
-  createPool,
-  createShutdown,
-  provisionStreams,
-  runMigrations,
-  startupFailure,
-  whileJetStreamUnavailable,
-} from '@calltx/shared';
+import { CallClaims, claimsBucketName } from './claims/index.js';
+import { Subjects } from '@calltx/events';
+import { startJetStream } from '@calltx/nats';
+import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
+import { createObjectStore, objectStoreConfig } from '@calltx/storage';
+import { createPool, runMigrations } from '@calltx/db';
 import { Segmenter, SileroVad } from '@calltx/speech';
 import { createStreamIngest, timingFromConfig } from './app.js';
 import { loadIngestConfig } from './config.js';
@@ -37,16 +26,14 @@ async function main(): Promise<void> {
   const store = createObjectStore(objectStoreConfig(config));
   await store.ensureBucket();
 
-  const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
-  const jsm = await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger });
-  await provisionStreams(
-    jsm,
-    subjects,
-    ['calls', 'media', 'audio', 'deadletter'],
+  const { nats, jsm, js } = await startJetStream({
+    url: config.NATS_URL,
+    name: SERVICE,
     logger,
-    config.NATS_STREAM_REPLICAS,
-  );
-  const js = jetstream(nats.nc);
+    subjects,
+    families: ['calls', 'media', 'audio', 'deadletter'],
+    replicas: config.NATS_STREAM_REPLICAS,
+  });
   const claims = await CallClaims.open({
     nc: nats.nc,
     bucket: claimsBucketName(subjects, SERVICE),

@@ -1,4 +1,4 @@
-import { runMigrationEntry } from '@calltx/shared';
+import { runMigrationEntry } from '@calltx/db';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './db/migrations.js';
 
 runMigrationEntry('stream-ingest', { table: MIGRATIONS_TABLE, migrations: MIGRATIONS });

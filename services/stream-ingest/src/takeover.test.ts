@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SpeechSegment, decodeEvent } from '@calltx/shared';
+import { SpeechSegment } from '@calltx/events/internal';
+import { decodeEvent } from '@calltx/events';
 import { FRAME_BYTES } from './frames/frame.js';
 import { parsePartKey, partsPrefix } from './spool/object-keys.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from './testing/environment.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CallEvent, decodeEvent, type ObjectStore } from '@calltx/shared';
+import { CallEvent, decodeEvent } from '@calltx/events';
+import { type ObjectStore } from '@calltx/storage';
 import { partKey, streamPrefix, unreadablePartKey } from './spool/object-keys.js';
 import { encodePart } from './spool/part-format.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from './testing/environment.js';

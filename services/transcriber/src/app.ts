@@ -1,17 +1,11 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
-import {
-  SpeechSegment,
-  TranscriptionJob,
-  createServiceHttp,
-  ensureDurableConsumer,
-  type Logger,
-  type ObjectStore,
-  type ReadinessCheck,
-  type ServiceHttp,
-  type Subjects,
-} from '@calltx/shared';
+import { SpeechSegment, TranscriptionJob } from '@calltx/events/internal';
+import { createServiceHttp, type Logger, type ReadinessCheck, type ServiceHttp } from '@calltx/runtime';
+import { ensureDurableConsumer } from '@calltx/nats';
+import { type ObjectStore } from '@calltx/storage';
+import { type Subjects } from '@calltx/events';
 import { threadsPerInference, type TranscriberConfig } from './config.js';
 import { CONSUMER_NAMES, consumerSpecs, type ConsumerKind } from './consumers.js';
 import { TranscriptStore } from './db/transcript-store.js';

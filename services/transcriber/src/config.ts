@@ -1,33 +1,59 @@
 import { availableParallelism } from 'node:os';
-import { loadConfig, type Config } from '@calltx/shared';
+import { z } from 'zod';
+import { booleanFlag, loadConfig, positiveInt, variable, type Config } from '@calltx/config';
+import { DATABASE_VARIABLES } from '@calltx/db';
+import { DEAD_LETTER_VARIABLES, NATS_VARIABLES } from '@calltx/nats';
+import { RUNTIME_VARIABLES } from '@calltx/runtime';
+import { STORAGE_VARIABLES } from '@calltx/storage';
 
-export const TRANSCRIBER_VARIABLES = [
-  'NATS_URL',
-  'NATS_SUBJECT_PREFIX',
-  'NATS_STREAM_REPLICAS',
-  'DATABASE_URL',
-  'S3_ENDPOINT',
-  'S3_REGION',
-  'S3_ACCESS_KEY',
-  'S3_SECRET_KEY',
-  'S3_BUCKET',
-  'WHISPER_MODEL_DIR',
-  'PORT',
-  'LOG_LEVEL',
-  'LOG_FORMAT',
-  'SHUTDOWN_GRACE_MS',
-  'DEADLETTER_MAX_DELIVER',
-  'TRANSCRIBER_CONCURRENCY',
-  'TRANSCRIBER_THREADS',
-  'WHISPER_QUANTIZED',
-  'WHISPER_LANGUAGE',
-  'PARTIAL_MAX_AGE_MS',
-  'TRANSCRIBER_ACK_WAIT_MS',
-  'WHISPER_MODEL_RETRY_MS',
-  'TRANSCRIBER_LAG_POLL_MS',
-] as const;
+export const TRANSCRIBER_VARIABLES = {
+  ...NATS_VARIABLES,
+  ...DATABASE_VARIABLES,
+  ...STORAGE_VARIABLES,
+  WHISPER_MODEL_DIR: variable(
+    z.string().min(1),
+    'Directory holding a Whisper model in the onnx-community layout.',
+  ),
+  ...RUNTIME_VARIABLES,
+  ...DEAD_LETTER_VARIABLES,
+  TRANSCRIBER_CONCURRENCY: variable(
+    positiveInt(1, 1),
+    'Inferences one replica runs at once; each holds its own copy of the model in memory. Scale with replicas first.',
+  ),
+  TRANSCRIBER_THREADS: variable(
+    positiveInt(0, 0),
+    'ONNX Runtime threads inside one inference; 0 divides the CPUs between TRANSCRIBER_CONCURRENCY inferences.',
+  ),
+  WHISPER_QUANTIZED: variable(
+    booleanFlag(false),
+    'Use the int8 graphs (onnx/*_quantized.onnx) of WHISPER_MODEL_DIR instead of fp32.',
+  ),
+  WHISPER_LANGUAGE: variable(
+    z
+      .string()
+      .regex(/^([a-z]{2,3})?$/, 'must be empty or a Whisper language code such as en or de')
+      .default(''),
+    'Language of the calls; empty lets a multilingual model detect it per utterance (English-only models always use en).',
+  ),
+  PARTIAL_MAX_AGE_MS: variable(
+    positiveInt(0, 3_000),
+    'A partial whose audio ended longer ago than this is acknowledged without transcribing it (the transcriber is behind; its final follows).',
+  ),
+  TRANSCRIBER_ACK_WAIT_MS: variable(
+    positiveInt(1_000, 15_000),
+    'Time after which a segment or job held by a replica that went silent is redelivered to another (live replicas extend it while they work).',
+  ),
+  WHISPER_MODEL_RETRY_MS: variable(
+    positiveInt(100, 30_000),
+    'While the model cannot be loaded (missing or corrupt), the replica stays unready and tries again after this long.',
+  ),
+  TRANSCRIBER_LAG_POLL_MS: variable(
+    positiveInt(100, 5_000),
+    'How often consumer lag (pending messages per consumer) is read from JetStream into the metrics.',
+  ),
+};
 
-export type TranscriberConfig = Config<(typeof TRANSCRIBER_VARIABLES)[number]>;
+export type TranscriberConfig = Config<typeof TRANSCRIBER_VARIABLES>;
 
 /** Reads and validates every variable the service needs; all problems in one ConfigError. */
 export function loadTranscriberConfig(

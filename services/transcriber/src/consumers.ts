@@ -1,4 +1,5 @@
-import type { DurableConsumerSpec, Subjects } from '@calltx/shared';
+import type { DurableConsumerSpec } from '@calltx/nats';
+import type { Subjects } from '@calltx/events';
 
 export const CONSUMER_NAMES = {
   final: 'transcriber-final',

@@ -93,7 +93,8 @@ describe('live speech segments', () => {
     });
     expect(final!.subject).toBe(`${stack.subjects.prefix}.transcripts.v1.${callSid}.agent.final`);
     expect(final!.msgId).toBe(`${segmentId}:final`);
-    const expectedText = (await reference.recognize(audio)).text;
+    const expected = await reference.recognizeDetailed(audio);
+    const expectedText = expected.text;
     expect(final!.json).toMatchObject({
       type: 'transcript.final.v1',
       final: true,
@@ -107,6 +108,23 @@ describe('live speech segments', () => {
       modelId: 'whisper-test-random',
       text: expectedText,
     });
+    // Whisper's detail, in call time (the utterance starts 1000 ms into the call); no words: this model's decoder
+    // has no cross-attention outputs.
+    expect(expected.segments.length).toBeGreaterThan(0);
+    const end = 1000 + Math.round(audio.length / 16);
+    expect(final!.json).toMatchObject({
+      language: expected.language,
+      avgLogprob: expected.avgLogprob,
+      noSpeechProb: expected.noSpeechProb,
+      segments: expected.segments.map((s) => ({
+        text: s.text,
+        startMs: Math.min(end, 1000 + s.startMs),
+        endMs: Math.min(end, 1000 + s.endMs),
+      })),
+    });
+    expect(final!.json.language).toMatch(/^[a-z]{2}$/);
+    expect(final!.json).not.toHaveProperty('words');
+    expect(partial!.json).not.toHaveProperty('segments');
     const timing = final!.json.timing as { audioEndAt: string; publishedAt: string; latencyMs: number };
     expect(timing.audioEndAt).toBe(audioEndAt);
     expect(timing.latencyMs).toBe(Date.parse(timing.publishedAt) - Date.parse(audioEndAt));
@@ -119,6 +137,8 @@ describe('live speech segments', () => {
       text: expectedText,
       modelId: 'whisper-test-random',
       audioEndAt,
+      language: expected.language,
+      words: null,
     });
     expect(stored!.inferenceMs).toBeGreaterThan(0);
   });
@@ -148,7 +168,9 @@ describe('live speech segments', () => {
       const mine = finals.filter((m) => m.json.speaker === speaker).map((m) => m.json);
       expect(mine.map((e) => e.sequence).sort()).toEqual([0, 1, 2]);
       for (const event of mine) {
-        expect(event.text).toBe((await reference.recognize(phrases[event.sequence as 0 | 1 | 2]!)).text);
+        expect(event.text).toBe(
+          (await reference.recognizeDetailed(phrases[event.sequence as 0 | 1 | 2]!)).text,
+        );
       }
       expect((await stack.transcriptStore.list(callSid, speaker, 'live')).map((s) => s.sequence)).toEqual([
         0, 1, 2,

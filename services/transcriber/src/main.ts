@@ -1,18 +1,8 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import {
-  Subjects,
-  connectNats,
-  createLogger,
-  createMetricsRegistry,
-  createObjectStore,
-  objectStoreConfig,
-  createPool,
-  createShutdown,
-  provisionStreams,
-  runMigrations,
-  startupFailure,
-  whileJetStreamUnavailable,
-} from '@calltx/shared';
+import { Subjects } from '@calltx/events';
+import { startJetStream } from '@calltx/nats';
+import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
+import { createObjectStore, objectStoreConfig } from '@calltx/storage';
+import { createPool, runMigrations } from '@calltx/db';
 import { createTranscriber } from './app.js';
 import { loadTranscriberConfig } from './config.js';
 import { MIGRATIONS_TABLE, TRANSCRIBER_MIGRATIONS } from './db/migrations.js';
@@ -27,16 +17,14 @@ async function main(): Promise<void> {
   const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
 
   // 2. Connections: JetStream streams, Postgres (migrated), the object store holding recordings.
-  const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
-  const jsm = await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger });
-  await provisionStreams(
-    jsm,
-    subjects,
-    ['audio', 'transcribe', 'transcripts', 'deadletter'],
+  const { nats, jsm, js } = await startJetStream({
+    url: config.NATS_URL,
+    name: SERVICE,
     logger,
-    config.NATS_STREAM_REPLICAS,
-  );
-  const js = jetstream(nats.nc);
+    subjects,
+    families: ['audio', 'transcribe', 'transcripts', 'deadletter'],
+    replicas: config.NATS_STREAM_REPLICAS,
+  });
   const pool = createPool(config.DATABASE_URL, {
     applicationName: SERVICE,
     onIdleError: (error) => logger.warn({ err: error }, 'idle postgres connection failed'),

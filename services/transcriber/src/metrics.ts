@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { consumerMetrics } from '@calltx/shared';
+import { consumerMetrics } from '@calltx/nats';
 
 export type TranscriberMetrics = ReturnType<typeof createTranscriberMetrics>;
 

@@ -1,4 +1,4 @@
-import { runMigrationEntry } from '@calltx/shared';
+import { runMigrationEntry } from '@calltx/db';
 import { MIGRATIONS_TABLE, TRANSCRIBER_MIGRATIONS } from './db/migrations.js';
 
 runMigrationEntry('transcriber', { table: MIGRATIONS_TABLE, migrations: TRANSCRIBER_MIGRATIONS });

@@ -80,6 +80,15 @@ describe('post-call transcription jobs', () => {
       expect(message.json.startMs as number).toBeGreaterThanOrEqual(start - 300);
       expect(message.json.endMs as number).toBeGreaterThanOrEqual(end - 100);
       expect(message.json.endMs as number).toBeLessThanOrEqual(end + 300);
+      // The same detail as live finals, in call time within the utterance.
+      expect(message.json.language).toMatch(/^[a-z]{2}$/);
+      expect(typeof message.json.avgLogprob).toBe('number');
+      expect(typeof message.json.noSpeechProb).toBe('number');
+      const segments = message.json.segments as { startMs: number; endMs: number }[];
+      for (const s of segments) {
+        expect(s.startMs).toBeGreaterThanOrEqual(message.json.startMs as number);
+        expect(s.endMs).toBeLessThanOrEqual(message.json.endMs as number);
+      }
     }
     const stored = await stack.transcriptStore.list(callSid, 'technician', 'recording');
     expect(stored.map((s) => [s.segmentId, s.text])).toEqual(

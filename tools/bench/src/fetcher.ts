@@ -11,15 +11,11 @@ import { connect } from '@nats-io/transport-node';
 import { wavHeader } from '@calltx/audio';
 import { deployedImage } from '@calltx/deploy-check';
 import { natsUrlForTests, postgresForTests, startEmbeddedS3 } from '@calltx/devstack';
-import {
-  Subjects,
-  createLogger,
-  createObjectStore,
-  createPool,
-  provisionStreams,
-  publishEvent,
-  recordingEvents,
-} from '@calltx/shared';
+import { Subjects, recordingEvents } from '@calltx/events';
+import { createLogger } from '@calltx/runtime';
+import { createObjectStore } from '@calltx/storage';
+import { createPool } from '@calltx/db';
+import { provisionStreams, publishEvent } from '@calltx/nats';
 import { startFakeTwilioApi } from '@calltx/twilio-sim';
 import { startChild } from './gateway/processes.js';
 import { scrape, sum } from './gateway/prometheus.js';

@@ -137,12 +137,6 @@ async function main(): Promise<void> {
         PORT: '0',
         LOG_LEVEL: 'info',
         MEDIA_FLUSH_MS: args['flush-ms'],
-        // The console and read API are mounted but not exercised: their Postgres pool and S3 client connect lazily.
-        DATABASE_URL: 'postgres://bench@127.0.0.1:1/unused',
-        S3_ENDPOINT: 'http://127.0.0.1:1',
-        S3_ACCESS_KEY: 'bench',
-        S3_SECRET_KEY: 'bench-secret',
-        S3_BUCKET: 'unused',
       },
       'gateway listening',
       AS_DEPLOYED.flags,

@@ -9,7 +9,10 @@ import { connect } from '@nats-io/transport-node';
 import ort from 'onnxruntime-node';
 import { pcm16leBytes } from '@calltx/audio';
 import { natsUrlForTests, postgresForTests, s3ForTests, infraEnv } from '@calltx/devstack';
-import { Subjects, createLogger, internalEvents, provisionStreams, publishEvent } from '@calltx/shared';
+import { Subjects } from '@calltx/events';
+import { createLogger } from '@calltx/runtime';
+import { internalEvents } from '@calltx/events/internal';
+import { provisionStreams, publishEvent } from '@calltx/nats';
 import {
   DecoderSession,
   N_FRAMES,
@@ -28,7 +31,10 @@ import { scrape, sum } from './gateway/prometheus.js';
  *
  * 1. Engine, per variant (fp32/int8 × 1/2 threads): encoder ms per 30 s window, decoder ms per cached token,
  *    and the project's overhead: `transcribe()` against the same work done with raw `session.run` calls on the
- *    same sessions (same mel frames for the encoder, same token sequence for the decoder), interleaved.
+ *    same sessions (same mel frames for the encoder, same token sequence for the decoder), interleaved. Then the
+ *    same with word timing on, on the model's `_timestamped` export (generated beside it): the raw baseline adds
+ *    the one decoder pass word timing needs (cross-attention of the text), so the ratio prices the rest (DTW,
+ *    median filter, word splitting) and the extra copies.
  * 2. Service: the real transcriber (child process, default configuration) fed SpeechSegments straight on
  *    JetStream at real-time pace by N simulated two-speaker calls; end of utterance → final event latency.
  */
@@ -48,6 +54,7 @@ const { values: args } = parseArgs({
 });
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const MODEL_DIR = args.model.startsWith('/') ? args.model : `${REPO}${args.model}`;
+const TIMESTAMPED_DIR = `${MODEL_DIR}_timestamped`;
 const ROUNDS = Number(args.rounds);
 const CALL_SECONDS = Number(args.seconds);
 const CALL_COUNTS = args.calls.split(',').map(Number);
@@ -76,13 +83,13 @@ function phrase(n: number): Int16Array {
 }
 const PHRASES = [phrase(1), phrase(2), phrase(3)];
 
-async function ensureModel(): Promise<void> {
-  if (existsSync(`${MODEL_DIR}/onnx/decoder_model_merged_quantized.onnx`)) return;
-  console.log(`generating a tiny-dims random model in ${MODEL_DIR} (tools/whisper-model-gen) …`);
+async function ensureModel(dir: string, extra: string[] = []): Promise<void> {
+  if (existsSync(`${dir}/onnx/decoder_model_merged_quantized.onnx`)) return;
+  console.log(`generating a tiny-dims random model in ${dir} (tools/whisper-model-gen) …`);
   const started = performance.now();
   const child = spawn(
     'bash',
-    [`${REPO}tools/whisper-model-gen/generate.sh`, '--preset', 'tiny', '--out', MODEL_DIR],
+    [`${REPO}tools/whisper-model-gen/generate.sh`, '--preset', 'tiny', '--out', dir, ...extra],
     {
       stdio: 'inherit',
     },
@@ -96,6 +103,7 @@ async function ensureModel(): Promise<void> {
 
 interface EngineFigures {
   variant: string;
+  words: boolean;
   encoderMs: number;
   decoderMsPerToken: number;
   melMs: number;
@@ -111,6 +119,7 @@ async function rawTranscribe(
   prompt: number[],
   generated: number[],
   runs: number,
+  words: boolean,
 ): Promise<void> {
   const { nMels, decoderLayers, decoderHeads, dModel } = model.config;
   const encoded = await model.encoder.run({
@@ -123,6 +132,8 @@ async function rawTranscribe(
     for (const part of ['decoder', 'encoder'])
       for (const kv of ['key', 'value']) names.push(`${i}.${part}.${kv}`);
   for (const name of names) feeds[`past_key_values.${name}`] = empty;
+  // What the engine fetches too: a _timestamped decoder's cross-attention is not copied out on generation steps.
+  const fetches = ['logits', ...names.map((name) => `present.${name}`)];
   const inputs = [prompt, ...generated.map((token) => [token])].slice(0, runs);
   for (const [step, ids] of inputs.entries()) {
     feeds['input_ids'] = new ort.Tensor(
@@ -131,16 +142,34 @@ async function rawTranscribe(
       [1, ids.length],
     );
     feeds['use_cache_branch'] = new ort.Tensor('bool', [step > 0], [1]);
-    const out = await model.decoder.run(feeds);
+    const out = await model.decoder.run(feeds, fetches);
     for (const name of names) {
       if (step > 0 && name.includes('.encoder.')) continue;
       feeds[`past_key_values.${name}`] = out[`present.${name}`]!;
     }
   }
+  if (!words) return;
+  // Word timing's pass: the text after <|notimestamps|>, no cache, the alignment heads' layers' cross-attention.
+  const { eot, noTimestamps } = model.config.tokens;
+  const text = generated.filter((t) => t < eot);
+  const ids = [...prompt.filter((t) => t !== noTimestamps), noTimestamps, ...text, eot];
+  feeds['input_ids'] = new ort.Tensor(
+    'int64',
+    BigInt64Array.from(ids, (t) => BigInt(t)),
+    [1, ids.length],
+  );
+  feeds['use_cache_branch'] = new ort.Tensor('bool', [false], [1]);
+  for (const name of names) feeds[`past_key_values.${name}`] = empty;
+  const layers = [...new Set(model.config.alignmentHeads.map(([layer]) => layer))];
+  await model.decoder.run(feeds, ['logits', ...layers.map((layer) => `cross_attentions.${layer}`)]);
 }
 
-async function measureEngine(quantized: boolean, threads: number): Promise<EngineFigures> {
-  const model = await loadWhisperModel(MODEL_DIR, { quantized, intraOpNumThreads: threads });
+async function measureEngine(quantized: boolean, threads: number, words: boolean): Promise<EngineFigures> {
+  const model = await loadWhisperModel(words ? TIMESTAMPED_DIR : MODEL_DIR, {
+    quantized,
+    intraOpNumThreads: threads,
+  });
+  if (model.wordTiming !== words) throw new Error(`${model.dir}: word timing is ${model.wordTiming}`);
   try {
     const speech = PHRASES[1]!;
     const samples = Float32Array.from(speech, (s) => s / 32768);
@@ -178,7 +207,7 @@ async function measureEngine(quantized: boolean, threads: number): Promise<Engin
 
     // Same work both ways: English prompt (no language detection), no repetition cut, so the decoder runs
     // once per sampled token and the raw loop can replay the exact token sequence.
-    const options = { language: 'en', stopOnRepetition: false } as const;
+    const options = { language: 'en', stopOnRepetition: false, wordTimestamps: words } as const;
     const reference = await transcribe(model, samples, options);
     const runs = reference.tokens.length + (reference.stopReason === 'eot' ? 1 : 0);
     const project: number[] = [];
@@ -188,18 +217,19 @@ async function measureEngine(quantized: boolean, threads: number): Promise<Engin
       await transcribe(model, samples, options);
       project.push(performance.now() - started);
       started = performance.now();
-      await rawTranscribe(model, mel, prompt, reference.tokens, runs);
+      await rawTranscribe(model, mel, prompt, reference.tokens, runs, words);
       raw.push(performance.now() - started);
     }
     return {
-      variant: `${quantized ? 'int8' : 'fp32'}, ${threads} thread${threads > 1 ? 's' : ''}`,
+      variant: `${quantized ? 'int8' : 'fp32'}, ${threads} thread${threads > 1 ? 's' : ''}${words ? ', word timing' : ''}`,
+      words,
       encoderMs: median(encoder),
       decoderMsPerToken: median(perToken),
       melMs: median(melTimes),
       // Best of the rounds: on a shared machine the least disturbed run is the closest to each path's own cost.
       projectMs: Math.min(...project),
       rawMs: Math.min(...raw),
-      tokens: runs,
+      tokens: runs + (words ? 1 : 0),
     };
   } finally {
     await model.release();
@@ -369,7 +399,9 @@ async function measureService(quantized: boolean): Promise<LoadFigures[]> {
 // ---------------------------------------------------------------- report
 
 async function main(): Promise<void> {
-  await ensureModel();
+  await ensureModel(MODEL_DIR);
+  if (!args['skip-engine']) await ensureModel(TIMESTAMPED_DIR, ['--timestamped']);
+  const headline: Record<string, unknown> = {};
   console.log(
     `model ${MODEL_DIR}; load average at start ${loadavg()
       .map((l) => l.toFixed(1))
@@ -379,10 +411,15 @@ async function main(): Promise<void> {
     const figures: EngineFigures[] = [];
     for (const quantized of [false, true]) {
       for (const threads of [1, 2]) {
-        figures.push(await measureEngine(quantized, threads));
-        console.log(`  measured ${figures.at(-1)!.variant}`);
+        for (const words of [false, true]) {
+          figures.push(await measureEngine(quantized, threads, words));
+          console.log(`  measured ${figures.at(-1)!.variant}`);
+        }
       }
     }
+    headline['engineOverhead'] = Object.fromEntries(
+      figures.map((f) => [f.variant, Number((f.projectMs / f.rawMs).toFixed(3))]),
+    );
     console.log(
       `\nEngine (encoder, decoder: median of ${ROUNDS} rounds; transcribe() and raw: best of ${ROUNDS}, interleaved; the utterance is ${(PHRASES[1]!.length / 16000).toFixed(1)} s of speech)`,
     );
@@ -397,6 +434,7 @@ async function main(): Promise<void> {
     }
   }
   if (!args['skip-service']) {
+    headline['finalLatencyP95Ms'] = {};
     const setting = `TRANSCRIBER_CONCURRENCY ${args.concurrency ?? 'default (1)'}, TRANSCRIBER_THREADS ${args.threads ?? 'default (CPUs / concurrency)'}`;
     console.log(
       `\nService: ${CALL_SECONDS} s of simulated two-speaker calls at real-time pace, one replica, ${setting}`,
@@ -409,6 +447,7 @@ async function main(): Promise<void> {
     );
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const l of load) {
+      (headline['finalLatencyP95Ms'] as Record<string, number>)[`${l.variant}, ${l.calls} calls`] = l.p95;
       console.log(
         `| ${l.variant} | ${l.calls} | ${l.finals} | ${l.p50} ms | ${l.p95} ms | ${l.max} ms | ${l.partialsPublished} / ${l.partialsSent} | ${l.inferenceMeanMs.toFixed(0)} |`,
       );
@@ -419,6 +458,8 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
+  headline['loadAverageEnd'] = loadavg()[0];
+  console.log(JSON.stringify(headline));
 }
 
 await main();

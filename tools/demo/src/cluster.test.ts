@@ -16,7 +16,10 @@ import {
   type S3ForTests,
   type ServiceProcess,
 } from '@calltx/devstack';
-import { claimsBucketName, createObjectStore, createPool, Subjects, type Pool } from '@calltx/shared';
+import { claimsBucketName } from '@calltx/stream-ingest';
+import { createObjectStore } from '@calltx/storage';
+import { createPool, type Pool } from '@calltx/db';
+import { Subjects } from '@calltx/events';
 import { newSid, prepareCallAudio, simulateCall, type PreparedCallAudio } from '@calltx/twilio-sim';
 
 /**

@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import { randomBytes } from 'node:crypto';
-import { hashPassword } from '@calltx/gateway';
-import { Subjects, createObjectStore } from '@calltx/shared';
+import { hashPassword } from '@calltx/api';
+import { Subjects } from '@calltx/events';
+import { createObjectStore } from '@calltx/storage';
 import { newSid, simulateCall, startFakeTwilioApi } from '@calltx/twilio-sim';
 import { bringUpInfra } from './infra.js';
 import { narrate } from './narrator.js';
@@ -90,7 +91,8 @@ async function main(): Promise<void> {
     }
     await Promise.all(services.map((service) => waitReady(service)));
     console.log(`  ready: ${services.map((s) => `${s.name} (:${s.port})`).join(', ')}`);
-    console.log(`  agent console: ${publicBaseUrl}/console (sign in as demo / demo)`);
+    const api = services.find((s) => s.name === 'api');
+    if (api) console.log(`  agent console: http://127.0.0.1:${api.port}/console (sign in as demo / demo)`);
 
     const nc = await connect({ servers: infra.env.NATS_URL!.split(',') });
     const subjects = new Subjects();

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Subjects } from '@calltx/shared';
+import { Subjects } from '@calltx/events';
 
 export interface Observed {
   subjects: string[];

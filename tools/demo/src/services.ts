@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-export const SERVICE_NAMES = ['gateway', 'stream-ingest', 'transcriber', 'recording-fetcher'] as const;
+export const SERVICE_NAMES = ['gateway', 'stream-ingest', 'transcriber', 'recording-fetcher', 'api'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export interface RunningService {
@@ -19,6 +19,7 @@ const COLORS: Record<ServiceName, string> = {
   'stream-ingest': '35',
   transcriber: '33',
   'recording-fetcher': '32',
+  api: '34',
 };
 const LEVELS: Record<number, string> = {
   10: 'trace',

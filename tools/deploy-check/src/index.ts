@@ -22,13 +22,7 @@ export {
   type EnvAssignment,
   type Workload,
 } from './env/workloads.js';
-export {
-  checkWorkloadEnv,
-  requiredVariables,
-  entrySpecs,
-  type EnvCheckOptions,
-  type EntryVariables,
-} from './env/check.js';
+export { checkWorkloadEnv, requiredVariables, type EnvCheckOptions } from './env/check.js';
 export {
   parseDockerfile,
   imageConfig,

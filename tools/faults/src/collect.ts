@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
-import type { ObjectStore, Pool, Subjects } from '@calltx/shared';
+import type { ObjectStore } from '@calltx/storage';
+import type { Pool } from '@calltx/db';
+import type { Subjects } from '@calltx/events';
 
 /** A message as a stream holds it: the faulted run's duplicates show up here, not in a deduplicated view. */
 export interface StoredMessage {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JetStreamManager } from '@nats-io/jetstream';
-import type { Subjects } from '@calltx/shared';
+import type { Subjects } from '@calltx/events';
 import { mediaConsumerName } from '@calltx/stream-ingest';
 import type { Fleet, Replica } from './processes.js';
 import {

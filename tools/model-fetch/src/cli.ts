@@ -4,9 +4,10 @@ import { ModelFetchError } from './errors.js';
 import { DEFAULT_BASE_URL, fetchWhisperModel } from './fetch-model.js';
 import { progressPrinter } from './progress.js';
 
-const USAGE = `usage: model-fetch <tiny.en|base.en|small.en|tiny|base|small|…|owner/name> [--quantized] [--dir models/] [--base-url https://huggingface.co]
+const USAGE = `usage: model-fetch <tiny.en|base.en|small.en|tiny|base|small|…|owner/name> [--timestamped] [--quantized] [--dir models/] [--base-url https://huggingface.co]
 
-Downloads onnx-community/whisper-<name> (encoder, merged decoder, tokenizer and configs) into <dir>/whisper-<name>,
+Downloads onnx-community/whisper-<name> (encoder, merged decoder, tokenizer and configs) into <dir>/whisper-<name>;
+--timestamped takes its _timestamped variant (whisper-<name>_timestamped: cross-attention outputs, for word timing),
 resuming interrupted downloads and verifying every file's size and sha256. --base-url defaults to $HF_ENDPOINT or ${DEFAULT_BASE_URL}.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -17,6 +18,7 @@ async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         quantized: { type: 'boolean', default: false },
+        timestamped: { type: 'boolean', default: false },
         dir: { type: 'string', default: 'models' },
         'base-url': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -39,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
     const result = await fetchWhisperModel({
       model: positionals[0]!,
       quantized: values.quantized,
+      timestamped: values.timestamped,
       dir: values.dir,
       baseUrl: values['base-url'] ?? process.env.HF_ENDPOINT ?? DEFAULT_BASE_URL,
       onProgress: progressPrinter(process.stderr),

@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { retry, type RetryPolicy } from '@calltx/retry';
 import { DownloadError, ModelFetchError, RemoteFileNotFoundError, VerificationError } from './errors.js';
 import { isNotFound, type RemoteFile } from './remote-file.js';
 
@@ -17,10 +18,8 @@ export interface DownloadOptions {
   dest: string;
   /** Name used in messages and progress (the path inside the model). */
   file: string;
-  /** Transfers tried (each resumes where the last one stopped). Default 5. */
-  attempts?: number;
-  /** Wait before attempt n + 1. Default 1 s, doubling, at most 30 s. */
-  retryDelayMs?: (attempt: number) => number;
+  /** Transfers tried (each resumes where the last one stopped) and the waits between them. Default `MODEL_FETCH_RETRY`. */
+  retry?: RetryPolicy;
   onProgress?: (progress: Progress) => void;
 }
 
@@ -33,7 +32,8 @@ interface PartMeta {
   sha256: string | null;
 }
 
-const defaultRetryDelay = (attempt: number) => Math.min(30_000, 1_000 * 2 ** (attempt - 1));
+/** Each look-up and each file: 5 tries, 1 s doubling to 30 s between them; only `retryable` failures are retried. */
+export const MODEL_FETCH_RETRY: RetryPolicy = { attempts: 5, baseMs: 1_000, capMs: 30_000, jitter: 0 };
 
 /**
  * Downloads one file with HTTP Range resumption into `<dest>.part`, checks its size (always) and sha256 (when
@@ -41,8 +41,6 @@ const defaultRetryDelay = (attempt: number) => Math.min(30_000, 1_000 * 2 ** (at
  */
 export async function downloadFile(options: DownloadOptions): Promise<DownloadOutcome> {
   const { remote, dest, file } = options;
-  const attempts = options.attempts ?? 5;
-  const retryDelay = options.retryDelayMs ?? defaultRetryDelay;
   if (await isComplete(dest, remote)) {
     options.onProgress?.({ file, received: remote.size, total: remote.size });
     return 'present';
@@ -58,17 +56,11 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadOu
 
   let resumed = false;
   try {
-    for (let attempt = 1; ; attempt++) {
+    await retry(async () => {
       const offset = Math.max(0, await sizeOf(part));
       if (offset > 0) resumed = true;
-      try {
-        await transfer(options, part, offset);
-        break;
-      } catch (error) {
-        if (!(error instanceof ModelFetchError) || !error.retryable || attempt >= attempts) throw error;
-        await new Promise((resolve) => setTimeout(resolve, retryDelay(attempt)));
-      }
-    }
+      await transfer(options, part, offset);
+    }, options.retry ?? MODEL_FETCH_RETRY);
     await verify(part, file, remote);
   } catch (error) {
     if (error instanceof VerificationError) {

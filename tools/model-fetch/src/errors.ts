@@ -1,12 +1,7 @@
+import { CalltxError } from '@calltx/events';
+
 /** Base of every model-fetch failure; `retryable` says whether trying the same download again may help. */
-export class ModelFetchError extends Error {
-  readonly retryable: boolean;
-  constructor(message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.retryable = options.retryable ?? false;
-  }
-}
+export class ModelFetchError extends CalltxError {}
 
 /** The hub answered 401/403/404: no such model or file (the Hugging Face hub says 401 for unknown repositories). */
 export class RemoteFileNotFoundError extends ModelFetchError {

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DownloadError, RemoteFileNotFoundError, VerificationError } from './errors.js';
+import { MODEL_FETCH_RETRY } from './download-file.js';
 import { fetchWhisperModel } from './fetch-model.js';
-import { whisperModelFiles } from './layout.js';
+import { repoForModel, whisperModelFiles } from './layout.js';
 import { startFakeHub, type FakeHub } from './testing/fake-hub.js';
 
 /** The Whisper engine's committed random-weights model: the same layout as onnx-community's exports. */
@@ -14,14 +15,18 @@ const MODEL = fileURLToPath(
   new URL('../../../packages/whisper/fixtures/whisper-test-random', import.meta.url),
 );
 const REPO = 'onnx-community/whisper-test-random';
+/** The same model in the `_timestamped` layout (decoder outputs cross_attentions.{i}), as the hub names it. */
+const TIMESTAMPED = fileURLToPath(
+  new URL('../../../packages/whisper/fixtures/whisper-test-timestamped', import.meta.url),
+);
+const TIMESTAMPED_REPO = 'onnx-community/whisper-test-random_timestamped';
 const ENCODER = 'onnx/encoder_model.onnx';
 
 let hub: FakeHub;
 let dir: string;
-const noDelay = () => 0;
 
 beforeAll(async () => {
-  hub = await startFakeHub({ [REPO]: MODEL });
+  hub = await startFakeHub({ [REPO]: MODEL, [TIMESTAMPED_REPO]: TIMESTAMPED });
 });
 afterAll(() => hub.close());
 beforeEach(async () => {
@@ -30,8 +35,19 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-const fetchTest = (extra: { quantized?: boolean; attempts?: number } = {}) =>
-  fetchWhisperModel({ model: 'test-random', dir, baseUrl: hub.url, retryDelayMs: noDelay, ...extra });
+const fetchTest = ({
+  quantized,
+  timestamped,
+  attempts = MODEL_FETCH_RETRY.attempts,
+}: { quantized?: boolean; timestamped?: boolean; attempts?: number } = {}) =>
+  fetchWhisperModel({
+    model: 'test-random',
+    dir,
+    baseUrl: hub.url,
+    quantized,
+    timestamped,
+    retry: { ...MODEL_FETCH_RETRY, attempts, baseMs: 0, capMs: 0 },
+  });
 
 async function expectSameFiles(modelDir: string, files: string[]): Promise<void> {
   for (const file of files) {
@@ -69,6 +85,20 @@ describe('fetchWhisperModel', () => {
     const again = await fetchTest();
     expect(again.files.map((f) => f.outcome)).toEqual(files.map(() => 'present'));
     expect(hub.requests.filter((r) => r.method === 'GET')).toEqual([]);
+  });
+
+  it('fetches the _timestamped variant with --timestamped, into its own directory', async () => {
+    const result = await fetchTest({ timestamped: true });
+    expect(result.repo).toBe(TIMESTAMPED_REPO);
+    expect(result.modelDir).toBe(join(dir, 'whisper-test-random_timestamped'));
+    const files = whisperModelFiles(false);
+    expect(await listTree(result.modelDir)).toEqual([...files].sort());
+    for (const file of files)
+      expect(
+        (await readFile(join(result.modelDir, file))).equals(await readFile(join(TIMESTAMPED, file))),
+        file,
+      ).toBe(true);
+    expect(hub.requests.some((r) => r.path.startsWith(`/${REPO}/`))).toBe(false);
   });
 
   it('fetches the int8 graphs with --quantized', async () => {
@@ -212,6 +242,22 @@ describe('fetchWhisperModel', () => {
   });
 });
 
+describe('repoForModel', () => {
+  it('names the onnx-community export, or its _timestamped variant', () => {
+    expect(repoForModel('base.en')).toBe('onnx-community/whisper-base.en');
+    expect(repoForModel('base.en', { timestamped: true })).toBe('onnx-community/whisper-base.en_timestamped');
+    expect(repoForModel('whisper-tiny', { timestamped: true })).toBe(
+      'onnx-community/whisper-tiny_timestamped',
+    );
+    expect(repoForModel('small_timestamped')).toBe('onnx-community/whisper-small_timestamped');
+    expect(repoForModel('small_timestamped', { timestamped: true })).toBe(
+      'onnx-community/whisper-small_timestamped',
+    );
+    expect(repoForModel('me/whisper-x_timestamped', { timestamped: true })).toBe('me/whisper-x_timestamped');
+    expect(() => repoForModel('me/whisper-x', { timestamped: true })).toThrow(RangeError);
+  });
+});
+
 describe('model-fetch CLI', () => {
   const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
   const run = (args: string[]) =>
@@ -239,6 +285,25 @@ describe('model-fetch CLI', () => {
     expect(stdout).toContain(`WHISPER_MODEL_DIR=${join(dir, 'whisper-test-random')} WHISPER_QUANTIZED=true`);
     expect(stderr).toMatch(/onnx\/encoder_model_quantized\.onnx {2}[\d.]+\/[\d.]+ MB {2}100%/);
     await expectSameFiles(join(dir, 'whisper-test-random'), whisperModelFiles(true));
+  });
+
+  it('takes the _timestamped variant with --timestamped', async () => {
+    // A hub of its own: an earlier test corrupts the shared hub's decoder.
+    const own = await startFakeHub({ [TIMESTAMPED_REPO]: TIMESTAMPED });
+    try {
+      const { code, stdout, stderr } = await run([
+        'test-random',
+        '--timestamped',
+        '--dir',
+        dir,
+        '--base-url',
+        own.url,
+      ]);
+      expect(code, stderr).toBe(0);
+      expect(stdout).toContain(`WHISPER_MODEL_DIR=${join(dir, 'whisper-test-random_timestamped')}\n`);
+    } finally {
+      await own.close();
+    }
   });
 
   it('exits non-zero naming what was not found, and 2 on bad usage', async () => {

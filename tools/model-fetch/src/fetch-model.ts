@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import { downloadFile, type DownloadOutcome, type Progress } from './download-file.js';
+import { retry, type RetryPolicy } from '@calltx/retry';
+import { downloadFile, MODEL_FETCH_RETRY, type DownloadOutcome, type Progress } from './download-file.js';
 import { externalDataFiles, repoForModel, whisperModelFiles } from './layout.js';
-import { ModelFetchError, RemoteFileNotFoundError } from './errors.js';
+import { RemoteFileNotFoundError } from './errors.js';
 import { probeRemoteFile, type RemoteFile } from './remote-file.js';
 
 export const DEFAULT_BASE_URL = 'https://huggingface.co';
@@ -11,13 +12,14 @@ export interface FetchModelOptions {
   model: string;
   /** The int8 graphs (`*_quantized.onnx`) instead of fp32. */
   quantized?: boolean;
+  /** The `_timestamped` variant of a short name (onnx-community/whisper-<name>_timestamped): word timing. */
+  timestamped?: boolean;
   /** Parent directory; the model lands in `<dir>/<repository name>`. Default `models`. */
   dir?: string;
   /** The hub's base URL. Default https://huggingface.co. */
   baseUrl?: string;
-  /** Transfers tried per file. Default 5. */
-  attempts?: number;
-  retryDelayMs?: (attempt: number) => number;
+  /** Tries per look-up and per file, and the waits between them. Default `MODEL_FETCH_RETRY`. */
+  retry?: RetryPolicy;
   onProgress?: (progress: Progress) => void;
   onFile?: (file: string, outcome: DownloadOutcome, remote: RemoteFile) => void;
 }
@@ -45,13 +47,14 @@ export interface FetchModelResult {
  * mid-download can't mix versions.
  */
 export async function fetchWhisperModel(options: FetchModelOptions): Promise<FetchModelResult> {
-  const repo = repoForModel(options.model);
+  const repo = repoForModel(options.model, { timestamped: options.timestamped ?? false });
   const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
   const modelDir = join(options.dir ?? 'models', repo.split('/')[1]!);
   const required = whisperModelFiles(options.quantized ?? false);
   const url = (revision: string, file: string) => `${baseUrl}/${repo}/resolve/${revision}/${file}`;
 
-  const probe = (target: string) => withRetries(options, () => probeRemoteFile(target));
+  const policy = options.retry ?? MODEL_FETCH_RETRY;
+  const probe = (target: string) => retry(() => probeRemoteFile(target), policy);
   const first = await probe(url('main', required[0]!));
   const revision = first.commit ?? 'main';
   const files: string[] = [];
@@ -76,25 +79,11 @@ export async function fetchWhisperModel(options: FetchModelOptions): Promise<Fet
       remote,
       dest: join(modelDir, file),
       file,
-      attempts: options.attempts,
-      retryDelayMs: options.retryDelayMs,
+      retry: policy,
       onProgress: options.onProgress,
     });
     options.onFile?.(file, outcome, remote);
     fetched.push({ file, bytes: remote.size, sha256: remote.sha256, outcome });
   }
   return { repo, commit: first.commit, modelDir, files: fetched };
-}
-
-async function withRetries<T>(options: FetchModelOptions, run: () => Promise<T>): Promise<T> {
-  const attempts = options.attempts ?? 5;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (error) {
-      if (!(error instanceof ModelFetchError) || !error.retryable || attempt >= attempts) throw error;
-      const delay = options.retryDelayMs?.(attempt) ?? Math.min(30_000, 1_000 * 2 ** (attempt - 1));
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
 }

@@ -4,14 +4,29 @@ export const DEFAULT_ORGANISATION = 'onnx-community';
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-/** `tiny.en` → `onnx-community/whisper-tiny.en`; a full `owner/name` is taken as it is. */
-export function repoForModel(name: string): string {
-  if (REPO_ID.test(name)) return name;
+/** The onnx-community exports whose decoder also returns `cross_attentions.{i}`: the engine times words with them. */
+export const TIMESTAMPED_SUFFIX = '_timestamped';
+
+/**
+ * `tiny.en` → `onnx-community/whisper-tiny.en`, or with `timestamped` its `_timestamped` variant
+ * (`onnx-community/whisper-tiny.en_timestamped`, the same files plus cross-attention outputs); a name that already
+ * ends in `_timestamped` keeps it. A full `owner/name` is taken as it is.
+ */
+export function repoForModel(name: string, options: { timestamped?: boolean } = {}): string {
+  if (REPO_ID.test(name)) {
+    if (options.timestamped && !name.endsWith(TIMESTAMPED_SUFFIX))
+      throw new RangeError(
+        `"${name}" is a repository: name its _timestamped variant instead of --timestamped`,
+      );
+    return name;
+  }
   if (!MODEL_NAME.test(name) || name.includes('..'))
     throw new RangeError(
       `"${name}" is not a model name (e.g. tiny.en, base, small.en) or an owner/name repository`,
     );
-  return `${DEFAULT_ORGANISATION}/whisper-${name.replace(/^whisper-/, '')}`;
+  const base = name.replace(/^whisper-/, '');
+  const suffix = options.timestamped && !base.endsWith(TIMESTAMPED_SUFFIX) ? TIMESTAMPED_SUFFIX : '';
+  return `${DEFAULT_ORGANISATION}/whisper-${base}${suffix}`;
 }
 
 /** Files the engine needs, in the onnx-community layout; the quantized variant swaps the two graphs. */

@@ -3,7 +3,7 @@ import { EmbeddedServerError } from '../errors.js';
 import { startEmbeddedS3 } from '../s3/embedded-s3.js';
 import { uniqueName } from './unique-name.js';
 
-/** Same shape as @calltx/shared's ObjectStoreConfig. */
+/** Same shape as @calltx/storage's ObjectStoreConfig. */
 export interface S3TestConfig {
   endpoint: string;
   region: string;

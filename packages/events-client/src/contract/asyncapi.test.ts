@@ -51,6 +51,27 @@ describe('AsyncAPI document', () => {
         final: true,
         timing,
       }),
+      transcriptEvents.final({
+        callSid: CALL,
+        speaker: 'agent',
+        segmentId: 's-2',
+        sequence: 1,
+        startMs: 1000,
+        endMs: 2400,
+        text: 'Hello, world.',
+        source: 'recording',
+        modelId: 'whisper-base_timestamped',
+        final: true,
+        timing,
+        language: 'en',
+        avgLogprob: -0.21,
+        noSpeechProb: 0.01,
+        segments: [{ startMs: 1000, endMs: 2400, text: 'Hello, world.' }],
+        words: [
+          { text: ' Hello,', startMs: 1040, endMs: 1500, probability: 0.93 },
+          { text: ' world.', startMs: 1500, endMs: 2300, probability: 0.88 },
+        ],
+      }),
       callEvents.started({
         callSid: CALL,
         at: AT,
@@ -74,5 +95,13 @@ describe('AsyncAPI document', () => {
       expect(validate({ ...sample, addedLater: 1 })).toBe(true);
       expect(validate({ ...sample, callSid: 'CA-not-a-sid' })).toBe(false);
     }
+    const final = document.components.schemas['transcript.final.v1']!;
+    const validate = ajv.compile(final);
+    const detailed = samples[1]!;
+    expect(validate({ ...detailed, words: [{ text: ' x', startMs: 0, endMs: 1, probability: 1.5 }] })).toBe(
+      false,
+    );
+    expect(validate({ ...detailed, language: 'English' })).toBe(false);
+    expect(validate({ ...detailed, segments: [{ startMs: -1, endMs: 0, text: '' }] })).toBe(false);
   });
 });

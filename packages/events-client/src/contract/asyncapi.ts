@@ -9,7 +9,10 @@ const CHANNELS = {
     description:
       'Transcript events of one call and speaker. `kind` is `partial` (the utterance so far, replaced by later ' +
       'partials and by the final) or `final` (the utterance, never revised). Live transcripts come while the call ' +
-      'is on (`source: live`); transcripts of the recording follow after the call (`source: recording`).',
+      'is on (`source: live`); transcripts of the recording follow after the call (`source: recording`). ' +
+      "Finals also carry `language` (ISO 639-1), `avgLogprob`, `noSpeechProb`, Whisper's timestamped `segments` and, " +
+      'when the model can time words, `words`, all times in ms of call time (optional: finals published before ' +
+      'these fields existed lack them).',
     parameters: {
       callSid: 'Twilio CallSid: CA followed by 32 hex digits.',
       speaker: 'Speaker role, e.g. `agent` or `technician` (lower case letters, digits and `-`).',
@@ -44,7 +47,8 @@ const CHANNELS = {
     title: 'Recordings',
     description:
       "Twilio's recording callbacks as received (`in-progress`, `completed`, `absent`, `failed`), then " +
-      '`stored` once the dual-channel recording and one file per speaker are archived in object storage.',
+      '`stored` once the dual-channel recording and one file per speaker are archived in object storage, or ' +
+      '`failed` with `recording.fetch-failed.v1` when the recording-fetcher gave up on it.',
     parameters: {
       callSid: 'Twilio CallSid: CA followed by 32 hex digits.',
       status: 'in-progress, completed, absent, failed or stored.',
@@ -52,6 +56,7 @@ const CHANNELS = {
     messages: {
       'recording.status.v1': 'in-progress | completed | absent | failed',
       'recording.stored.v1': 'stored',
+      'recording.fetch-failed.v1': 'failed',
     },
   },
 } as const;
@@ -74,6 +79,8 @@ const SUMMARIES: Record<string, string> = {
   'recording.status.v1':
     "Twilio's recording status callback; when the callback was lost, the same event as read back from Twilio's Recordings list (same Nats-Msg-Id).",
   'recording.stored.v1': 'The recording is archived: dual-channel file and one file per speaker.',
+  'recording.fetch-failed.v1':
+    'The recording-fetcher gave up on a completed recording (error code and message); a later stored supersedes it.',
 };
 
 const DESCRIPTION = `Public events of calltx, published on NATS JetStream. Payloads are JSON (UTF-8); every payload has a

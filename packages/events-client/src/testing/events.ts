@@ -2,14 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { natsUrlForTests, uniqueName } from '@calltx/devstack';
-import {
-  Subjects,
-  createLogger,
-  provisionStreams,
-  publishEvent,
-  transcriptEvents,
-  type TranscriptEvent,
-} from '@calltx/shared';
+import { Subjects, transcriptEvents, type TranscriptEvent } from '@calltx/events';
+import { createLogger } from '@calltx/runtime';
+import { provisionStreams, publishEvent } from '@calltx/nats';
 
 export const newCallSid = () => `CA${randomBytes(16).toString('hex')}`;
 

@@ -1,3 +1,4 @@
+import { CalltxError } from '@calltx/events';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -18,8 +19,13 @@ export const SILERO_VAD_V6: ModelSource = {
   file: 'weights/silero_vad_op18_ifless.onnx',
 };
 
-export class VadModelNotFoundError extends Error {
+/** The VAD model's package or file is not installed: final until the deployment changes. */
+export class VadModelNotFoundError extends CalltxError {
   override readonly name = 'VadModelNotFoundError';
+
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause, retryable: false });
+  }
 }
 
 /**

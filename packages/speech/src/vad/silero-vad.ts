@@ -1,3 +1,4 @@
+import { CalltxError } from '@calltx/events';
 import { existsSync } from 'node:fs';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { resolveModelFile, SILERO_VAD_V6, VadModelNotFoundError, type ModelSource } from './model-file.js';
@@ -6,12 +7,22 @@ export const VAD_SAMPLE_RATE = 16_000;
 /** Samples per VAD window at 16 kHz: the only size Silero v5+ accepts there (32 ms). */
 export const VAD_WINDOW_SAMPLES = 512;
 
-export class UnsupportedVadModelError extends Error {
+/** The graph's inputs and outputs are not a Silero VAD's: the same file fails again. */
+export class UnsupportedVadModelError extends CalltxError {
   override readonly name = 'UnsupportedVadModelError';
+
+  constructor(message: string) {
+    super(message, { retryable: false });
+  }
 }
 
-export class VadInferenceError extends Error {
+/** onnxruntime failed on a window: like Whisper's inference, a later try may succeed (e.g. memory pressure). */
+export class VadInferenceError extends CalltxError {
   override readonly name = 'VadInferenceError';
+
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { cause: options.cause, retryable: true });
+  }
 }
 
 /** How a Silero graph is fed: v5+ carries one state tensor and wants the previous window's tail as context. */

@@ -6,6 +6,42 @@ import { fileURLToPath } from 'node:url';
 /** The committed random test model (tools/whisper-model-gen --preset test) and its PyTorch reference outputs. */
 export const FIXTURE_DIR = fileURLToPath(new URL('../../fixtures/whisper-test-random', import.meta.url));
 export const REFERENCE_DIR = join(FIXTURE_DIR, 'reference');
+/**
+ * The same model in the onnx-community `_timestamped` layout (`--timestamped`: the decoder also returns
+ * `cross_attentions.{i}`), without the int8 graphs; its reference adds openai-whisper's word timings computed in
+ * PyTorch (tools/whisper-model-gen/timing.py).
+ */
+export const TIMESTAMPED_FIXTURE_DIR = fileURLToPath(
+  new URL('../../fixtures/whisper-test-timestamped', import.meta.url),
+);
+
+/**
+ * A scripted test model (tools/whisper-model-gen --scripted): the `_timestamped` layout and the test tokenizer, but
+ * it says one of its scripted sentences whatever the audio, chosen by the speech duration. A fixture for tests that
+ * need real words; it recognises nothing.
+ */
+export const SCRIPTED_FIXTURE_DIR = fileURLToPath(
+  new URL('../../fixtures/whisper-test-scripted', import.meta.url),
+);
+
+export interface ModelScript {
+  /** Script i is said for i * bucketSeconds up to (i + 1) * bucketSeconds of speech; the last one beyond. */
+  bucketSeconds: number;
+  scripts: { text: string; tokens: number[] }[];
+}
+
+export async function readModelScript(dir = SCRIPTED_FIXTURE_DIR): Promise<ModelScript> {
+  return JSON.parse(await readFile(join(dir, 'script.json'), 'utf8')) as ModelScript;
+}
+
+/** `seconds` of a 220 Hz tone (amplitude 0.3) between `padSeconds` of silence each side: speech to the scripted model. */
+export function scriptedUtterance(seconds: number, padSeconds = 0.3): Float32Array {
+  const pad = Math.round(padSeconds * 16_000);
+  const samples = new Float32Array(Math.round(seconds * 16_000) + 2 * pad);
+  for (let i = pad; i < samples.length - pad; i++)
+    samples[i] = 0.3 * Math.sin((2 * Math.PI * 220 * i) / 16_000);
+  return samples;
+}
 
 export interface ReferenceAudio {
   name: string;
@@ -36,6 +72,26 @@ export interface ReferenceDecode {
   avgLogProb: number;
   minTop1Margin: number;
   firstStepLogits: number[];
+  /** Timestamped fixture only: the words of the decoded text, timed by the reference. */
+  words?: ReferenceWord[];
+}
+
+export interface ReferenceWord {
+  text: string;
+  /** Seconds from the start of the audio. */
+  start: number;
+  end: number;
+  probability: number;
+  tokens: number[];
+}
+
+/** Timestamped fixture only: forced alignment of a given text (real words, punctuation, a Japanese line). */
+export interface ReferenceAlignment {
+  audio: string;
+  language: string;
+  text: string;
+  tokens: number[];
+  words: ReferenceWord[];
 }
 
 export interface Reference {
@@ -43,11 +99,12 @@ export interface Reference {
   melFilters: { nMels: number; sum: number; row10: number[] };
   audios: ReferenceAudio[];
   decodes: ReferenceDecode[];
+  alignments?: ReferenceAlignment[];
   eot: number;
 }
 
-export async function loadReference(): Promise<Reference> {
-  return JSON.parse(await readFile(join(REFERENCE_DIR, 'reference.json'), 'utf8')) as Reference;
+export async function loadReference(fixtureDir = FIXTURE_DIR): Promise<Reference> {
+  return JSON.parse(await readFile(join(fixtureDir, 'reference', 'reference.json'), 'utf8')) as Reference;
 }
 
 export function referenceAudio(ref: Reference, name: string): ReferenceAudio {

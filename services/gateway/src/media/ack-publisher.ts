@@ -1,5 +1,5 @@
 import { createInbox, headers, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { CalltxError } from '@calltx/shared';
+import { CalltxError } from '@calltx/events';
 
 export class AckTimeoutError extends CalltxError {}
 export class JetStreamPublishRejected extends CalltxError {}

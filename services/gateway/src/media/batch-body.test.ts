@@ -1,4 +1,4 @@
-import { decodeMediaBatch, encodeMediaFramesV2 } from '@calltx/shared';
+import { decodeMediaBatch, encodeMediaFramesV2 } from '@calltx/events/internal';
 import { describe, expect, it } from 'vitest';
 import { BatchEncoder, decodedLength } from './batch-body.js';
 

@@ -1,4 +1,4 @@
-import { mediaFramesV2Head, MEDIA_V2_FRAME_HEADER_BYTES } from '@calltx/shared';
+import { mediaFramesV2Head, MEDIA_V2_FRAME_HEADER_BYTES } from '@calltx/events/internal';
 import type { TrackIdentity } from './publisher.js';
 
 export interface BatchFrame {

@@ -1,9 +1,13 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { publishEvent, type Logger } from '@calltx/shared';
+import { retry, type RetryPolicy } from '@calltx/retry';
+import { publishEvent } from '@calltx/nats';
+import { type Logger } from '@calltx/runtime';
+
+/** Every failure is retried: shutdown's force timer, not a count, bounds the wait when NATS stays away. */
+const LIFECYCLE_PUBLISH_RETRY: RetryPolicy = { attempts: Infinity, baseMs: 100, capMs: 2_000, jitter: 0 };
 
 /**
  * Stream lifecycle events must not be lost to a NATS blip: retry with backoff (same Nats-Msg-Id) until stored.
- * Shutdown's force timer bounds the wait when NATS stays away.
  */
 export async function publishUntilStored(
   js: JetStreamClient,
@@ -12,15 +16,12 @@ export async function publishUntilStored(
   msgId: string,
   logger: Logger,
 ): Promise<void> {
-  let delay = 100;
-  for (;;) {
-    try {
-      await publishEvent(js, subject, event, msgId);
-      return;
-    } catch (error) {
-      logger.warn({ err: error, eventType: event.type, retryInMs: delay }, 'event publish failed, retrying');
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(2_000, delay * 2);
-    }
-  }
+  await retry(() => publishEvent(js, subject, event, msgId), LIFECYCLE_PUBLISH_RETRY, {
+    retryable: () => true,
+    onRetry: ({ error, delayMs }) =>
+      logger.warn(
+        { err: error, eventType: event.type, retryInMs: delayMs },
+        'event publish failed, retrying',
+      ),
+  });
 }

@@ -1,4 +1,6 @@
-import type { Logger, Subjects, Track } from '@calltx/shared';
+import { backoffDelayMs, type RetryPolicy } from '@calltx/retry';
+import type { Logger } from '@calltx/runtime';
+import type { Subjects, Track } from '@calltx/events';
 import type { GatewayMetrics } from '../metrics.js';
 import type { AckPublisher } from './ack-publisher.js';
 import { BatchEncoder } from './batch-body.js';
@@ -25,8 +27,11 @@ interface Batch {
   body: Uint8Array;
 }
 
-const RETRY_MIN_MS = 50;
-const RETRY_MAX_MS = 2_000;
+/**
+ * Frames and held events are retried until stored (under the same Nats-Msg-Id), the buffer bound being the limit.
+ * No jitter: a track's retries are serial, and tracks that retry together leave in one socket write.
+ */
+const PUBLISH_RETRY: RetryPolicy = { attempts: Infinity, baseMs: 50, capMs: 2_000, jitter: 0 };
 
 /**
  * Per-track queue: frames accumulate for at most `flushMs` (or until a batch is full), then go to JetStream one
@@ -37,7 +42,8 @@ export class TrackPublisher {
   private pending: Frame[] = [];
   private inFlight: Batch | undefined;
   private idle: Array<() => void> = [];
-  private retryDelay = RETRY_MIN_MS;
+  /** Failed publishes since the last stored batch. */
+  private failures = 0;
   private lastLostLog = 0;
   private readonly encoder: BatchEncoder;
   /** `received` includes `lost`: what JetStream holds for the track is received − lost. */
@@ -105,7 +111,7 @@ export class TrackPublisher {
     for (const frame of batch.frames) metrics.frameAckSeconds.observe((now - frame.receivedAt) / 1_000);
     metrics.track[this.identity.track].published.inc(batch.frames.length);
     this.owner.release(batch.frames.length);
-    this.retryDelay = RETRY_MIN_MS;
+    this.failures = 0;
     this.inFlight = undefined;
     // Frames that arrived during the round trip have waited already; acks arrive together, so these
     // publishes still leave in one socket write.
@@ -114,6 +120,8 @@ export class TrackPublisher {
   }
 
   private failed(batch: Batch, error: unknown): void {
+    this.failures += 1;
+    const retryInMs = backoffDelayMs(PUBLISH_RETRY, this.failures);
     this.owner.metrics.publishRetries.inc();
     this.owner.logger.warn(
       {
@@ -121,12 +129,11 @@ export class TrackPublisher {
         callSid: this.identity.callSid,
         track: this.identity.track,
         frames: batch.frames.length,
-        retryInMs: this.retryDelay,
+        retryInMs,
       },
       'media publish failed, retrying',
     );
-    setTimeout(() => this.send(batch), this.retryDelay);
-    this.retryDelay = Math.min(RETRY_MAX_MS, this.retryDelay * 2);
+    setTimeout(() => this.send(batch), retryInMs);
   }
 }
 
@@ -198,7 +205,7 @@ export class MediaPublisher {
    */
   hold(subject: string, data: Uint8Array, msgId: string): Promise<void> | undefined {
     if (!this.reserve()) return undefined;
-    let retryDelay = RETRY_MIN_MS;
+    let failures = 0;
     const stored = new Promise<void>((resolve) => {
       const send = () =>
         this.acks.publish(subject, data, msgId, (error) => {
@@ -207,13 +214,11 @@ export class MediaPublisher {
             resolve();
             return;
           }
+          failures += 1;
+          const retryInMs = backoffDelayMs(PUBLISH_RETRY, failures);
           this.metrics.publishRetries.inc();
-          this.logger.warn(
-            { err: error, msgId, retryInMs: retryDelay },
-            'held event not stored yet, retrying',
-          );
-          setTimeout(send, retryDelay);
-          retryDelay = Math.min(RETRY_MAX_MS, retryDelay * 2);
+          this.logger.warn({ err: error, msgId, retryInMs }, 'held event not stored yet, retrying');
+          setTimeout(send, retryInMs);
         });
       send();
     });

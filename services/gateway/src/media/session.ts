@@ -1,7 +1,8 @@
 import type { WebSocket, RawData } from 'ws';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import { callEvents, type Logger, type Subjects, type Track } from '@calltx/shared';
+import { callEvents, type Subjects, type Track } from '@calltx/events';
+import { type Logger } from '@calltx/runtime';
 import type { GatewayMetrics } from '../metrics.js';
 import { publishUntilStored } from './control.js';
 import type { MediaPublisher, TrackPublisher } from './publisher.js';

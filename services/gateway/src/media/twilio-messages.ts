@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TRACKS, schemas, type Track } from '@calltx/shared';
+import { TRACKS, schemas, type Track } from '@calltx/events';
 
 /** Media Streams WebSocket messages as Twilio documents them (numbers arrive as strings). */
 const DECIMAL = /^\d{1,12}$/;

@@ -3,18 +3,10 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { NatsConnection } from '@nats-io/transport-node';
 import twilio from 'twilio';
 import WebSocket from 'ws';
-import {
-  MEDIA_FRAMES_V2,
-  Subjects,
-  connectNats,
-  decodeMediaBatch,
-  createLogger,
-  createMetricsRegistry,
-  provisionStreams,
-  type Family,
-  type Logger,
-  type NatsLink,
-} from '@calltx/shared';
+import { Subjects, type Family } from '@calltx/events';
+import { MEDIA_FRAMES_V2, decodeMediaBatch } from '@calltx/events/internal';
+import { connectNats, provisionStreams, type NatsLink } from '@calltx/nats';
+import { createLogger, createMetricsRegistry, type Logger } from '@calltx/runtime';
 import { createGateway, type Gateway } from '../app.js';
 import { loadGatewayConfig, type GatewayConfig } from '../config.js';
 
@@ -56,12 +48,6 @@ export async function startGateway(
     TWILIO_CALLER_ID: CALLER_ID,
     PUBLIC_BASE_URL,
     PORT: '0',
-    // Read by the console and API only, which these tests don't mount.
-    DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused',
-    S3_ENDPOINT: 'http://127.0.0.1:1',
-    S3_ACCESS_KEY: 'unused',
-    S3_SECRET_KEY: 'unused',
-    S3_BUCKET: 'unused',
     ...overrides,
   });
   const logs = new LogCapture();

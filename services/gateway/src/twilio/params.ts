@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { schemas } from '@calltx/shared';
+import { schemas } from '@calltx/events';
 
 /** Fields Twilio posts to our webhooks, validated before anything is published. Unknown fields are ignored. */
 const optionalInt = z.coerce.number().int().min(0).optional().catch(undefined);

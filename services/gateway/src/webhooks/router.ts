@@ -1,14 +1,9 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import {
-  callEvents,
-  encodeEvent,
-  publishEvent,
-  recordingEvents,
-  type Logger,
-  type Subjects,
-} from '@calltx/shared';
+import { callEvents, encodeEvent, recordingEvents, type Subjects } from '@calltx/events';
+import { publishEvent } from '@calltx/nats';
+import { type Logger } from '@calltx/runtime';
 import type { GatewayMetrics } from '../metrics.js';
 import { requireTwilioSignature } from '../twilio/signature.js';
 import {

@@ -3,7 +3,7 @@ import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createObjectStore } from '@calltx/shared';
+import { createObjectStore } from '@calltx/storage';
 import { RecordingFetchError } from '../errors.js';
 import { stereoWav } from '../testing/audio.js';
 import { archiveRecording } from './archive-recording.js';

@@ -8,7 +8,7 @@ import {
   wavHeader,
   type WavInfo,
 } from '@calltx/audio';
-import type { ObjectStore } from '@calltx/shared';
+import type { ObjectStore } from '@calltx/storage';
 import { RecordingFetchError } from '../errors.js';
 import { UploadSink } from './upload-sink.js';
 

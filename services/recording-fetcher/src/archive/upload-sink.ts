@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ObjectStore, ObjectUpload, UploadResult } from '@calltx/shared';
+import type { ObjectStore, ObjectUpload, UploadResult } from '@calltx/storage';
 
 /**
  * One object being uploaded as it is written, hashed and counted on the way. The store copies each write at

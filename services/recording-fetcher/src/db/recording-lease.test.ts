@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, postgresForTests, type PostgresForTests } from '@calltx/devstack';
-import { createPool, runMigrations, type Pool } from '@calltx/shared';
+import { createPool, runMigrations, type Pool } from '@calltx/db';
 import { RecordingLeaseLostError } from '../errors.js';
 import { sid } from '../testing/harness.js';
 import { MIGRATIONS_TABLE, RECORDING_MIGRATIONS } from './migrations.js';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { withTransaction } from '@calltx/shared';
+import { withTransaction } from '@calltx/db';
 import type { ArchivedRecording } from '../archive/archive-recording.js';
 import { RecordingLeaseLostError } from '../errors.js';
 

@@ -52,6 +52,11 @@ async function expectFailure(
   expect(await s.objects(callSid)).toEqual([]);
   expect(await countBySubject(s, 'recordings', s.subjects.recording(callSid, 'stored'))).toEqual({});
   expect(await countBySubject(s, 'transcribe', s.subjects.all('transcribe', callSid))).toEqual({});
+  // Announced, for readers that keep their own view of recordings.
+  const failed = s.subjects.recording(callSid, 'failed');
+  await eventually(async () =>
+    expect(await countBySubject(s, 'recordings', failed)).toEqual({ [failed]: 1 }),
+  );
   return row;
 }
 

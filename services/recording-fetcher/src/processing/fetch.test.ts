@@ -97,11 +97,14 @@ describe('a completed recording', () => {
       callSid,
       recordingSid,
       durationMs: 3000,
-      objects: row.objects.map(({ role, key, bytes, sha256: digest }) => ({
+      channels: 2,
+      objects: row.objects.map(({ role, key, bytes, sha256: digest, channel, durationMs }) => ({
         role,
         key,
         bytes,
         sha256: digest,
+        channel,
+        durationMs,
       })),
     });
     for (const [speaker, bytes] of [

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callEvents, publishEvent } from '@calltx/shared';
+import { callEvents } from '@calltx/events';
+import { publishEvent } from '@calltx/nats';
 import { ReconcileRepository, type ReconcileRow } from '../db/reconcile-repository.js';
 import { sha256, stereoWav } from '../testing/audio.js';
 import {

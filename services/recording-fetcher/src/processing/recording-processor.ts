@@ -1,15 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { retry, type RetryPolicy } from '@calltx/retry';
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import {
-  InvalidMessageError,
-  internalEvents,
-  publishEvent,
-  recordingEvents,
-  type Logger,
-  type ObjectStore,
-  type RecordingEvent,
-  type Subjects,
-} from '@calltx/shared';
+import { InvalidMessageError, recordingEvents, type RecordingEvent, type Subjects } from '@calltx/events';
+import { internalEvents } from '@calltx/events/internal';
+import { publishEvent } from '@calltx/nats';
+import { type Logger } from '@calltx/runtime';
+import { type ObjectStore } from '@calltx/storage';
 import { archiveRecording, type ArchiveKeys, type ArchivedRecording } from '../archive/archive-recording.js';
 import type { RecordingRow, RecordingsRepository } from '../db/recordings-repository.js';
 import { openDownload, type DownloadLimits } from '../download/http-download.js';
@@ -20,7 +15,6 @@ import {
   RecordingLeaseLostError,
   ShuttingDownError,
 } from '../errors.js';
-import { backoffDelayMs } from './backoff.js';
 import type { FetcherMetrics } from '../metrics.js';
 import { deleteRecordingAtTwilio } from '../twilio/delete-recording.js';
 import type { TwilioRecordingApi } from '../twilio/recording-api.js';
@@ -33,8 +27,8 @@ export interface ProcessorSettings {
   /** Channel 1 and channel 2 → speaker. */
   channelSpeakers: readonly [string, string];
   limits: DownloadLimits;
-  attempts: number;
-  backoffMs: number;
+  /** Downloads of one delivery: tries, and the waits between them (`fetchRetry` in app.ts, from the config). */
+  retry: RetryPolicy;
   ackWaitMs: number;
   deleteAfterStore: boolean;
 }
@@ -137,13 +131,14 @@ export class RecordingProcessor {
     }
   }
 
-  /** Up to `attempts` downloads; the outcome (stored or failed with its reason) is recorded in the row. */
+  /** Up to `retry.attempts` downloads; the outcome (stored or failed with its reason) is recorded in the row. */
   private async download(event: StatusCallback, owner: string, signal: AbortSignal): Promise<void> {
     const { repository, settings, logger, metrics } = this.deps;
     const keys = recordingKeys(event.callSid, event.recordingSid, settings.channelSpeakers);
     const context = { recordingSid: event.recordingSid, callSid: event.callSid };
-    for (let attempt = 1; ; attempt += 1) {
-      if (signal.aborted) throw whyStopped(signal);
+    let attempt = 0;
+    const tryOnce = async (n: number) => {
+      attempt = n;
       await repository.countAttempt(event.recordingSid, owner);
       const stopTimer = metrics.archiveSeconds.startTimer();
       try {
@@ -151,43 +146,58 @@ export class RecordingProcessor {
         await this.verifyStored(archived);
         await repository.markStored(event.recordingSid, owner, archived);
         stopTimer();
-        metrics.attempts.inc({ result: 'ok' });
-        metrics.outcomes.inc({ outcome: 'stored' });
-        for (const object of archived.objects) metrics.bytes.inc({ role: object.role }, object.bytes);
-        logger.info(
-          { ...context, attempt, durationMs: archived.durationMs, sampleRate: archived.sampleRate },
-          'recording stored',
-        );
-        return;
+        return archived;
       } catch (error) {
-        if (signal.aborted) throw whyStopped(signal, error);
-        // Storage, database and other infrastructure errors: the consumer retries the whole delivery later.
-        if (!(error instanceof RecordingFetchError)) throw error;
-        metrics.attempts.inc({ result: error.code });
-        if (error.retryable && attempt < settings.attempts) {
-          const delayMs = backoffDelayMs(settings.backoffMs, attempt);
-          logger.warn(
-            { ...context, attempt, code: error.code, err: error, delayMs },
-            'recording download failed, will retry',
-          );
-          await sleep(delayMs, undefined, { signal }).catch((cause: unknown) => {
-            throw whyStopped(signal, cause);
-          });
-          continue;
-        }
-        // Objects a crashed earlier delivery may have completed must not outlive a failed recording. Only a
-        // holder whose lease was just confirmed removes them, so a stale one cannot delete a new holder's work.
-        if (!(await repository.renewLease(event.recordingSid, owner, settings.ackWaitMs))) {
-          throw new RecordingLeaseLostError(event.recordingSid, 'expired or taken over');
-        }
-        await Promise.all(
-          [keys.dual, ...keys.channels.map((c) => c.key)].map((key) => this.deps.store.remove(key)),
-        );
-        await repository.markFailed(event.recordingSid, owner, error.code, error.message);
-        metrics.outcomes.inc({ outcome: 'failed' });
-        logger.error({ ...context, attempt, code: error.code, err: error }, 'recording could not be fetched');
-        return;
+        if (!signal.aborted && error instanceof RecordingFetchError)
+          metrics.attempts.inc({ result: error.code });
+        throw error;
       }
+    };
+    try {
+      const archived = await retry(tryOnce, settings.retry, {
+        signal,
+        // Storage, database and other infrastructure errors: the consumer retries the whole delivery later.
+        retryable: (error) => !signal.aborted && error instanceof RecordingFetchError && error.retryable,
+        onRetry: ({ error, attempt, delayMs }) =>
+          logger.warn(
+            { ...context, attempt, code: (error as RecordingFetchError).code, err: error, delayMs },
+            'recording download failed, will retry',
+          ),
+      });
+      metrics.attempts.inc({ result: 'ok' });
+      metrics.outcomes.inc({ outcome: 'stored' });
+      for (const object of archived.objects) metrics.bytes.inc({ role: object.role }, object.bytes);
+      logger.info(
+        { ...context, attempt, durationMs: archived.durationMs, sampleRate: archived.sampleRate },
+        'recording stored',
+      );
+    } catch (error) {
+      if (signal.aborted) throw whyStopped(signal, error);
+      if (!(error instanceof RecordingFetchError)) throw error;
+      // Objects a crashed earlier delivery may have completed must not outlive a failed recording. Only a
+      // holder whose lease was just confirmed removes them, so a stale one cannot delete a new holder's work.
+      if (!(await repository.renewLease(event.recordingSid, owner, settings.ackWaitMs))) {
+        throw new RecordingLeaseLostError(event.recordingSid, 'expired or taken over');
+      }
+      await Promise.all(
+        [keys.dual, ...keys.channels.map((c) => c.key)].map((key) => this.deps.store.remove(key)),
+      );
+      await repository.markFailed(event.recordingSid, owner, error.code, error.message);
+      // The outcome is public: readers (the api's read model) learn it only from this event.
+      await publishEvent(
+        this.deps.js,
+        this.deps.subjects.recording(event.callSid, 'failed'),
+        recordingEvents.fetchFailed({
+          callSid: event.callSid,
+          at: new Date().toISOString(),
+          recordingSid: event.recordingSid,
+          errorCode: error.code,
+          errorMessage: error.message.slice(0, 1000),
+        }),
+        `${event.recordingSid}:fetch-failed:${error.code}`,
+      );
+      metrics.outcomes.inc({ outcome: 'failed' });
+      logger.error({ ...context, attempt, code: error.code, err: error }, 'recording could not be fetched');
     }
   }
 
@@ -242,7 +252,15 @@ export class RecordingProcessor {
         at,
         recordingSid: row.recordingSid,
         durationMs,
-        objects: row.objects.map(({ role, key, bytes, sha256 }) => ({ role, key, bytes, sha256 })),
+        channels: row.channels ?? 2,
+        objects: row.objects.map(({ role, key, bytes, sha256, channel, durationMs }) => ({
+          role,
+          key,
+          bytes,
+          sha256,
+          channel,
+          durationMs,
+        })),
       });
       await publishEvent(js, subjects.recording(row.callSid, 'stored'), stored, `${row.recordingSid}:stored`);
       for (const object of row.objects) {

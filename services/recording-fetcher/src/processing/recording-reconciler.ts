@@ -1,20 +1,15 @@
+import { backoffDelayMs, type RetryPolicy } from '@calltx/retry';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import {
-  publishEvent,
-  recordingEvents,
-  type CallEvent,
-  type Logger,
-  type RecordingStatus,
-  type Subjects,
-} from '@calltx/shared';
+import { publishEvent } from '@calltx/nats';
+import { recordingEvents, type CallEvent, type RecordingStatus, type Subjects } from '@calltx/events';
+import { type Logger } from '@calltx/runtime';
 import type { ReconcileRepository, DueCall } from '../db/reconcile-repository.js';
 import type { FetcherMetrics } from '../metrics.js';
 import { listCallRecordings, type ListedRecording } from '../twilio/list-recordings.js';
 import type { TwilioRecordingApi } from '../twilio/recording-api.js';
-import { backoffDelayMs } from './backoff.js';
 
 export interface ReconcilerSettings {
   accountSid: string;
@@ -22,8 +17,8 @@ export interface ReconcilerSettings {
   afterMs: number;
   /** How long past `afterMs` to keep asking while Twilio has no final status. */
   giveUpMs: number;
-  /** Base of the backoff between checks (the fetcher's retry curve). */
-  backoffMs: number;
+  /** Waits between checks (the fetcher's retry curve; `giveUpMs`, not its attempts, bounds them). */
+  retry: RetryPolicy;
   /** Per request to Twilio's list API. */
   requestTimeoutMs: number;
 }
@@ -159,7 +154,7 @@ export class RecordingReconciler {
   private async notYet(call: DueCall, twilioStatus: string | null): Promise<void> {
     const { repository, settings, logger, metrics } = this.deps;
     if (call.endedForMs - settings.afterMs < settings.giveUpMs) {
-      const delayMs = backoffDelayMs(settings.backoffMs, call.checks + 1);
+      const delayMs = backoffDelayMs(settings.retry, call.checks + 1);
       await repository.postpone(call.callSid, this.owner, delayMs, twilioStatus);
       return;
     }

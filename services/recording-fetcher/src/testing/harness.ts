@@ -1,14 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import {
-  createLogger,
-  createMetricsRegistry,
-  publishEvent,
-  recordingEvents,
-  type Family,
-  type Logger,
-} from '@calltx/shared';
+import { createLogger, createMetricsRegistry, type Logger } from '@calltx/runtime';
+import { publishEvent } from '@calltx/nats';
+import { recordingEvents, type Family } from '@calltx/events';
 import { startServiceStack, type ServiceStack } from '@calltx/testkit';
 import { startFakeTwilioApi, type FakeTwilioApi } from '@calltx/twilio-sim';
 import { createFetcherStore, createRecordingFetcher, type RecordingFetcher } from '../app.js';

@@ -1,4 +1,4 @@
-import { CalltxError } from '@calltx/shared';
+import { CalltxError } from '@calltx/events';
 import type { TwilioRecordingApi } from './recording-api.js';
 
 export class TwilioDeleteError extends CalltxError {}

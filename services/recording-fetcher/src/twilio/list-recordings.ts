@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CalltxError, schemas } from '@calltx/shared';
+import { CalltxError, schemas } from '@calltx/events';
 import type { TwilioRecordingApi } from './recording-api.js';
 
 /** The Recording resource fields the reconciler reads, as Twilio's list returns them. */

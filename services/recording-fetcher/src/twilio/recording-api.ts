@@ -1,4 +1,4 @@
-import { InvalidMessageError, schemas } from '@calltx/shared';
+import { InvalidMessageError, schemas } from '@calltx/events';
 
 const API_VERSION = '2010-04-01';
 

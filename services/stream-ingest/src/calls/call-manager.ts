@@ -1,4 +1,5 @@
-import type { CallClaims, Logger } from '@calltx/shared';
+import type { CallClaims } from '../claims/index.js';
+import type { Logger } from '@calltx/runtime';
 import type { CallRow } from '../db/calls-repo.js';
 import { OwnedCall, type OwnedCallDeps } from './owned-call.js';
 import { recoverUnreadableParts } from './part-recovery.js';

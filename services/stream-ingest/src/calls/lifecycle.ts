@@ -1,4 +1,5 @@
-import type { CallEvent, Logger } from '@calltx/shared';
+import type { CallEvent } from '@calltx/events';
+import type { Logger } from '@calltx/runtime';
 import type { CallsRepo } from '../db/calls-repo.js';
 import type { CallManager } from './call-manager.js';
 

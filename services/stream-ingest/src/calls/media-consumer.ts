@@ -8,7 +8,7 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import type { Subjects } from '@calltx/shared';
+import type { Subjects } from '@calltx/events';
 
 export interface MediaConsumerSpec {
   jsm: JetStreamManager;

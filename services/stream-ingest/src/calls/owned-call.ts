@@ -1,13 +1,9 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import {
-  decodeMediaBatch,
-  type Claim,
-  type Logger,
-  type MediaBatch,
-  type ObjectStore,
-  type Subjects,
-  type Track,
-} from '@calltx/shared';
+import { decodeMediaBatch, type MediaBatch } from '@calltx/events/internal';
+import { type Subjects, type Track } from '@calltx/events';
+import { type Claim } from '../claims/index.js';
+import { type Logger } from '@calltx/runtime';
+import { type ObjectStore } from '@calltx/storage';
 import type { CallRow, CallsRepo } from '../db/calls-repo.js';
 import { announceAudioStored } from '../finalize/announce.js';
 import { announcedEnds, listParts, writeCallWavs, type CallWavs } from '../finalize/call-wavs.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CallClaims, Claim } from '@calltx/shared';
+import type { CallClaims, Claim } from '../claims/index.js';
 import type { UnreadablePartRow } from '../db/calls-repo.js';
 import { announceAudioStored } from '../finalize/announce.js';
 import { announcedEnds, listParts, writeCallWavs } from '../finalize/call-wavs.js';

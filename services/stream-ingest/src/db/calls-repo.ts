@@ -1,4 +1,5 @@
-import { toDatabaseError, withTransaction, type Pool, type PoolClient, type Track } from '@calltx/shared';
+import { toDatabaseError, withTransaction, type Pool, type PoolClient } from '@calltx/db';
+import { type Track } from '@calltx/events';
 import type { CallWavs } from '../finalize/call-wavs.js';
 import type { LiveProgress } from '../live/speech-sink.js';
 

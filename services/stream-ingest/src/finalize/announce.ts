@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { callEvents, publishEvent, type Subjects } from '@calltx/shared';
+import { callEvents, type Subjects } from '@calltx/events';
+import { publishEvent } from '@calltx/nats';
 import type { CallsRepo, StreamFileRow } from '../db/calls-repo.js';
 
 export interface AnnounceDeps {

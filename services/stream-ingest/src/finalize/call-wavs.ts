@@ -1,4 +1,5 @@
-import type { ObjectStore, Track } from '@calltx/shared';
+import type { ObjectStore } from '@calltx/storage';
+import type { Track } from '@calltx/events';
 import { FRAME_BYTES, MAX_TIMESTAMP_MS, SAMPLES_PER_MS } from '../frames/frame.js';
 import { parsePartKey, partsPrefix, wavKey, type PartRef } from '../spool/object-keys.js';
 import { mergeParts, type MergeStats } from './merge.js';

@@ -1,4 +1,5 @@
-import type { Logger, ObjectStore } from '@calltx/shared';
+import type { Logger } from '@calltx/runtime';
+import type { ObjectStore } from '@calltx/storage';
 import type { CallsRepo } from '../db/calls-repo.js';
 import { FRAME_BYTES, SAMPLES_PER_MS } from '../frames/frame.js';
 import type { IngestMetrics } from '../metrics.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { CalltxError, type ObjectStore } from '@calltx/shared';
+import { CalltxError } from '@calltx/events';
+import { type ObjectStore } from '@calltx/storage';
 import { Upsampler2x, pcm16leBytes, wavHeader } from '@calltx/audio';
 
 export class WavWriteError extends CalltxError {}

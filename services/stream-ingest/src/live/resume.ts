@@ -1,4 +1,4 @@
-import type { ObjectStore } from '@calltx/shared';
+import type { ObjectStore } from '@calltx/storage';
 import { listParts } from '../finalize/call-wavs.js';
 import { framesInOrder, type UnreadablePart } from '../finalize/merge.js';
 import { FRAME_BYTES, SAMPLES_PER_MS, type Frame } from '../frames/frame.js';

@@ -1,6 +1,10 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { pcm16leBytes } from '@calltx/audio';
-import { internalEvents, publishEvent, type Logger, type Subjects } from '@calltx/shared';
+import { retry, type RetryPolicy } from '@calltx/retry';
+import { internalEvents } from '@calltx/events/internal';
+import { publishEvent } from '@calltx/nats';
+import { type Logger } from '@calltx/runtime';
+import { type Subjects } from '@calltx/events';
 import type { IngestMetrics } from '../metrics.js';
 import type { LiveProgress, SpeechSink, SpeechSinkFactory } from './speech-sink.js';
 
@@ -34,7 +38,12 @@ export interface SpeechPublisherOptions {
   maxPublishesInFlight?: number;
 }
 
-const FINAL_PUBLISH_ATTEMPTS = 3;
+/**
+ * A final segment is tried three times, back to back (live audio does not wait); a partial once, as the next
+ * partial or the final supersedes it.
+ */
+const FINAL_PUBLISH_RETRY: RetryPolicy = { attempts: 3, baseMs: 0, capMs: 0, jitter: 0 };
+const PARTIAL_PUBLISH_RETRY: RetryPolicy = { ...FINAL_PUBLISH_RETRY, attempts: 1 };
 
 /**
  * Live speech for the transcriber: each speaker's 16 kHz audio goes through its own segmenter, and every
@@ -79,15 +88,14 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
     const msgId = final ? `${segmentId}:final` : `${segmentId}:partial:${event.endMs}`;
     inFlight += 1;
     try {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await publishEvent(js, subject, event, msgId);
-          metrics.speechSegments.inc({ kind: segment.kind, outcome: 'published' });
-          break;
-        } catch (error) {
-          if (!final || attempt >= FINAL_PUBLISH_ATTEMPTS) throw error;
-        }
-      }
+      await retry(
+        () => publishEvent(js, subject, event, msgId),
+        final ? FINAL_PUBLISH_RETRY : PARTIAL_PUBLISH_RETRY,
+        {
+          retryable: () => true,
+        },
+      );
+      metrics.speechSegments.inc({ kind: segment.kind, outcome: 'published' });
     } catch (error) {
       metrics.speechSegments.inc({ kind: segment.kind, outcome: 'failed' });
       logger.warn({ err: error, callSid, speaker, segmentId }, 'speech segment not published');

@@ -1,4 +1,4 @@
-import { CalltxError } from '@calltx/shared';
+import { CalltxError } from '@calltx/events';
 
 /**
  * A part object: the raw mu-law frames of one speaker over a few seconds, sorted by timestamp, as

@@ -1,5 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import type { ObjectStore } from '@calltx/shared';
+import type { ObjectStore } from '@calltx/storage';
 import type { Frame } from '../frames/frame.js';
 import type { IngestMetrics } from '../metrics.js';
 import { partKey } from './object-keys.js';

@@ -1,5 +1,6 @@
 import type { StoredMsg } from '@nats-io/jetstream';
-import { claimsBucketName, type Family } from '@calltx/shared';
+import { claimsBucketName } from '../claims/index.js';
+import { type Family } from '@calltx/events';
 import { startServiceStack, type ServiceStack } from '@calltx/testkit';
 import { CallsRepo } from '../db/calls-repo.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from '../db/migrations.js';

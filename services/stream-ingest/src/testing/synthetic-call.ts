@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Upsampler2x, decodeMulaw } from '@calltx/audio';
-import { callEvents, encodeMediaFramesV2, publishEvent, type Subjects, type Track } from '@calltx/shared';
+import { callEvents, type Subjects, type Track } from '@calltx/events';
+import { encodeMediaFramesV2 } from '@calltx/events/internal';
+import { publishEvent } from '@calltx/nats';
 import { FRAME_BYTES, SAMPLES_PER_MS } from '../frames/frame.js';
 
 export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;

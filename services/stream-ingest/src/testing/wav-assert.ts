@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import { WAV_HEADER_BYTES, parseWavHeader, pcm16leBytes } from '@calltx/audio';
-import type { ObjectStore, Track } from '@calltx/shared';
+import type { ObjectStore } from '@calltx/storage';
+import type { Track } from '@calltx/events';
 import type { StreamFileRow } from '../db/calls-repo.js';
 import { wavKey } from '../spool/object-keys.js';
 import { SPEAKERS, type SyntheticCall } from './synthetic-call.js';

@@ -1,4 +1,4 @@
-import type { Migration } from '@calltx/shared';
+import type { Migration } from '@calltx/db';
 
 /** Applied in order by runMigrations; each id runs once per database schema. */
 export const TRANSCRIBER_MIGRATIONS: readonly Migration[] = [
@@ -22,6 +22,18 @@ export const TRANSCRIBER_MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX IF NOT EXISTS transcript_segments_call_idx
         ON transcript_segments (call_sid, speaker, source, sequence);
+    `,
+  },
+  {
+    // What a final says besides its text (transcripts.v1 0.2.0); null on rows stored before.
+    id: '002-transcript-detail',
+    sql: `
+      ALTER TABLE transcript_segments
+        ADD COLUMN IF NOT EXISTS language text,
+        ADD COLUMN IF NOT EXISTS avg_logprob double precision,
+        ADD COLUMN IF NOT EXISTS no_speech_prob double precision,
+        ADD COLUMN IF NOT EXISTS segments jsonb,
+        ADD COLUMN IF NOT EXISTS words jsonb;
     `,
   },
 ];

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { DatabaseError, toDatabaseError } from '@calltx/shared';
+import { DatabaseError, toDatabaseError } from '@calltx/db';
+import type { RecognisedWord, TimedText } from '../engine/recognizer.js';
 
 export type TranscriptSource = 'live' | 'recording';
 
@@ -20,6 +21,13 @@ export interface StoredSegment extends SegmentKey {
   /** ISO time the audio ended (live) or the job was queued (recording): the origin of latency. */
   audioEndAt: string;
   inferenceMs: number;
+  /** Null on rows stored before the transcriber kept them. Times in ms of call time. */
+  language: string | null;
+  avgLogprob: number | null;
+  noSpeechProb: number | null;
+  segments: TimedText[] | null;
+  /** Null also when the model could not time words. */
+  words: RecognisedWord[] | null;
 }
 
 interface Row {
@@ -34,10 +42,16 @@ interface Row {
   model_id: string;
   audio_end_at: Date;
   inference_ms: number;
+  language: string | null;
+  avg_logprob: number | null;
+  no_speech_prob: number | null;
+  segments: TimedText[] | null;
+  words: RecognisedWord[] | null;
 }
 
 const COLUMNS =
-  'call_sid, speaker, segment_id, source, sequence, start_ms, end_ms, text, model_id, audio_end_at, inference_ms';
+  'call_sid, speaker, segment_id, source, sequence, start_ms, end_ms, text, model_id, audio_end_at, inference_ms, ' +
+  'language, avg_logprob, no_speech_prob, segments, words';
 
 const fromRow = (row: Row): StoredSegment => ({
   callSid: row.call_sid,
@@ -51,6 +65,11 @@ const fromRow = (row: Row): StoredSegment => ({
   modelId: row.model_id,
   audioEndAt: row.audio_end_at.toISOString(),
   inferenceMs: row.inference_ms,
+  language: row.language,
+  avgLogprob: row.avg_logprob,
+  noSpeechProb: row.no_speech_prob,
+  segments: row.segments,
+  words: row.words,
 });
 
 /**
@@ -92,7 +111,7 @@ export class TranscriptStore {
     try {
       const { rows } = await this.pool.query<Row>(
         `INSERT INTO transcript_segments (${COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (call_sid, speaker, segment_id, source) DO NOTHING
          RETURNING ${COLUMNS}`,
         [
@@ -107,6 +126,11 @@ export class TranscriptStore {
           segment.modelId,
           segment.audioEndAt,
           segment.inferenceMs,
+          segment.language,
+          segment.avgLogprob,
+          segment.noSpeechProb,
+          segment.segments === null ? null : JSON.stringify(segment.segments),
+          segment.words === null ? null : JSON.stringify(segment.words),
         ],
       );
       if (rows[0]) return { stored: fromRow(rows[0]), inserted: true };

@@ -1,4 +1,4 @@
-import type { Logger } from '@calltx/shared';
+import type { Logger } from '@calltx/runtime';
 import { SileroVad } from '@calltx/speech';
 import { ModelLoadError } from '@calltx/whisper';
 import { Recognizer, type RecognizerOptions } from './recognizer.js';

@@ -1,5 +1,5 @@
 import { basename, resolve } from 'node:path';
-import { CalltxError } from '@calltx/shared';
+import { CalltxError } from '@calltx/events';
 import {
   CHUNK_SAMPLES,
   loadWhisperModel,
@@ -19,15 +19,39 @@ export interface RecognizerOptions {
   language: string;
 }
 
+/** Times in ms from the start of the recognised audio. */
+export interface TimedText {
+  startMs: number;
+  endMs: number;
+  text: string;
+}
+
+export interface RecognisedWord extends TimedText {
+  probability: number;
+}
+
 export interface Recognition {
   text: string;
   inferenceMs: number;
+}
+
+/** A final's recognition: what Whisper says about the text besides the text. */
+export interface DetailedRecognition extends Recognition {
+  /** Configured, else detected (English-only models: "en"). */
+  language: string;
+  avgLogprob: number;
+  noSpeechProb: number;
+  segments: TimedText[];
+  /** Absent when the model cannot time words. */
+  words?: RecognisedWord[];
 }
 
 /** The model cannot serve this service's configuration (e.g. a language an English-only model lacks). */
 export class ModelUnusableError extends CalltxError {}
 
 /** Inference failed on one utterance: a redelivery may succeed (e.g. after memory pressure), so retryable. */
+const toMs = (seconds: number): number => Math.round(seconds * 1000);
+
 export class RecognitionError extends CalltxError {
   constructor(cause: unknown) {
     // Input the engine refuses fails again on every delivery.
@@ -75,27 +99,77 @@ export class Recognizer {
         );
       }
       const modelId = `${basename(resolve(options.modelDir))}${options.quantized ? ':int8' : ''}`;
-      return new Recognizer(models, modelId, { language, task: 'transcribe' });
+      return new Recognizer(models, modelId, { ...(language ? { language } : {}), task: 'transcribe' });
     } catch (error) {
       await Promise.all(models.map((model) => model.release()));
       throw error;
     }
   }
 
-  /** Transcribes 16 kHz mono PCM; audio past Whisper's 30 s window is transcribed window by window. */
+  /** Whether finals will carry word timings (the model is a `_timestamped` export with alignment heads). */
+  get wordTiming(): boolean {
+    return this.models[0]!.wordTiming;
+  }
+
+  /** A partial's text: no timestamps, no word timing (neither is published for partials). */
   async recognize(pcm16k: Int16Array): Promise<Recognition> {
+    const { text, inferenceMs } = await this.run(pcm16k, {
+      ...this.options,
+      withTimestamps: false,
+      wordTimestamps: false,
+    });
+    return { text, inferenceMs };
+  }
+
+  /** A final's text with Whisper's segments, language, confidence and, when the model can, word timings. */
+  recognizeDetailed(pcm16k: Int16Array): Promise<DetailedRecognition> {
+    return this.run(pcm16k, { ...this.options, withTimestamps: true, wordTimestamps: true });
+  }
+
+  /**
+   * Transcribes 16 kHz mono PCM; audio past Whisper's 30 s window is transcribed window by window, and the
+   * windows' figures are averaged weighted by their length.
+   */
+  private async run(pcm16k: Int16Array, options: TranscribeOptions): Promise<DetailedRecognition> {
     const model = await this.take();
     const started = performance.now();
     try {
       const texts: string[] = [];
+      const segments: TimedText[] = [];
+      const words: RecognisedWord[] = [];
+      let language: string | undefined;
+      let avgLogprob = 0;
+      let noSpeechProb = 0;
       for (let from = 0; from < pcm16k.length || from === 0; from += CHUNK_SAMPLES) {
         const window = pcm16k.subarray(from, Math.min(pcm16k.length, from + CHUNK_SAMPLES));
         const samples = new Float32Array(window.length);
         for (let i = 0; i < window.length; i++) samples[i] = window[i]! / 32768;
-        const result = await transcribe(model, samples, this.options);
+        const result = await transcribe(model, samples, options);
         if (result.text) texts.push(result.text);
+        const offsetMs = from / 16;
+        const weight = pcm16k.length === 0 ? 1 : window.length / pcm16k.length;
+        language ??= result.language ?? 'en';
+        avgLogprob += weight * result.avgLogProb;
+        noSpeechProb += weight * result.noSpeechProb;
+        for (const s of result.segments)
+          segments.push({ startMs: offsetMs + toMs(s.start), endMs: offsetMs + toMs(s.end), text: s.text });
+        for (const w of result.words ?? [])
+          words.push({
+            text: w.text,
+            startMs: offsetMs + toMs(w.start),
+            endMs: offsetMs + toMs(w.end),
+            probability: w.probability,
+          });
       }
-      return { text: texts.join(' '), inferenceMs: Math.round(performance.now() - started) };
+      return {
+        text: texts.join(' '),
+        inferenceMs: Math.round(performance.now() - started),
+        language: language!,
+        avgLogprob,
+        noSpeechProb,
+        segments,
+        ...(model.wordTiming ? { words } : {}),
+      };
     } catch (error) {
       throw new RecognitionError(error);
     } finally {

@@ -1,8 +1,10 @@
-import type { Logger, SpeechSegment } from '@calltx/shared';
+import type { Logger } from '@calltx/runtime';
+import type { SpeechSegment } from '@calltx/events/internal';
 import type { TranscriptStore } from '../db/transcript-store.js';
-import type { Recognizer } from '../engine/recognizer.js';
+import type { DetailedRecognition, Recognition, Recognizer } from '../engine/recognizer.js';
 import type { TranscriberMetrics } from '../metrics.js';
 import type { TranscriptPublisher } from '../transcripts/publisher.js';
+import { detailInCallTime } from '../transcripts/detail.js';
 import { PRIORITY, type WorkSlots } from '../work/slots.js';
 import type { PartialGate } from './partial-gate.js';
 
@@ -62,6 +64,7 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
   const { stored, found } = await deps.store.findOrTranscribe(key, async () => {
     const result = await deps.slots.run(PRIORITY.final, () => recognize(deps, segment, 'final'));
     return {
+      ...detailInCallTime(result, segment.startMs, segment.endMs),
       sequence: segment.sequence,
       startMs: segment.startMs,
       endMs: segment.endMs,
@@ -89,14 +92,19 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
   );
 }
 
-async function recognize(deps: LiveDeps, segment: SpeechSegment, kind: 'partial' | 'final') {
+async function recognize<K extends 'partial' | 'final'>(
+  deps: LiveDeps,
+  segment: SpeechSegment,
+  kind: K,
+): Promise<K extends 'final' ? DetailedRecognition : Recognition> {
   const pcm = decodePcm(segment.pcm);
   deps.logger.debug(
     { callSid: segment.callSid, segmentId: segment.segmentId, kind, samples: pcm.length },
     'transcribing',
   );
-  const result = await deps.recognizer.recognize(pcm);
+  const result =
+    kind === 'final' ? await deps.recognizer.recognizeDetailed(pcm) : await deps.recognizer.recognize(pcm);
   deps.metrics.inferenceSeconds.observe({ kind }, result.inferenceMs / 1000);
   deps.metrics.audioSeconds.inc({ kind }, pcm.length / 16_000);
-  return result;
+  return result as K extends 'final' ? DetailedRecognition : Recognition;
 }

@@ -1,10 +1,13 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import type { Logger, ObjectStore, TranscriptionJob } from '@calltx/shared';
+import type { Logger } from '@calltx/runtime';
+import type { ObjectStore } from '@calltx/storage';
+import type { TranscriptionJob } from '@calltx/events/internal';
 import { Segmenter, type SegmentEvent, type SileroVad } from '@calltx/speech';
 import type { TranscriptStore } from '../db/transcript-store.js';
 import type { Recognizer } from '../engine/recognizer.js';
 import type { TranscriberMetrics } from '../metrics.js';
 import type { TranscriptPublisher } from '../transcripts/publisher.js';
+import { detailInCallTime } from '../transcripts/detail.js';
 import { PRIORITY, type WorkSlots } from '../work/slots.js';
 import { RecordingAudio } from './recording-audio.js';
 
@@ -85,13 +88,18 @@ async function transcribeSegment(
     source: 'recording' as const,
   };
   const { stored } = await deps.store.findOrTranscribe(key, async () => {
-    const result = await deps.slots.run(PRIORITY.recording, () => deps.recognizer.recognize(event.pcm));
+    const result = await deps.slots.run(PRIORITY.recording, () =>
+      deps.recognizer.recognizeDetailed(event.pcm),
+    );
     deps.metrics.inferenceSeconds.observe({ kind: 'recording' }, result.inferenceMs / 1000);
     deps.metrics.audioSeconds.inc({ kind: 'recording' }, event.pcm.length / 16_000);
+    const startMs = Math.floor(event.startMs);
+    const endMs = Math.ceil(event.endMs);
     return {
+      ...detailInCallTime(result, startMs, endMs),
       sequence: event.sequence,
-      startMs: Math.floor(event.startMs),
-      endMs: Math.ceil(event.endMs),
+      startMs,
+      endMs,
       text: result.text,
       modelId: deps.recognizer.modelId,
       audioEndAt: queuedAt,

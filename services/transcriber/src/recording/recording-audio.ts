@@ -1,5 +1,6 @@
 import { Upsampler2x, WAVE_FORMAT_PCM, WavFormatError, parseWavHeader, type WavInfo } from '@calltx/audio';
-import { CalltxError, type ObjectStore } from '@calltx/shared';
+import { CalltxError } from '@calltx/events';
+import { type ObjectStore } from '@calltx/storage';
 
 /** The recording can't be transcribed as stored (missing, not a mono 16-bit PCM WAV at 8 or 16 kHz): never retried. */
 export class RecordingFormatError extends CalltxError {}

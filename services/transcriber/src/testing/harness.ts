@@ -2,16 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { pcm16leBytes } from '@calltx/audio';
-import {
-  createLogger,
-  createMetricsRegistry,
-  createObjectStore,
-  internalEvents,
-  publishEvent,
-  type Family,
-  type Logger,
-  type TranscriptionJob,
-} from '@calltx/shared';
+import { createLogger, createMetricsRegistry, type Logger } from '@calltx/runtime';
+import { createObjectStore } from '@calltx/storage';
+import { internalEvents, type TranscriptionJob } from '@calltx/events/internal';
+import { publishEvent } from '@calltx/nats';
+import { type Family } from '@calltx/events';
 import { startServiceStack, type ServiceStack } from '@calltx/testkit';
 import { FIXTURE_DIR } from '@calltx/whisper/testing';
 import { createTranscriber, type Transcriber } from '../app.js';

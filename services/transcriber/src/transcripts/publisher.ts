@@ -1,5 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { publishEvent, transcriptEvents, type Subjects } from '@calltx/shared';
+import { publishEvent } from '@calltx/nats';
+import { transcriptEvents, type Subjects } from '@calltx/events';
 import type { StoredSegment } from '../db/transcript-store.js';
 import type { TranscriberMetrics } from '../metrics.js';
 
@@ -63,6 +64,13 @@ export class TranscriptPublisher {
       source: segment.source,
       modelId: segment.modelId,
       timing: timing(segment.audioEndAt, new Date()),
+      ...(segment.language === null ? {} : { language: segment.language }),
+      ...(segment.avgLogprob === null ? {} : { avgLogprob: Math.min(0, segment.avgLogprob) }),
+      ...(segment.noSpeechProb === null ? {} : { noSpeechProb: segment.noSpeechProb }),
+      ...(segment.segments === null
+        ? {}
+        : { segments: segment.segments.map((s) => ({ ...s, text: s.text.slice(0, MAX_TEXT) })) }),
+      ...(segment.words === null ? {} : { words: segment.words }),
     });
     await publishEvent(
       this.js,

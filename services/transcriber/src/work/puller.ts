@@ -1,13 +1,9 @@
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { z } from 'zod';
-import {
-  DeadLetters,
-  defaultRetryDelay,
-  settleMessage,
-  type ConsumerMetrics,
-  type Logger,
-  type Subjects,
-} from '@calltx/shared';
+import { backoffDelayMs, type RetryPolicy } from '@calltx/retry';
+import { DeadLetters, JETSTREAM_RETRY, settleMessage, type ConsumerMetrics } from '@calltx/nats';
+import { type Logger } from '@calltx/runtime';
+import { type Subjects } from '@calltx/events';
 import { SlotsClosedError } from './slots.js';
 
 export interface PullerOptions<S extends z.ZodType> {
@@ -26,11 +22,11 @@ export interface PullerOptions<S extends z.ZodType> {
   handle: (event: z.output<S>, msg: JsMsg) => Promise<void>;
   logger: Logger;
   metrics: ConsumerMetrics;
-  /** Redelivery delay after a retryable failure, by delivery attempt. */
-  retryDelayMs?: (attempt: number) => number;
 }
 
 const FETCH_EXPIRES_MS = 5_000;
+/** Waits between failed fetches (the consumer looked up again each time); retried for as long as the puller runs. */
+const FETCH_RETRY: RetryPolicy = { attempts: Infinity, baseMs: 250, capMs: 5_000, jitter: 0 };
 
 /**
  * Pulls from one durable consumer, never holding more than `capacity` messages, and hands each validated
@@ -96,7 +92,7 @@ export class Puller<S extends z.ZodType> {
         consumer = undefined; // looked up again: it may have been recreated
         failures++;
         logger.warn({ err: error, consumer: name, failures }, 'fetch from consumer failed, retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * failures)));
+        await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(FETCH_RETRY, failures)));
       } finally {
         this.batch = undefined;
       }
@@ -134,7 +130,7 @@ export class Puller<S extends z.ZodType> {
       handle,
       logger,
       metrics,
-      retryDelay: this.options.retryDelayMs ?? defaultRetryDelay,
+      redelivery: JETSTREAM_RETRY,
       requeueOn: (error) => error instanceof SlotsClosedError,
     });
   }

@@ -1,4 +1,4 @@
-import { CalltxError } from '@calltx/shared';
+import { CalltxError } from '@calltx/events';
 
 /** Lower runs first: live finals, then live partials, then post-call recordings. */
 export const PRIORITY = { final: 0, partial: 1, recording: 2 } as const;

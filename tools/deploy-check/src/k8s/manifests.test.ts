@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Subjects } from '@calltx/shared';
+import { Subjects } from '@calltx/events';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
@@ -169,18 +169,21 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     }
   });
 
-  it('routes Twilio to the gateway on PUBLIC_BASE_URL’s host, over TLS, with WebSocket-friendly timeouts', () => {
+  it('routes Twilio to the gateway and the API and console to the api on PUBLIC_BASE_URL’s host, over TLS, with long-connection timeouts', () => {
     const publicUrl = new URL(config['PUBLIC_BASE_URL']!);
     expect(publicUrl.protocol).toBe('https:');
     const ingress = find<IIngress>(manifests, 'Ingress', 'gateway');
     expect(ingress.spec?.rules?.map((r) => r.host)).toEqual([publicUrl.host]);
     expect(ingress.spec?.tls?.[0]?.hosts).toEqual([publicUrl.host]);
+    const route = (path: string, service: string) => ({
+      path,
+      pathType: 'Prefix',
+      backend: { service: { name: service, port: { name: 'http' } } },
+    });
     expect(ingress.spec?.rules?.[0]?.http?.paths).toEqual([
-      {
-        path: '/twilio',
-        pathType: 'Prefix',
-        backend: { service: { name: 'gateway', port: { name: 'http' } } },
-      },
+      route('/twilio', 'gateway'),
+      route('/api', 'api'),
+      route('/console', 'api'),
     ]);
     const annotations = ingress.metadata?.annotations ?? {};
     expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(
@@ -192,17 +195,19 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
     expect(annotations['nginx.ingress.kubernetes.io/proxy-http-version']).toBe('1.1');
   });
 
-  it('autoscales the gateway on CPU and leaves replicas of autoscaled Deployments to the autoscalers', () => {
-    const hpa = find<IHorizontalPodAutoscaler>(manifests, 'HorizontalPodAutoscaler', 'gateway');
-    expect(hpa.spec?.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'gateway' });
-    expect(hpa.spec?.metrics).toEqual([
-      {
-        type: 'Resource',
-        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
-      },
-    ]);
-    expect(hpa.spec?.minReplicas).toBeLessThanOrEqual(hpa.spec!.maxReplicas);
-    expect(find<IDeployment>(manifests, 'Deployment', 'gateway').spec?.replicas).toBeUndefined();
+  it('autoscales the gateway and the api on CPU and leaves replicas of autoscaled Deployments to the autoscalers', () => {
+    for (const name of ['gateway', 'api']) {
+      const hpa = find<IHorizontalPodAutoscaler>(manifests, 'HorizontalPodAutoscaler', name);
+      expect(hpa.spec?.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
+      expect(hpa.spec?.metrics).toEqual([
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
+        },
+      ]);
+      expect(hpa.spec?.minReplicas).toBeLessThanOrEqual(hpa.spec!.maxReplicas);
+      expect(find<IDeployment>(manifests, 'Deployment', name).spec?.replicas).toBeUndefined();
+    }
     expect(find<IDeployment>(manifests, 'Deployment', 'transcriber').spec?.replicas).toBeUndefined();
   });
 

@@ -1,0 +1,13 @@
+export { ConfigError } from './config-error.js';
+export {
+  variable,
+  pickVariables,
+  httpUrl,
+  positiveInt,
+  booleanFlag,
+  speakerMap,
+  type VariableSpec,
+  type VariableTable,
+  type Config,
+} from './variables.js';
+export { loadConfig, asRead } from './load.js';

@@ -1,0 +1,12 @@
+export { DATABASE_VARIABLES } from './variables.js';
+export { createPool, type Pool, type PoolClient, type PoolOptions } from './pool.js';
+export {
+  runMigrations,
+  MigrationChecksumError,
+  type Migration,
+  type MigrationOptions,
+  type MigrationResult,
+} from './migrations.js';
+export { withTransaction, type TransactionOptions } from './transaction.js';
+export { DatabaseError, toDatabaseError } from './database-error.js';
+export { runMigrationEntry, MIGRATE_VARIABLES } from './migrate-entry.js';

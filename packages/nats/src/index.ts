@@ -1,0 +1,26 @@
+export { NATS_VARIABLES, DEAD_LETTER_VARIABLES } from './variables.js';
+export { connectNats, type NatsLink, type NatsConnectOptions } from './connection.js';
+export { whileJetStreamUnavailable } from './availability.js';
+export { startJetStream, type JetStreamLink, type JetStreamStartOptions } from './jetstream-start.js';
+export { provisionStreams, streamConfig } from './streams.js';
+export {
+  settleMessage,
+  type SettleOptions,
+  ensureDurableConsumer,
+  runConsumer,
+  type DurableConsumerSpec,
+  type RunConsumerOptions,
+  type RunningConsumer,
+} from './consumer.js';
+export { consumerMetrics, type ConsumerMetrics } from './consumer-metrics.js';
+export { publishEvent, PublishError } from './publish.js';
+export {
+  DeadLetters,
+  DeadLetterError,
+  DEAD_LETTER_HEADERS,
+  replayDeadLetters,
+  type DeadLetterReason,
+  type ReplayedLetter,
+  type ReplayOptions,
+} from './dead-letters.js';
+export { JETSTREAM_RETRY } from './retry-policy.js';

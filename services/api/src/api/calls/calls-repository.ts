@@ -1,0 +1,264 @@
+import { toDatabaseError, type Pool } from '@calltx/db';
+import { type RecordingStatus } from '@calltx/events';
+
+/**
+ * Queries over the api's read model (read-model/migrations.ts), which the public events fill: calls, their
+ * stream audio, recordings with their files, and final transcript segments.
+ */
+
+export type CallState = 'live' | 'ended';
+
+export interface CallRow {
+  callSid: string;
+  startedAt: Date;
+  endedAt: Date | null;
+  state: CallState;
+  status: string | null;
+  agent: string | null;
+  technician: string | null;
+  durationMs: number | null;
+  recordingStatus: RecordingStatus | 'none';
+}
+
+export interface ListedCall extends CallRow {
+  /** The start time at Postgres precision (microseconds): the keyset cursor must not lose it. */
+  startedKey: string;
+}
+
+export interface CallListFilter {
+  /** RFC 3339 times. */
+  from?: string;
+  to?: string;
+  /** Digits that the technician's number contains. */
+  numberDigits?: string;
+  state?: CallState;
+  after?: { startedKey: string; callSid: string };
+  limit: number;
+}
+
+export interface SegmentRow {
+  speaker: string;
+  segmentId: string;
+  source: 'live' | 'recording';
+  sequence: number;
+  startMs: number;
+  endMs: number;
+  text: string;
+  modelId: string;
+}
+
+export interface RecordingRow {
+  recordingSid: string;
+  status: RecordingStatus;
+  durationMs: number | null;
+  channels: number | null;
+  error: { source: string | null; code: string | null; message: string | null } | null;
+  storedAt: Date | null;
+  objects: Array<{ role: string; channel: number | null; key: string; bytes: number; durationMs: number }>;
+}
+
+export interface StreamFileRow {
+  speaker: string;
+  key: string;
+  bytes: number;
+  durationMs: number;
+  gapFilledMs: number;
+}
+
+// A call row may come from a stream event before `call.started`: its start is the first time known.
+const STARTED = 'COALESCE(c.started_at, c.stream_started_at, c.first_event_at)';
+
+const CALL_COLUMNS = `
+  c.call_sid, c.agent_party, c.technician_party, ${STARTED} AS started, c.ended_at, c.stream_stopped_at,
+  c.call_status, c.duration_ms,
+  EXTRACT(EPOCH FROM (c.ended_at - ${STARTED})) * 1000 AS elapsed_ms,
+  to_char(${STARTED} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_key,
+  (SELECT r.status FROM api_recordings r WHERE r.call_sid = c.call_sid
+    ORDER BY r.first_event_at DESC, r.recording_sid DESC LIMIT 1) AS recording_status`;
+
+// Ended: Twilio reported a final status, or the media stream stopped.
+const ENDED = '(c.ended_at IS NOT NULL OR c.stream_stopped_at IS NOT NULL)';
+
+interface RawCall {
+  call_sid: string;
+  agent_party: string | null;
+  technician_party: string | null;
+  started: Date;
+  ended_at: Date | null;
+  stream_stopped_at: Date | null;
+  call_status: string | null;
+  duration_ms: number | null;
+  elapsed_ms: string | null;
+  started_key: string;
+  recording_status: RecordingStatus | null;
+}
+
+const toCall = (row: RawCall): ListedCall => ({
+  callSid: row.call_sid,
+  startedAt: row.started,
+  endedAt: row.ended_at ?? row.stream_stopped_at,
+  state: row.ended_at || row.stream_stopped_at ? 'ended' : 'live',
+  status: row.call_status,
+  agent: row.agent_party,
+  technician: row.technician_party,
+  // The stored audio's length when there is some; else the time between start and end.
+  durationMs:
+    row.duration_ms ?? (row.elapsed_ms === null ? null : Math.max(0, Math.round(Number(row.elapsed_ms)))),
+  recordingStatus: row.recording_status ?? 'none',
+  startedKey: row.started_key,
+});
+
+export class CallsRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Newest first, keyset-paginated on (start, CallSid). */
+  async list(filter: CallListFilter): Promise<ListedCall[]> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    if (filter.from) where.push(`${STARTED} >= ${param(filter.from)}::timestamptz`);
+    if (filter.to) where.push(`${STARTED} < ${param(filter.to)}::timestamptz`);
+    if (filter.numberDigits) {
+      where.push(
+        `regexp_replace(COALESCE(c.technician_party, ''), '[^0-9]', '', 'g') LIKE ${param(`%${filter.numberDigits}%`)}`,
+      );
+    }
+    if (filter.state) where.push(filter.state === 'ended' ? ENDED : `NOT ${ENDED}`);
+    if (filter.after) {
+      where.push(
+        `(${STARTED}, c.call_sid) < (${param(filter.after.startedKey)}::timestamptz, ${param(filter.after.callSid)})`,
+      );
+    }
+    const sql = `SELECT ${CALL_COLUMNS} FROM api_calls c
+      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY ${STARTED} DESC, c.call_sid DESC LIMIT ${param(filter.limit)}`;
+    return (await this.query<RawCall>('list calls', sql, params)).map(toCall);
+  }
+
+  async get(callSid: string): Promise<CallRow | null> {
+    const rows = await this.query<RawCall>(
+      'get call',
+      `SELECT ${CALL_COLUMNS} FROM api_calls c WHERE c.call_sid = $1`,
+      [callSid],
+    );
+    return rows[0] ? toCall(rows[0]) : null;
+  }
+
+  /** Final transcript segments, each source in conversation order. */
+  async segments(callSid: string): Promise<SegmentRow[]> {
+    const rows = await this.query<{
+      speaker: string;
+      segment_id: string;
+      source: 'live' | 'recording';
+      sequence: number;
+      start_ms: number;
+      end_ms: number;
+      text: string;
+      model_id: string;
+    }>(
+      'get transcript',
+      `SELECT speaker, segment_id, source, sequence, start_ms::float8 AS start_ms, end_ms::float8 AS end_ms, text, model_id
+         FROM api_transcript_segments WHERE call_sid = $1
+         ORDER BY source, start_ms, speaker, sequence`,
+      [callSid],
+    );
+    return rows.map((r) => ({
+      speaker: r.speaker,
+      segmentId: r.segment_id,
+      source: r.source,
+      sequence: r.sequence,
+      startMs: r.start_ms,
+      endMs: r.end_ms,
+      text: r.text,
+      modelId: r.model_id,
+    }));
+  }
+
+  async recordings(callSid: string): Promise<RecordingRow[]> {
+    const [recordings, objects] = await Promise.all([
+      this.query<{
+        recording_sid: string;
+        status: RecordingStatus;
+        duration_ms: number | null;
+        twilio_duration_seconds: number | null;
+        channels: number | null;
+        error_source: string | null;
+        error_code: string | null;
+        error_message: string | null;
+        stored_at: Date | null;
+      }>(
+        'get recordings',
+        `SELECT recording_sid, status, duration_ms::float8 AS duration_ms, twilio_duration_seconds, channels,
+                error_source, error_code, error_message, stored_at
+           FROM api_recordings WHERE call_sid = $1 ORDER BY first_event_at, recording_sid`,
+        [callSid],
+      ),
+      this.query<{
+        recording_sid: string;
+        role: string;
+        channel: number | null;
+        object_key: string;
+        bytes: number;
+        duration_ms: number;
+      }>(
+        'get recording files',
+        `SELECT o.recording_sid, o.role, o.channel, o.object_key, o.bytes::float8 AS bytes, o.duration_ms::float8 AS duration_ms
+           FROM api_recording_objects o JOIN api_recordings r USING (recording_sid)
+          WHERE r.call_sid = $1 ORDER BY o.channel NULLS FIRST, o.role`,
+        [callSid],
+      ),
+    ]);
+    return recordings.map((r) => ({
+      recordingSid: r.recording_sid,
+      status: r.status,
+      durationMs:
+        r.duration_ms ?? (r.twilio_duration_seconds === null ? null : r.twilio_duration_seconds * 1000),
+      channels: r.channels,
+      error:
+        r.error_source || r.error_code || r.error_message
+          ? { source: r.error_source, code: r.error_code, message: r.error_message }
+          : null,
+      storedAt: r.stored_at,
+      objects: objects
+        .filter((o) => o.recording_sid === r.recording_sid)
+        .map((o) => ({
+          role: o.role,
+          channel: o.channel,
+          key: o.object_key,
+          bytes: o.bytes,
+          durationMs: o.duration_ms,
+        })),
+    }));
+  }
+
+  /** The audio as streamed live, one 8 kHz WAV per speaker (what there is when the recording is absent). */
+  async streamFiles(callSid: string): Promise<StreamFileRow[]> {
+    const rows = await this.query<{
+      speaker: string;
+      object_key: string;
+      bytes: number;
+      duration_ms: number;
+      gap_filled_ms: number;
+    }>(
+      'get stream files',
+      `SELECT speaker, object_key, bytes::float8 AS bytes, duration_ms, gap_filled_ms
+         FROM api_call_stream_files WHERE call_sid = $1 AND sample_rate = 8000 ORDER BY speaker`,
+      [callSid],
+    );
+    return rows.map((r) => ({
+      speaker: r.speaker,
+      key: r.object_key,
+      bytes: r.bytes,
+      durationMs: r.duration_ms,
+      gapFilledMs: r.gap_filled_ms,
+    }));
+  }
+
+  private async query<R extends object>(operation: string, sql: string, params: unknown[]): Promise<R[]> {
+    try {
+      return (await this.pool.query<R & Record<string, unknown>>(sql, params)).rows;
+    } catch (error) {
+      throw toDatabaseError(operation, error);
+    }
+  }
+}

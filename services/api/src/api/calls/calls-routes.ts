@@ -1,0 +1,154 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { CALL_SID_PATTERN, schemas } from '@calltx/events';
+import { type ObjectStore } from '@calltx/storage';
+import { requireScopes } from '../auth/authenticate.js';
+import { ApiError, invalidRequest } from '../errors.js';
+import type { CallRow, CallsRepository, ListedCall } from './calls-repository.js';
+
+export interface CallsRouteDeps {
+  calls: CallsRepository;
+  objectStore: ObjectStore;
+  urlTtlSeconds: number;
+}
+
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 100;
+
+const ListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT),
+  cursor: z.string().max(200).optional(),
+  from: schemas.isoTime.optional(),
+  to: schemas.isoTime.optional(),
+  number: z
+    .string()
+    .max(32)
+    .transform((value) => value.replace(/\D/g, ''))
+    .refine((digits) => digits.length >= 3, 'must contain at least 3 digits')
+    .optional(),
+  state: z.enum(['live', 'ended']).optional(),
+});
+
+/** Opaque to clients: the last call of a page, at Postgres precision. */
+const Cursor = z.tuple([
+  z.iso.datetime({ offset: true, precision: 6 }).refine(schemas.withinPostgresRange),
+  z.string().regex(CALL_SID_PATTERN),
+]);
+
+const encodeCursor = (call: ListedCall) =>
+  Buffer.from(JSON.stringify([call.startedKey, call.callSid])).toString('base64url');
+
+function decodeCursor(cursor: string): { startedKey: string; callSid: string } {
+  try {
+    const [startedKey, callSid] = Cursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return { startedKey, callSid };
+  } catch {
+    throw invalidRequest('cursor is not valid: pass nextCursor from the previous page as it was');
+  }
+}
+
+function queryOf<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
+  const result = schema.safeParse(req.query);
+  if (!result.success) {
+    throw invalidRequest(
+      result.error.issues.map((issue) => `${issue.path.join('.') || 'query'}: ${issue.message}`).join('; '),
+    );
+  }
+  return result.data;
+}
+
+export const callJson = (call: CallRow) => ({
+  callSid: call.callSid,
+  startedAt: call.startedAt.toISOString(),
+  endedAt: call.endedAt?.toISOString() ?? null,
+  state: call.state,
+  status: call.status,
+  agent: call.agent,
+  technician: call.technician,
+  durationMs: call.durationMs,
+  recordingStatus: call.recordingStatus,
+});
+
+/** `GET /calls` (list, filters, pages) and `GET /calls/{callSid}` (with transcript, recordings and stream audio). */
+export function callsRouter({ calls, objectStore, urlTtlSeconds }: CallsRouteDeps): Router {
+  const router = Router();
+
+  router.get('/calls', requireScopes('calls:read'), async (req, res) => {
+    const query = queryOf(ListQuery, req);
+    if (query.from && query.to && Date.parse(query.from) >= Date.parse(query.to)) {
+      throw invalidRequest('from must be before to');
+    }
+    const rows = await calls.list({
+      // As given: Postgres keeps the microseconds a Date would drop.
+      ...(query.from ? { from: query.from } : {}),
+      ...(query.to ? { to: query.to } : {}),
+      ...(query.number ? { numberDigits: query.number } : {}),
+      ...(query.state ? { state: query.state } : {}),
+      ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    res.json({
+      calls: page.map(callJson),
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
+    });
+  });
+
+  router.get(
+    '/calls/:callSid',
+    requireScopes('calls:read', 'transcripts:read', 'recordings:read'),
+    async (req, res) => {
+      const callSid = String(req.params.callSid);
+      if (!CALL_SID_PATTERN.test(callSid))
+        throw invalidRequest('callSid must be CA followed by 32 hex digits');
+      const [call, segments, recordings, streamFiles] = await Promise.all([
+        calls.get(callSid),
+        calls.segments(callSid),
+        calls.recordings(callSid),
+        calls.streamFiles(callSid),
+      ]);
+      if (!call && segments.length === 0 && recordings.length === 0) {
+        throw new ApiError(404, 'not_found', 'no such call');
+      }
+      const expiresAt = new Date(Date.now() + urlTtlSeconds * 1000).toISOString();
+      const url = (key: string) => objectStore.presignedGetUrl(key, urlTtlSeconds);
+      res.set('Cache-Control', 'private, no-store').json({
+        call: call ? callJson(call) : null,
+        transcript: { segments },
+        recordings: await Promise.all(
+          recordings.map(async (r) => ({
+            recordingSid: r.recordingSid,
+            status: r.status,
+            durationMs: r.durationMs,
+            channels: r.channels,
+            error: r.error,
+            storedAt: r.storedAt?.toISOString() ?? null,
+            files: await Promise.all(
+              r.objects.map(async (o) => ({
+                role: o.role,
+                channel: o.channel,
+                bytes: o.bytes,
+                durationMs: o.durationMs,
+                url: await url(o.key),
+                urlExpiresAt: expiresAt,
+              })),
+            ),
+          })),
+        ),
+        streamAudio: await Promise.all(
+          streamFiles.map(async (f) => ({
+            speaker: f.speaker,
+            bytes: f.bytes,
+            durationMs: f.durationMs,
+            gapFilledMs: f.gapFilledMs,
+            url: await url(f.key),
+            urlExpiresAt: expiresAt,
+          })),
+        ),
+      });
+    },
+  );
+
+  return router;
+}

@@ -1,0 +1,69 @@
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Registry } from 'prom-client';
+import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
+import { type ObjectStore } from '@calltx/storage';
+import { type Pool } from '@calltx/db';
+import { type Subjects } from '@calltx/events';
+import type { ApiConfig } from './api/config.js';
+import { mountConsoleAndApi, type ConsoleAndApi } from './console/index.js';
+import { startReadModelFeed, type ReadModelFeed } from './read-model/consumers.js';
+
+export interface ApiServiceDeps {
+  config: ApiConfig;
+  /** Holds the read model (its own tables only). */
+  pool: Pool;
+  objectStore: ObjectStore;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  subjects: Subjects;
+  logger: Logger;
+  registry: Registry;
+  /** TWILIO_ACCOUNT_SID: Voice SDK tokens are issued for this account. */
+  twilioAccountSid: string;
+  /** DEADLETTER_MAX_DELIVER of the read model's consumers. */
+  maxDeliver: number;
+  isNatsConnected: () => boolean;
+  /** SSE keep-alive comment interval (tests shorten it). */
+  heartbeatMs?: number;
+}
+
+export interface ApiService {
+  http: ServiceHttp;
+  consoleAndApi: ConsoleAndApi;
+  readModel: ReadModelFeed;
+}
+
+/** The read API and the agent console over the read model, which the public events keep up to date. */
+export async function createApiService(deps: ApiServiceDeps): Promise<ApiService> {
+  const { pool, registry } = deps;
+  const http = createServiceHttp({
+    registry,
+    checks: {
+      nats: deps.isNatsConnected,
+      postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
+    },
+  });
+  const consoleAndApi = mountConsoleAndApi(http.app, {
+    config: deps.config,
+    pool,
+    objectStore: deps.objectStore,
+    nc: deps.nc,
+    subjects: deps.subjects,
+    logger: deps.logger,
+    twilioAccountSid: deps.twilioAccountSid,
+    registry,
+    ...(deps.heartbeatMs === undefined ? {} : { heartbeatMs: deps.heartbeatMs }),
+  });
+  const readModel = await startReadModelFeed({
+    js: deps.js,
+    jsm: deps.jsm,
+    subjects: deps.subjects,
+    pool,
+    logger: deps.logger,
+    registry,
+    maxDeliver: deps.maxDeliver,
+  });
+  return { http, consoleAndApi, readModel };
+}

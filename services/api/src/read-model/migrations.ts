@@ -1,0 +1,91 @@
+import type { Migration } from '@calltx/db';
+
+/**
+ * The api's read model: its own tables, filled only from the public events (calls.v1, recordings.v1,
+ * transcripts.v1). Every table is prefixed `api_`, so `pnpm api:rebuild` can drop exactly these. Times that order
+ * rows come from the events (`first_event_at`), never from now(), so a rebuild orders them as before.
+ */
+export const API_MIGRATIONS: readonly Migration[] = [
+  {
+    id: '001-read-model',
+    sql: `
+      CREATE TABLE IF NOT EXISTS api_calls (
+        call_sid            text PRIMARY KEY,
+        -- Personal data (Twilio Client identity of the agent, technician's number): never logged.
+        agent_party         text,
+        technician_party    text,
+        started_at          timestamptz,
+        stream_started_at   timestamptz,
+        stream_stopped_at   timestamptz,
+        ended_at            timestamptz,
+        call_status         text,
+        duration_ms         integer,
+        audio_stored_at     timestamptz,
+        first_event_at      timestamptz NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS api_calls_started_idx
+        ON api_calls ((COALESCE(started_at, stream_started_at, first_event_at)) DESC, call_sid DESC);
+
+      CREATE TABLE IF NOT EXISTS api_call_stream_files (
+        call_sid        text NOT NULL,
+        speaker         text NOT NULL,
+        sample_rate     integer NOT NULL,
+        object_key      text NOT NULL,
+        bytes           bigint NOT NULL,
+        duration_ms     integer NOT NULL,
+        gap_filled_ms   integer NOT NULL,
+        PRIMARY KEY (call_sid, speaker, sample_rate)
+      );
+
+      CREATE TABLE IF NOT EXISTS api_recordings (
+        recording_sid           text PRIMARY KEY,
+        call_sid                text NOT NULL,
+        status                  text NOT NULL,
+        twilio_duration_seconds integer,
+        channels                smallint,
+        duration_ms             bigint,
+        error_source            text,
+        error_code              text,
+        error_message           text,
+        stored_at               timestamptz,
+        first_event_at          timestamptz NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS api_recordings_call_idx ON api_recordings (call_sid, first_event_at);
+
+      CREATE TABLE IF NOT EXISTS api_recording_objects (
+        recording_sid   text NOT NULL,
+        role            text NOT NULL,
+        channel         smallint,
+        object_key      text NOT NULL,
+        bytes           bigint NOT NULL,
+        duration_ms     bigint NOT NULL,
+        PRIMARY KEY (recording_sid, role)
+      );
+
+      CREATE TABLE IF NOT EXISTS api_transcript_segments (
+        call_sid    text NOT NULL,
+        speaker     text NOT NULL,
+        segment_id  text NOT NULL,
+        source      text NOT NULL,
+        sequence    integer NOT NULL,
+        start_ms    bigint NOT NULL,
+        end_ms      bigint NOT NULL,
+        text        text NOT NULL,
+        model_id    text NOT NULL,
+        PRIMARY KEY (call_sid, speaker, segment_id, source)
+      );
+    `,
+  },
+];
+
+export const MIGRATIONS_TABLE = 'api_migrations';
+
+/** Every table of the read model, the migrations' record included: what a rebuild drops. */
+export const READ_MODEL_TABLES = [
+  'api_calls',
+  'api_call_stream_files',
+  'api_recordings',
+  'api_recording_objects',
+  'api_transcript_segments',
+  MIGRATIONS_TABLE,
+] as const;

@@ -1,0 +1,2 @@
+export { renderConfigurationDoc } from './render.js';
+export { SERVICE_VARIABLES } from './services.js';
