@@ -1,14 +1,17 @@
 import { z } from 'zod';
 import { CALL_SID_PATTERN } from './subjects.js';
 
+const sidPattern = (prefix: string) => new RegExp(`^${prefix}[0-9a-fA-F]{32}$`);
 const sid = (prefix: string) =>
-  z.string().regex(new RegExp(`^${prefix}[0-9a-fA-F]{32}$`), `must be ${prefix} followed by 32 hex digits`);
+  z.string().regex(sidPattern(prefix), `must be ${prefix} followed by 32 hex digits`);
 
 export const callSid = z.string().regex(CALL_SID_PATTERN, 'must be CA followed by 32 hex digits');
-export const streamSid = sid('MZ');
+export const STREAM_SID_PATTERN = sidPattern('MZ');
+export const streamSid = z.string().regex(STREAM_SID_PATTERN, 'must be MZ followed by 32 hex digits');
 export const accountSid = sid('AC');
 export const recordingSid = sid('RE');
-export const speaker = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/);
+export const SPEAKER_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+export const speaker = z.string().regex(SPEAKER_PATTERN);
 /**
  * Whether an ISO 8601 time is one Postgres's timestamptz takes: it has no year 0000 and refuses offsets beyond
  * ±15:59, both of which ISO (and zod) allow.

@@ -5,7 +5,16 @@
 import { eventFactory } from './codec.js';
 import * as speech from './speech.js';
 
-export { MediaFrames } from './media.js';
+export {
+  MediaFrames,
+  MEDIA_FRAMES_V2,
+  MEDIA_V2_FRAME_HEADER_BYTES,
+  decodeMediaBatch,
+  encodeMediaFramesV2,
+  mediaFramesV2Head,
+  type MediaBatch,
+  type MediaFramesV2,
+} from './media.js';
 export { SpeechSegment, TranscriptionJob } from './speech.js';
 
 export const internalEvents = {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallEvent, decodeEvent } from '@calltx/events';
+import { encodeMediaFramesV2 } from '@calltx/events/internal';
 import { type ObjectStore } from '@calltx/storage';
 import { mediaConsumerName } from './calls/media-consumer.js';
 import { writeCallWavs } from './finalize/call-wavs.js';
@@ -83,6 +84,38 @@ describe('stream-ingest', () => {
     expect(
       await ingest.metric('calltx_ingest_calls_finalized_total', { trigger: 'stopped' }),
     ).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reads media.frames.v1 and v2 alike (a rolling upgrade): the same exact WAVs from either, or both mixed', async () => {
+    const send = async (call: SyntheticCall, formats: Array<'v1' | 'v2'>) => {
+      await call.start();
+      for (let ts = 0, i = 0; ts < 6_000; ts += 100, i += 1) {
+        const format = formats[i % formats.length]!;
+        for (const track of call.tracks) {
+          const timestamps = [0, 20, 40, 60, 80].map((d) => ts + d);
+          await call.send(track, call.framesAt(track, timestamps), { format });
+        }
+      }
+      await call.stop();
+    };
+    const v1 = new SyntheticCall(env.js, env.subjects);
+    const v2 = new SyntheticCall(env.js, env.subjects);
+    const mixed = new SyntheticCall(env.js, env.subjects);
+    await send(v1, ['v1']);
+    await send(v2, ['v2']);
+    await send(mixed, ['v1', 'v2']);
+    const invalidBefore = await ingest.metric('calltx_ingest_rejected_frames_total', {
+      reason: 'invalid-message',
+    });
+    for (const call of [v1, v2, mixed]) {
+      await finalized(call.callSid);
+      const files = await env.repo.files(call.callSid);
+      expect(files).toHaveLength(4);
+      for (const track of call.tracks) await expectExactWavs(env.store, call, track, files, 6_000);
+    }
+    expect(await ingest.metric('calltx_ingest_rejected_frames_total', { reason: 'invalid-message' })).toBe(
+      invalidBefore,
+    );
   });
 
   it('places frames by timestamp: gaps, a late start, reordering and duplicates; records the filled ms', async () => {
@@ -202,6 +235,17 @@ describe('stream-ingest', () => {
       env.subjects.media(call.callSid, 'outbound'),
       new TextEncoder().encode(JSON.stringify({ type: 'media.frames.v1' })),
     );
+    // A media.frames.v2 body cut short, and a v2 frame of the wrong length.
+    const v2 = encodeMediaFramesV2({
+      callSid: call.callSid,
+      streamSid: call.streamSid,
+      track: 'outbound',
+      speaker: SPEAKERS.outbound,
+      receivedAt: new Date().toISOString(),
+      frames: [{ chunk: 1, timestampMs: 1_000, payload: new Uint8Array(159) }],
+    });
+    await env.js.publish(env.subjects.media(call.callSid, 'outbound'), v2.subarray(0, v2.length - 1));
+    await env.js.publish(env.subjects.media(call.callSid, 'outbound'), v2);
     await call.stream(1_040, 2_000, 5);
     await call.stop();
     await eventually(async () =>
@@ -224,9 +268,9 @@ describe('stream-ingest', () => {
       'call-finished': await delta('call-finished'),
     }).toEqual({
       'invalid-base64': 2,
-      'payload-length': 2,
+      'payload-length': 3,
       'unknown-track': 1,
-      'invalid-message': 2,
+      'invalid-message': 3,
       'timestamp-out-of-range': 1,
       'call-finished': 3,
     });

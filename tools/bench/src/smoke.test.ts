@@ -21,6 +21,18 @@ describe('benchmarks still run end to end', () => {
     expect(stdout).toMatch(/CPU\/frame gateway \d+\.\d µs vs bare ws \d+\.\d µs/);
   }, 150_000);
 
+  it('bench:memory, 20 idle calls: both services own them, and RSS per call is reported as JSON', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [script('memory'), '--calls', '20', '--warmup', '5', '--settle-ms', '200'],
+      { timeout: 120_000 },
+    );
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(summary).toMatchObject({ bench: 'memory', calls: 20, goalKiBPerCall: 64 });
+    expect(typeof summary.gatewayKiBPerCall).toBe('number');
+    expect(typeof summary.ingestKiBPerCall).toBe('number');
+  }, 150_000);
+
   it('bench:fetcher, a 1-minute recording: stored, timed beside sox, peak RSS read', async () => {
     const { stdout } = await run(process.execPath, [script('fetcher'), '--minutes', '1', '--rounds', '1'], {
       timeout: 120_000,

@@ -1,6 +1,6 @@
-import { MediaFrames } from '@calltx/events/internal';
+import { decodeMediaBatch, encodeMediaFramesV2 } from '@calltx/events/internal';
 import { describe, expect, it } from 'vitest';
-import { BatchEncoder } from './batch-body.js';
+import { BatchEncoder, decodedLength } from './batch-body.js';
 
 const identity = {
   callSid: `CA${'a'.repeat(32)}`,
@@ -8,24 +8,35 @@ const identity = {
   track: 'outbound' as const,
   speaker: 'technician',
 };
-const payload = Buffer.alloc(160, 0xff).toString('base64');
+const bytes = Buffer.from(Array.from({ length: 160 }, (_, i) => (i * 37) & 0xff));
 
 describe('BatchEncoder', () => {
-  it('writes exactly what JSON.stringify writes, and a valid media.frames.v1 message', () => {
+  it('writes a media.frames.v2 body byte for byte as the events package encodes it, with the base64 decoded', () => {
     const at = new Date('2026-11-27T10:00:00.123Z');
     const frames = [
-      { chunk: 7, timestampMs: 120, payload },
+      { chunk: 7, timestampMs: 120, payload: bytes.toString('base64') },
       { chunk: 8, timestampMs: 140, payload: 'AAA=' },
+      { chunk: 9, timestampMs: 86_400_000 * 300, payload: 'AA==' },
+      { chunk: 999_999_999_999, timestampMs: 999_999_999_999, payload: 'f39/fw==' },
     ];
-    const body = new BatchEncoder(identity).encode(at, frames);
-    const expected = { type: 'media.frames.v1', ...identity, receivedAt: at.toISOString(), frames };
-    expect(body.toString()).toBe(JSON.stringify(expected));
-    expect(MediaFrames.parse(JSON.parse(body.toString()))).toEqual(expected);
+    const body = new BatchEncoder(identity).encode(at.getTime(), frames);
+    const asBytes = frames.map((f) => ({ ...f, payload: new Uint8Array(Buffer.from(f.payload, 'base64')) }));
+    expect(body).toEqual(
+      Buffer.from(encodeMediaFramesV2({ ...identity, receivedAt: at.toISOString(), frames: asBytes })),
+    );
+    expect(decodeMediaBatch(body)).toEqual({
+      type: 'media.frames.v2',
+      ...identity,
+      receivedAt: at.toISOString(),
+      // views into the body, which is a Buffer
+      frames: asBytes.map((f) => ({ ...f, payload: Buffer.from(f.payload) })),
+    });
   });
 
-  it('escapes the configured speaker name once, as JSON.stringify does', () => {
-    const odd = { ...identity, speaker: 'tech "field" \\ ünïcode' };
-    const body = new BatchEncoder(odd).encode(new Date(0), [{ chunk: 1, timestampMs: 0, payload }]);
-    expect(JSON.parse(body.toString())).toMatchObject({ speaker: odd.speaker, frames: [{ chunk: 1 }] });
+  it('knows what a checked base64 payload decodes to', () => {
+    for (const n of [1, 2, 3, 4, 159, 160, 161]) {
+      const payload = Buffer.alloc(n, 0xab).toString('base64');
+      expect(decodedLength(payload)).toBe(n);
+    }
   });
 });

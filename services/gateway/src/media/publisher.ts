@@ -8,7 +8,7 @@ import { BatchEncoder } from './batch-body.js';
 export interface Frame {
   chunk: number;
   timestampMs: number;
-  /** Twilio's base64 mu-law, passed through untouched. */
+  /** Twilio's base64 mu-law as checked on receipt; decoded into the batch body. */
   payload: string;
   /** performance.now() when the frame arrived, for the receive → ack latency. */
   receivedAt: number;
@@ -94,7 +94,7 @@ export class TrackPublisher {
     this.inFlight = {
       msgId: `${streamSid}:${track}:${frames[0]!.chunk}`,
       frames,
-      body: this.encoder.encode(new Date(), frames),
+      body: this.encoder.encode(Date.now(), frames),
     };
     this.send(this.inFlight);
   }

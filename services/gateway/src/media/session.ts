@@ -14,6 +14,8 @@ import {
   StopMessage,
   TWILIO_EVENTS,
   checkMediaMessage,
+  readTwilioMedia,
+  type MediaFields,
 } from './twilio-messages.js';
 
 const KNOWN_EVENTS = new Set<string>(TWILIO_EVENTS);
@@ -48,6 +50,8 @@ type RejectReason =
 interface Started {
   callSid: string;
   streamSid: string;
+  /** streamSid as bytes, for the media fast path. */
+  streamSidBytes: Buffer;
   accountSid: string;
   tracks: Record<Track, TrackPublisher>;
   lastChunk: Record<Track, number>;
@@ -120,6 +124,15 @@ export class MediaStreamSession {
 
   private onMessage(data: RawData, isBinary: boolean): void {
     if (isBinary) return this.reject('binary');
+    const started = this.started;
+    if (started && !this.finishing && Buffer.isBuffer(data)) {
+      // Nearly all the traffic: Twilio's exact media text is read without a parse tree; anything else below.
+      const media = readTwilioMedia(data, started.streamSidBytes);
+      if (media) {
+        this.deps.metrics.mediaMessages.inc();
+        return this.accept(started, media, performance.now());
+      }
+    }
     let message: unknown;
     try {
       message = JSON.parse(data.toString());
@@ -164,6 +177,7 @@ export class MediaStreamSession {
     this.started = {
       callSid,
       streamSid,
+      streamSidBytes: Buffer.from(streamSid),
       accountSid,
       tracks: { inbound: track('inbound'), outbound: track('outbound') },
       lastChunk: { inbound: 0, outbound: 0 },
@@ -196,15 +210,18 @@ export class MediaStreamSession {
     if (this.finishing) return this.reject('media-after-stop');
     const media = checkMediaMessage(message as object, this.started.streamSid);
     if (typeof media === 'string') return this.reject('invalid', { issues: [media] });
+    this.accept(this.started, media, receivedAt);
+  }
+
+  private accept(started: Started, media: MediaFields, receivedAt: number): void {
     const { track, chunk, timestamp, payload } = media;
-    const { metrics } = this.deps;
-    const counters = metrics.track[track];
+    const counters = this.deps.metrics.track[track];
     counters.received.inc();
-    const last = this.started.lastChunk[track];
+    const last = started.lastChunk[track];
     if (chunk > last + 1 && last > 0) counters.gaps.inc(chunk - last - 1);
     if (chunk <= last) counters.outOfOrder.inc();
-    this.started.lastChunk[track] = Math.max(last, chunk);
-    this.started.tracks[track].add({ chunk, timestampMs: timestamp, payload, receivedAt });
+    started.lastChunk[track] = Math.max(last, chunk);
+    started.tracks[track].add({ chunk, timestampMs: timestamp, payload, receivedAt });
   }
 
   private onStop(message: unknown): void {

@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import twilio from 'twilio';
 import WebSocket from 'ws';
 import { Subjects, type Family } from '@calltx/events';
+import { MEDIA_FRAMES_V2, decodeMediaBatch } from '@calltx/events/internal';
 import { connectNats, provisionStreams, type NatsLink } from '@calltx/nats';
 import { createLogger, createMetricsRegistry, type Logger } from '@calltx/runtime';
 import { createGateway, type Gateway } from '../app.js';
@@ -230,6 +231,7 @@ export interface StoredMessage {
   subject: string;
   seq: number;
   msgId: string | undefined;
+  /** The body as an object: JSON events as they are, media.frames.v2 batches decoded (payloads as bytes). */
   json: Record<string, unknown>;
 }
 
@@ -253,7 +255,10 @@ export async function readStream(
       subject: msg.subject,
       seq: msg.seq,
       msgId: msg.headers?.get('Nats-Msg-Id'),
-      json: msg.json<Record<string, unknown>>(),
+      json:
+        msg.data[0] === MEDIA_FRAMES_V2
+          ? { ...decodeMediaBatch(msg.data) }
+          : msg.json<Record<string, unknown>>(),
     });
     if (msg.info.pending === 0) break;
   }

@@ -1,6 +1,6 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import { MediaFrames } from '@calltx/events/internal';
-import { decodeEvent, type Subjects, type Track } from '@calltx/events';
+import { decodeMediaBatch, type MediaBatch } from '@calltx/events/internal';
+import { type Subjects, type Track } from '@calltx/events';
 import { type Claim } from '../claims/index.js';
 import { type Logger } from '@calltx/runtime';
 import { type ObjectStore } from '@calltx/storage';
@@ -225,9 +225,10 @@ export class OwnedCall {
       msg.term(); // no reason text: NATS 2.9 ignores a `+TERM <reason>` and leaves the message pending
       return;
     }
-    let event: MediaFrames;
+    let event: MediaBatch;
     try {
-      event = decodeEvent(MediaFrames, msg.data, `message on ${msg.subject}`);
+      // media.frames.v2 (binary) or v1 (JSON, from a gateway not yet upgraded): both are read.
+      event = decodeMediaBatch(msg.data, `message on ${msg.subject}`);
     } catch (error) {
       this.reject('invalid-message', 1, { issues: (error as { issues?: unknown }).issues });
       msg.term();

@@ -16,8 +16,14 @@ export interface Frame {
   payload: Uint8Array;
 }
 
-/** The mu-law bytes of a frame's payload, or why it can't be stored. Buffer's base64 decoder is lenient, so check first. */
-export function decodePayload(payload: string): Uint8Array | RejectReason {
+/**
+ * The mu-law bytes of a frame's payload (media.frames.v2 carries bytes, v1 base64), or why it can't be stored.
+ * Buffer's base64 decoder is lenient, so check first.
+ */
+export function decodePayload(payload: string | Uint8Array): Uint8Array | RejectReason {
+  // A v2 payload is a view into the socket read it came in: copied, so a spooled frame doesn't hold that read.
+  if (typeof payload !== 'string')
+    return payload.length === FRAME_BYTES ? new Uint8Array(payload) : 'payload-length';
   if (payload.length % 4 !== 0 || !BASE64.test(payload)) return 'invalid-base64';
   const bytes = Buffer.from(payload, 'base64');
   return bytes.length === FRAME_BYTES ? bytes : 'payload-length';

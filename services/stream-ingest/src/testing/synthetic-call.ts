@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Upsampler2x, decodeMulaw } from '@calltx/audio';
 import { callEvents, type Subjects, type Track } from '@calltx/events';
+import { encodeMediaFramesV2 } from '@calltx/events/internal';
 import { publishEvent } from '@calltx/nats';
 import { FRAME_BYTES, SAMPLES_PER_MS } from '../frames/frame.js';
 
@@ -25,6 +26,9 @@ export function framePayload(seed: string, track: Track, timestampMs: number): B
   }
   return bytes;
 }
+
+/** media.frames.v1 (JSON, base64 payloads) or v2 (binary). */
+export type MediaFormat = 'v1' | 'v2';
 
 export interface SentFrame {
   timestampMs: number;
@@ -93,11 +97,18 @@ export class SyntheticCall {
     return out;
   }
 
-  /** Publishes one media message; `valid: false` frames are not expected in the files. */
+  /**
+   * Publishes one media message, as `media.frames.v2` (binary, today's gateway) or v1 (JSON, a gateway from
+   * before it); `valid: false` frames are not expected in the files.
+   */
   async send(
     track: Track,
     frames: SentFrame[],
-    { valid = true, subject }: { valid?: boolean; subject?: string } = {},
+    {
+      valid = true,
+      subject,
+      format = 'v1',
+    }: { valid?: boolean; subject?: string; format?: MediaFormat } = {},
   ): Promise<void> {
     const body = {
       type: 'media.frames.v1',
@@ -113,7 +124,14 @@ export class SyntheticCall {
       })),
     };
     this.messages += 1;
-    await this.js.publish(subject ?? this.subjects.media(this.callSid, track), JSON.stringify(body), {
+    const data =
+      format === 'v1'
+        ? JSON.stringify(body)
+        : encodeMediaFramesV2({
+            ...body,
+            frames: body.frames.map((f) => ({ ...f, payload: Buffer.from(f.payload, 'base64') })),
+          });
+    await this.js.publish(subject ?? this.subjects.media(this.callSid, track), data, {
       msgID: `${this.streamSid}:${track}:${this.messages}`,
     });
     this.counts[track] += frames.length;
@@ -126,13 +144,19 @@ export class SyntheticCall {
   }
 
   /** Frames every 20 ms in [fromMs, toMs), sent `perMessage` at a time, tracks interleaved. */
-  async stream(fromMs: number, toMs: number, perMessage = 1, tracks: Track[] = this.tracks): Promise<void> {
+  async stream(
+    fromMs: number,
+    toMs: number,
+    perMessage = 1,
+    tracks: Track[] = this.tracks,
+    format: MediaFormat = 'v1',
+  ): Promise<void> {
     for (let ts = fromMs; ts < toMs; ts += 20 * perMessage) {
       const timestamps = Array.from(
         { length: Math.min(perMessage, (toMs - ts) / 20) },
         (_, i) => ts + 20 * i,
       );
-      for (const track of tracks) await this.send(track, this.framesAt(track, timestamps));
+      for (const track of tracks) await this.send(track, this.framesAt(track, timestamps), { format });
     }
   }
 

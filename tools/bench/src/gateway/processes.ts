@@ -8,20 +8,27 @@ export interface Child {
 }
 
 /**
- * Starts a Node entry point (with `nodeFlags`, then any in $BENCH_NODE_ARGS) and waits for the JSON log line that
- * carries its port.
+ * Starts a Node entry point (with `nodeFlags`, then any in $BENCH_NODE_ARGS), pinned to `cores` (a taskset list)
+ * when given, and waits for the JSON log line that carries its port.
  */
 export async function startChild(
   entry: string,
   env: Record<string, string>,
   listeningMessage: string,
   nodeFlags: readonly string[] = [],
+  cores?: string,
 ): Promise<Child> {
-  const child = spawn(
+  const node = [
     process.execPath,
-    [...nodeFlags, ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), entry],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+    ...nodeFlags,
+    ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    entry,
+  ];
+  const [command, ...args] = cores === undefined ? node : ['taskset', '-c', cores, ...node];
+  const child = spawn(command!, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
