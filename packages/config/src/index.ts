@@ -3,6 +3,7 @@ export {
   variable,
   pickVariables,
   httpUrl,
+  absolutePath,
   positiveInt,
   booleanFlag,
   speakerMap,

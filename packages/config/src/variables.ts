@@ -40,6 +40,12 @@ export function pickVariables<T extends VariableTable, N extends keyof T & strin
 
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
+/**
+ * The path of a file mounted into the container (a certificate, a key). Only its form is checked here: the
+ * deployment checks parse manifests on machines that do not have the file.
+ */
+export const absolutePath = z.string().regex(/^\/\S*$/, 'must be an absolute file path');
+
 export const positiveInt = (min: number, fallback: number) =>
   z.coerce.number().int().min(min).default(fallback);
 

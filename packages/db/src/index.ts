@@ -1,5 +1,13 @@
-export { DATABASE_VARIABLES } from './variables.js';
-export { createPool, type Pool, type PoolClient, type PoolOptions } from './pool.js';
+export { DATABASE_VARIABLES, SSL_MODES } from './variables.js';
+export {
+  createPool,
+  databaseConnection,
+  pgConnectionConfig,
+  type DatabaseConnection,
+  type Pool,
+  type PoolClient,
+  type PoolOptions,
+} from './pool.js';
 export {
   runMigrations,
   MigrationChecksumError,

@@ -1,7 +1,7 @@
 import { loadConfig, pickVariables } from '@calltx/config';
 import { createLogger, RUNTIME_VARIABLES, startupFailure } from '@calltx/runtime';
 import { runMigrations, type MigrationOptions } from './migrations.js';
-import { createPool } from './pool.js';
+import { createPool, databaseConnection } from './pool.js';
 import { DATABASE_VARIABLES } from './variables.js';
 
 /** What a migration entry (`services/<name>/dist/migrate.js`, run by the deployment's migration Job) reads. */
@@ -22,7 +22,7 @@ export function runMigrationEntry(
   void (async () => {
     const config = loadConfig(MIGRATE_VARIABLES);
     const logger = createLogger({ service: name, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-    const pool = createPool(config.DATABASE_URL, { applicationName: name, max: 1 });
+    const pool = createPool(databaseConnection(config), { applicationName: name, max: 1 });
     try {
       const result = await runMigrations(pool, migrations);
       logger.info({ applied: result.applied, alreadyApplied: result.alreadyApplied }, 'migrations done');

@@ -1,14 +1,15 @@
 /**
  * `pnpm deadletter:replay [--subject <dead-letter subject or wildcard>] [--consumer <name>] [--dry-run]`:
  * republishes dead letters to their original subject and removes them from the DEADLETTER stream (one line of
- * JSON per letter). Reads NATS_URL and NATS_SUBJECT_PREFIX like the services. In an image:
+ * JSON per letter). Reads NATS_URL, NATS_TLS_* and NATS_SUBJECT_PREFIX like the services. In an image:
  * `node packages/nats/dist/dead-letter-cli.js …`.
  */
 import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { loadConfig, pickVariables } from '@calltx/config';
-import { NATS_VARIABLES } from './variables.js';
+import { NATS_CONNECTION_VARIABLE_NAMES, NATS_VARIABLES } from './variables.js';
+import { natsConnectionConfig } from './connection.js';
 import { replayDeadLetters } from './dead-letters.js';
 import { Subjects } from '@calltx/events';
 
@@ -29,9 +30,13 @@ try {
   process.exit(2);
 }
 
-const config = loadConfig(pickVariables(NATS_VARIABLES, ['NATS_URL', 'NATS_SUBJECT_PREFIX']), process.env);
+const config = loadConfig(
+  pickVariables(NATS_VARIABLES, [...NATS_CONNECTION_VARIABLE_NAMES, 'NATS_SUBJECT_PREFIX']),
+  process.env,
+);
 const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
-const nc = await connect({ servers: config.NATS_URL.split(','), name: 'deadletter-replay' });
+const { url, tls } = natsConnectionConfig(config);
+const nc = await connect({ servers: url.split(','), name: 'deadletter-replay', ...(tls ? { tls } : {}) });
 try {
   const replayed = await replayDeadLetters({
     js: jetstream(nc),

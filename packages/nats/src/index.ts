@@ -1,5 +1,12 @@
-export { NATS_VARIABLES, DEAD_LETTER_VARIABLES } from './variables.js';
-export { connectNats, type NatsLink, type NatsConnectOptions } from './connection.js';
+export { NATS_VARIABLES, NATS_CONNECTION_VARIABLE_NAMES, DEAD_LETTER_VARIABLES } from './variables.js';
+export {
+  connectNats,
+  natsConnectionConfig,
+  type NatsLink,
+  type NatsConnectOptions,
+  type NatsConnectionConfig,
+  type NatsTlsFiles,
+} from './connection.js';
 export { whileJetStreamUnavailable } from './availability.js';
 export { startJetStream, type JetStreamLink, type JetStreamStartOptions } from './jetstream-start.js';
 export { provisionStreams, streamConfig } from './streams.js';

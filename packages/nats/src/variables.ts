@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { variable } from '@calltx/config';
+import { absolutePath, variable } from '@calltx/config';
 
 /** What connecting to NATS and provisioning streams read. */
 export const NATS_VARIABLES = {
@@ -11,7 +11,19 @@ export const NATS_VARIABLES = {
         'must be nats:// URL(s), comma-separated',
       )
       .default('nats://127.0.0.1:4222'),
-    'NATS server URL(s), comma-separated for a cluster.',
+    'NATS server URL(s), comma-separated for a cluster. `tls://` requires TLS (so does setting NATS_TLS_CA).',
+  ),
+  NATS_TLS_CA: variable(
+    absolutePath.optional(),
+    "PEM file of the CA that signed the NATS servers' certificates. Set, the connection must be TLS and the server certificate is checked against it (and the host name).",
+  ),
+  NATS_TLS_CERT: variable(
+    absolutePath.optional(),
+    "PEM file of this client's certificate, for NATS servers that verify clients (mutual TLS); with NATS_TLS_KEY.",
+  ),
+  NATS_TLS_KEY: variable(
+    absolutePath.optional(),
+    'PEM file of the private key of NATS_TLS_CERT (the file is the secret; mount it from a Secret).',
   ),
   NATS_SUBJECT_PREFIX: variable(
     z
@@ -26,6 +38,14 @@ export const NATS_VARIABLES = {
     'JetStream replicas for every stream and key-value bucket the services create (3 on a 3-node production cluster); above 1, per-call media consumers keep their state in memory.',
   ),
 } as const;
+
+/** The variables natsConnectionConfig reads, for an entry that picks only some of NATS_VARIABLES. */
+export const NATS_CONNECTION_VARIABLE_NAMES = [
+  'NATS_URL',
+  'NATS_TLS_CA',
+  'NATS_TLS_CERT',
+  'NATS_TLS_KEY',
+] as const;
 
 /** Read by a service whose consumers move a message that keeps failing to the DEADLETTER stream. */
 export const DEAD_LETTER_VARIABLES = {

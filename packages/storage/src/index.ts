@@ -7,6 +7,7 @@ export {
   type ObjectInfo,
   type ObjectListing,
   type PutOptions,
+  type ServerSideEncryption,
 } from './object-store.js';
 export type { ObjectUpload, UploadResult, UploadSource } from './multipart-upload.js';
 export { StorageError } from './storage-error.js';

@@ -27,7 +27,12 @@ export interface ObjectStoreConfig {
   aheadBytes?: number;
   /** Upload buffers (part + ahead bytes each) kept for the next uploads instead of dropped. Default 4. */
   keptUploadBuffers?: number;
+  /** Asked for on every upload (the single PUT, or the multipart upload's initiate). */
+  serverSideEncryption?: ServerSideEncryption;
 }
+
+/** SSE-S3 (`AES256`), or SSE-KMS with the store's default key or the given one. */
+export type ServerSideEncryption = { algorithm: 'AES256' } | { algorithm: 'aws:kms'; kmsKeyId?: string };
 
 export interface PutOptions {
   contentType?: string;
@@ -93,13 +98,23 @@ export function objectStoreConfig(config: {
   S3_ACCESS_KEY: string;
   S3_SECRET_KEY: string;
   S3_BUCKET: string;
+  S3_SSE?: string | undefined;
 }): ObjectStoreConfig {
+  const sse = config.S3_SSE;
   return {
     endpoint: config.S3_ENDPOINT,
     region: config.S3_REGION,
     accessKey: config.S3_ACCESS_KEY,
     secretKey: config.S3_SECRET_KEY,
     bucket: config.S3_BUCKET,
+    ...(sse === undefined
+      ? {}
+      : {
+          serverSideEncryption:
+            sse === 'AES256' || sse === 'aws:kms'
+              ? { algorithm: sse }
+              : { algorithm: 'aws:kms', kmsKeyId: sse },
+        }),
   };
 }
 
@@ -118,6 +133,10 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
     partSize + aheadBytes,
     config.keptUploadBuffers ?? DEFAULT_KEPT_UPLOAD_BUFFERS,
   );
+  const headersFor = (options: PutOptions = {}): Record<string, string> => ({
+    ...encryptionHeaders(config.serverSideEncryption),
+    ...contentHeaders(options),
+  });
   const target = (key: string, options?: PutOptions): UploadTarget => ({
     client,
     bucket,
@@ -243,7 +262,16 @@ async function concat(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function headersFor(options: PutOptions = {}): Record<string, string> {
+function encryptionHeaders(sse: ServerSideEncryption | undefined): Record<string, string> {
+  if (sse === undefined) return {};
+  const headers: Record<string, string> = { 'x-amz-server-side-encryption': sse.algorithm };
+  if (sse.algorithm === 'aws:kms' && sse.kmsKeyId !== undefined) {
+    headers['x-amz-server-side-encryption-aws-kms-key-id'] = sse.kmsKeyId;
+  }
+  return headers;
+}
+
+function contentHeaders(options: PutOptions): Record<string, string> {
   const headers: Record<string, string> = {};
   if (options.contentType) headers['Content-Type'] = options.contentType;
   for (const [name, value] of Object.entries(options.metadata ?? {})) headers[`x-amz-meta-${name}`] = value;

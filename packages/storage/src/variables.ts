@@ -11,4 +11,11 @@ export const STORAGE_VARIABLES = {
     z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name'),
     'Bucket holding call audio and recordings.',
   ),
+  S3_SSE: variable(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9:/_.+=@-]+$/, 'must be AES256, aws:kms or a KMS key id or ARN')
+      .optional(),
+    'Server-side encryption asked for on every upload: `AES256` (SSE-S3, keys kept by the store), `aws:kms` (SSE-KMS with the default key) or a KMS key id or ARN (SSE-KMS with that key). Unset: none asked (a bucket default still applies). MinIO needs a KMS configured for either.',
+  ),
 } as const;

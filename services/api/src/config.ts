@@ -1,6 +1,6 @@
 import { loadConfig, pickVariables, type Config } from '@calltx/config';
 import { DATABASE_VARIABLES } from '@calltx/db';
-import { DEAD_LETTER_VARIABLES, NATS_VARIABLES } from '@calltx/nats';
+import { DEAD_LETTER_VARIABLES, NATS_CONNECTION_VARIABLE_NAMES, NATS_VARIABLES } from '@calltx/nats';
 import { RUNTIME_VARIABLES } from '@calltx/runtime';
 import { STORAGE_VARIABLES } from '@calltx/storage';
 import { TWILIO_ACCOUNT_VARIABLES } from '@calltx/twilio-account';
@@ -31,7 +31,7 @@ export function loadApiServiceConfig(
 
 /** What `pnpm api:rebuild` (dist/rebuild.js) reads. */
 export const REBUILD_VARIABLES = {
-  ...pickVariables(NATS_VARIABLES, ['NATS_URL', 'NATS_SUBJECT_PREFIX']),
+  ...pickVariables(NATS_VARIABLES, [...NATS_CONNECTION_VARIABLE_NAMES, 'NATS_SUBJECT_PREFIX']),
   ...DATABASE_VARIABLES,
   ...pickVariables(RUNTIME_VARIABLES, ['LOG_LEVEL', 'LOG_FORMAT']),
 };

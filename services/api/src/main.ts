@@ -1,9 +1,9 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Subjects } from '@calltx/events';
-import { connectNats, provisionStreams, whileJetStreamUnavailable } from '@calltx/nats';
+import { connectNats, provisionStreams, whileJetStreamUnavailable, natsConnectionConfig } from '@calltx/nats';
 import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
 import { createObjectStore, objectStoreConfig } from '@calltx/storage';
-import { createPool } from '@calltx/db';
+import { createPool, databaseConnection } from '@calltx/db';
 import { createApiService } from './app.js';
 import { loadApiServiceConfig } from './config.js';
 import { migrateReadModel } from './read-model/rebuild.js';
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry(SERVICE);
   const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
 
-  const pool = createPool(config.DATABASE_URL, {
+  const pool = createPool(databaseConnection(config), {
     applicationName: SERVICE,
     max: 10,
     onIdleError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   // Presigns recording and stream-audio URLs only: the bucket is the other services' to create.
   const objectStore = createObjectStore(objectStoreConfig(config));
 
-  const nats = await connectNats({ url: config.NATS_URL, name: SERVICE, logger });
+  const nats = await connectNats({ ...natsConnectionConfig(config), name: SERVICE, logger });
   const jsm = await whileJetStreamUnavailable('JetStream API', () => jetstreamManager(nats.nc), { logger });
   await provisionStreams(
     jsm,

@@ -1,8 +1,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Subjects } from '@calltx/events';
-import { connectNats, whileJetStreamUnavailable } from '@calltx/nats';
+import { connectNats, whileJetStreamUnavailable, natsConnectionConfig } from '@calltx/nats';
 import { createLogger, startupFailure } from '@calltx/runtime';
-import { createPool } from '@calltx/db';
+import { createPool, databaseConnection } from '@calltx/db';
 import { loadConfig } from '@calltx/config';
 import { REBUILD_VARIABLES } from './config.js';
 import { rebuildReadModel } from './read-model/rebuild.js';
@@ -16,8 +16,8 @@ const NAME = 'api-rebuild';
 async function main(): Promise<void> {
   const config = loadConfig(REBUILD_VARIABLES);
   const logger = createLogger({ service: NAME, level: config.LOG_LEVEL, format: config.LOG_FORMAT });
-  const pool = createPool(config.DATABASE_URL, { applicationName: NAME, max: 2 });
-  const nats = await connectNats({ url: config.NATS_URL, name: NAME, logger });
+  const pool = createPool(databaseConnection(config), { applicationName: NAME, max: 2 });
+  const nats = await connectNats({ ...natsConnectionConfig(config), name: NAME, logger });
   try {
     await rebuildReadModel({
       nc: nats.nc,

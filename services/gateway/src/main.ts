@@ -1,5 +1,5 @@
 import { Subjects } from '@calltx/events';
-import { startJetStream } from '@calltx/nats';
+import { startJetStream, natsConnectionConfig } from '@calltx/nats';
 import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
 import { createGateway } from './app.js';
 import { loadGatewayConfig } from './config.js';
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
 
   const { nats, js } = await startJetStream({
-    url: config.NATS_URL,
+    ...natsConnectionConfig(config),
     name: SERVICE,
     logger,
     subjects,

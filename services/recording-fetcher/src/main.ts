@@ -1,7 +1,7 @@
 import { Subjects } from '@calltx/events';
-import { startJetStream } from '@calltx/nats';
+import { startJetStream, natsConnectionConfig } from '@calltx/nats';
 import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
-import { createPool, runMigrations } from '@calltx/db';
+import { createPool, runMigrations, databaseConnection } from '@calltx/db';
 import { createFetcherStore, createRecordingFetcher } from './app.js';
 import { loadFetcherConfig } from './config.js';
 import { MIGRATIONS_TABLE, RECORDING_MIGRATIONS } from './db/migrations.js';
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
 
   const { nats, jsm, js } = await startJetStream({
-    url: config.NATS_URL,
+    ...natsConnectionConfig(config),
     name: SERVICE,
     logger,
     subjects,
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     replicas: config.NATS_STREAM_REPLICAS,
   });
 
-  const pool = createPool(config.DATABASE_URL);
+  const pool = createPool(databaseConnection(config));
   await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: RECORDING_MIGRATIONS });
   const store = createFetcherStore(config);
   await store.ensureBucket();

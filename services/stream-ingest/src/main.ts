@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import { CallClaims, claimsBucketName } from './claims/index.js';
 import { Subjects } from '@calltx/events';
-import { startJetStream } from '@calltx/nats';
+import { startJetStream, natsConnectionConfig } from '@calltx/nats';
 import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
 import { createObjectStore, objectStoreConfig } from '@calltx/storage';
-import { createPool, runMigrations } from '@calltx/db';
+import { createPool, runMigrations, databaseConnection } from '@calltx/db';
 import { Segmenter, SileroVad } from '@calltx/speech';
 import { createStreamIngest, timingFromConfig } from './app.js';
 import { loadIngestConfig } from './config.js';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry(SERVICE);
   const subjects = new Subjects(config.NATS_SUBJECT_PREFIX);
 
-  const pool = createPool(config.DATABASE_URL, {
+  const pool = createPool(databaseConnection(config), {
     applicationName: SERVICE,
     onIdleError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
   });
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   await store.ensureBucket();
 
   const { nats, jsm, js } = await startJetStream({
-    url: config.NATS_URL,
+    ...natsConnectionConfig(config),
     name: SERVICE,
     logger,
     subjects,

@@ -1,8 +1,8 @@
 import { Subjects } from '@calltx/events';
-import { startJetStream } from '@calltx/nats';
+import { startJetStream, natsConnectionConfig } from '@calltx/nats';
 import { createLogger, createMetricsRegistry, createShutdown, startupFailure } from '@calltx/runtime';
 import { createObjectStore, objectStoreConfig } from '@calltx/storage';
-import { createPool, runMigrations } from '@calltx/db';
+import { createPool, runMigrations, databaseConnection } from '@calltx/db';
 import { createTranscriber } from './app.js';
 import { loadTranscriberConfig } from './config.js';
 import { MIGRATIONS_TABLE, TRANSCRIBER_MIGRATIONS } from './db/migrations.js';
@@ -18,14 +18,14 @@ async function main(): Promise<void> {
 
   // 2. Connections: JetStream streams, Postgres (migrated), the object store holding recordings.
   const { nats, jsm, js } = await startJetStream({
-    url: config.NATS_URL,
+    ...natsConnectionConfig(config),
     name: SERVICE,
     logger,
     subjects,
     families: ['audio', 'transcribe', 'transcripts', 'deadletter'],
     replicas: config.NATS_STREAM_REPLICAS,
   });
-  const pool = createPool(config.DATABASE_URL, {
+  const pool = createPool(databaseConnection(config), {
     applicationName: SERVICE,
     onIdleError: (error) => logger.warn({ err: error }, 'idle postgres connection failed'),
   });

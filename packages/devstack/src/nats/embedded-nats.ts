@@ -12,10 +12,12 @@ export interface EmbeddedNatsOptions {
   /** Path of the nats-server binary; else found on PATH or in /usr/sbin. */
   binary?: string;
   startTimeoutMs?: number;
+  /** TLS only: clients must speak TLS and present a certificate signed by `caFile` (PEM files). */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 export interface EmbeddedNats {
-  /** nats://127.0.0.1:<port> */
+  /** nats://127.0.0.1:<port>, or tls://127.0.0.1:<port> with `tls` */
   url: string;
   stop(): Promise<void>;
 }
@@ -43,6 +45,10 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions = {}): Prom
   const storeDir = options.dataDir ?? ownDir!;
   // -p -1 lets nats-server pick a free port itself (no probe-then-bind race); we read it from its log.
   const args = ['-js', '-a', '127.0.0.1', '-p', String(options.port ?? -1), '-sd', storeDir];
+  const { tls } = options;
+  if (tls) {
+    args.push('--tlsverify', '--tlscert', tls.certFile, '--tlskey', tls.keyFile, '--tlscacert', tls.caFile);
+  }
   const child = spawnGuarded(binary, args);
 
   const removeDir = async (): Promise<void> => {
@@ -60,7 +66,7 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions = {}): Prom
 
   let stopping: Promise<void> | undefined;
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `${tls ? 'tls' : 'nats'}://127.0.0.1:${port}`,
     stop: () =>
       (stopping ??= (async () => {
         await terminate(child);

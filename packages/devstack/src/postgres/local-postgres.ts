@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +21,11 @@ export interface LocalPostgresOptions {
   database?: string;
   /** When the server binaries are missing: install Debian's `postgresql` with apt-get (needs root). */
   install?: boolean;
+  /**
+   * TLS with this certificate and key (PEM files, copied into the cluster directory). With `only`, plaintext
+   * TCP connections are refused (pg_hba.conf accepts `hostssl` only).
+   */
+  tls?: { certFile: string; keyFile: string; only?: boolean };
 }
 
 export interface LocalPostgres {
@@ -65,11 +70,12 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
     throw new EmbeddedServerError(`initdb into ${dataDir} failed`, { cause: error });
   }
 
+  const tlsArgs = options.tls ? await configureTls(dataDir, options.tls, account) : [];
   const port = options.port || (await freePort());
   // The socket directory is the data directory: /var/run/postgresql may not exist or be writable.
   const child = spawnGuarded(
     join(bin, 'postgres'),
-    ['-D', dataDir, '-p', String(port), '-k', dataDir, '-c', 'listen_addresses=127.0.0.1'],
+    ['-D', dataDir, '-p', String(port), '-k', dataDir, '-c', 'listen_addresses=127.0.0.1', ...tlsArgs],
     { ...account, cwd: dataDir },
   );
   const stop = async () => {
@@ -79,7 +85,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions = {}): Pr
   const database = options.database ?? 'test';
   try {
     await waitForLogLine(child, 'postgres', /database system is ready to accept connections/, 60_000);
-    await createDatabase(`postgres://postgres@127.0.0.1:${port}/postgres`, database);
+    await createDatabase(port, database, options.tls !== undefined);
   } catch (error) {
     await stop();
     throw error;
@@ -115,8 +121,42 @@ async function installDebianPostgres(): Promise<string | undefined> {
   return findDebianPostgres();
 }
 
-async function createDatabase(url: string, database: string): Promise<void> {
-  const client = new pg.Client(url);
+/**
+ * Puts the certificate and key where postgres reads them (it refuses a key others can read) and returns the
+ * server arguments that turn TLS on.
+ */
+async function configureTls(
+  dataDir: string,
+  tls: NonNullable<LocalPostgresOptions['tls']>,
+  account: { uid: number; gid: number } | undefined,
+): Promise<string[]> {
+  const certFile = join(dataDir, 'calltx-server.crt');
+  const keyFile = join(dataDir, 'calltx-server.key');
+  await copyFile(tls.certFile, certFile);
+  await copyFile(tls.keyFile, keyFile);
+  await chmod(keyFile, 0o600);
+  if (account) {
+    await chown(certFile, account.uid, account.gid);
+    await chown(keyFile, account.uid, account.gid);
+  }
+  if (tls.only) {
+    await writeFile(
+      join(dataDir, 'pg_hba.conf'),
+      'local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 0.0.0.0/0 reject\n',
+    );
+  }
+  return ['-c', 'ssl=on', '-c', `ssl_cert_file=${certFile}`, '-c', `ssl_key_file=${keyFile}`];
+}
+
+async function createDatabase(port: number, database: string, tls: boolean): Promise<void> {
+  // Its own server, just started: encrypted when TLS is on, with no need to check whose it is.
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    database: 'postgres',
+    ssl: tls ? { rejectUnauthorized: false } : false,
+  });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

@@ -17,3 +17,5 @@ export {
   type PgBouncerForTests,
   type PgBouncerForTestsOptions,
 } from './pgbouncer-for-tests.js';
+export { createTestPki, type TestPki, type TestPkiOptions } from './test-pki.js';
+export { startRecordingProxy, type RecordingProxy, type RecordedRequest } from './recording-proxy.js';

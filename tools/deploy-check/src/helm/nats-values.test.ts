@@ -15,7 +15,9 @@ interface NatsValues {
       merge: Record<string, unknown>;
     };
     monitor: { enabled: boolean; port: number };
+    nats?: { tls: { enabled: boolean; secretName?: string; merge?: Record<string, unknown> } };
   };
+  tlsCA?: { enabled: boolean; secretName?: string; key?: string };
   container: { image: { tag: string } };
   podTemplate: { topologySpreadConstraints: Record<string, { whenUnsatisfiable: string }> };
 }
@@ -51,7 +53,15 @@ describe('NATS Helm values (official chart 1.x)', () => {
     expect(trigger?.metadata['natsServerMonitoringEndpoint']).toBe(
       `nats-headless.nats.svc.cluster.local:${values.config.monitor.port}`,
     );
-    expect(configData(manifests)['NATS_URL']).toBe('nats://nats.nats.svc.cluster.local:4222');
+    expect(configData(manifests)['NATS_URL']).toBe('tls://nats.nats.svc.cluster.local:4222');
+    expect(configData(renderOverlay('dev'))['NATS_URL']).toBe('nats://nats.nats.svc.cluster.local:4222');
+  });
+
+  it('takes clients over TLS only, with certificates from the CA the services trust (dev: plaintext)', () => {
+    expect(values.config.nats?.tls).toMatchObject({ enabled: true, merge: { verify: true } });
+    expect(values.tlsCA).toMatchObject({ enabled: true, key: 'ca.crt' });
+    expect(dev.config.nats?.tls.enabled).toBe(false);
+    expect(dev.tlsCA?.enabled).toBe(false);
   });
 
   it('the dev override shrinks it to one server', () => {
