@@ -71,7 +71,6 @@ export function createGateway({
 
   http.app.use(
     webhookRouter({
-      js,
       subjects,
       logger,
       metrics,
