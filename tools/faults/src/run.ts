@@ -88,6 +88,9 @@ export async function runOnce(settings: RunSettings): Promise<RunOutcome> {
     TRANSCRIBER_THREADS: '1',
     // Partials are not compared and cost as much CPU as finals: dropped unread, as when a transcriber is behind.
     PARTIAL_MAX_AGE_MS: '0',
+    // A recording callback lost to the faults (all of Twilio's retries refused) is recovered by the fetchers'
+    // reconciler: 20 s after the call ends (past Twilio's 15 s of retries), well within the settle deadline.
+    RECORDING_RECONCILE_AFTER_MS: '20000',
     LOG_LEVEL: 'info',
   };
   const fleet = new Fleet(join(settings.logDir, `${settings.label}.log`));
