@@ -18,7 +18,7 @@ import { resumeLivePath, type LiveResumeSettings } from '../live/resume.js';
 import type { SpeechSinkFactory } from '../live/speech-sink.js';
 import type { IngestMetrics, RejectReason } from '../metrics.js';
 import { TrackSpool } from '../spool/track-spool.js';
-import { deleteMediaConsumer, mediaConsumerDrained, openMediaConsumer } from './media-consumer.js';
+import { deleteMediaConsumers, mediaConsumerDrained, openMediaConsumer } from './media-consumer.js';
 
 export interface CallTiming {
   partFlushMs: number;
@@ -81,6 +81,8 @@ export class OwnedCall {
   private phase: Phase = 'starting';
   private readonly tracks = new Map<Track, TrackState>();
   private messages: ConsumerMessages | undefined;
+  /** This owner's MEDIA consumer, once created. */
+  private consumer: { name: string; generation: number } | undefined;
   private loop: Promise<void> | undefined;
   private finalizing: Promise<void> | undefined;
   private ticking = false;
@@ -161,7 +163,8 @@ export class OwnedCall {
       if (!trigger) return;
       await Promise.all([...this.tracks.values()].map((t) => t.spool.flush()));
       const spooling = [...this.tracks.values()].some((t) => t.spool.busy);
-      if (spooling || !(await mediaConsumerDrained(this.deps.jsm, this.deps.subjects, this.callSid))) return;
+      if (spooling || !this.consumer) return;
+      if (!(await mediaConsumerDrained(this.deps.jsm, this.deps.subjects, this.consumer.name))) return;
       if (this.phase !== 'live') return;
       this.phase = 'finalizing';
       this.finalizing = this.finalize(trigger);
@@ -196,7 +199,8 @@ export class OwnedCall {
   }
 
   private async openAndConsume(): Promise<void> {
-    const { jsm, js, subjects, timing } = this.deps;
+    const { jsm, js, subjects, timing, repo } = this.deps;
+    const generation = await repo.nextMediaConsumerGeneration(this.callSid);
     const name = await openMediaConsumer({
       jsm,
       subjects,
@@ -204,7 +208,9 @@ export class OwnedCall {
       ackWaitMs: timing.ackWaitMs,
       maxAckPending: timing.maxAckPending,
       replicated: this.deps.replicated,
+      generation,
     });
+    this.consumer = { name, generation };
     const consumer = await js.consumers.get(subjects.streamName('media'), name);
     const messages = await consumer.consume({ max_bytes: timing.fetchMaxBytes });
     this.messages = messages;
@@ -363,7 +369,8 @@ export class OwnedCall {
       await this.loop;
     }
     if (!this.claim.isHeld()) return;
-    await deleteMediaConsumer(jsm, subjects, this.callSid);
+    const generation = Math.max(this.consumer?.generation ?? 0, this.row.mediaConsumerGeneration);
+    await deleteMediaConsumers(jsm, subjects, this.callSid, generation);
     // Parts set aside as unreadable may become readable: the WAVs are then written again from all the parts.
     if ((await repo.unreadableParts(this.callSid)).length === 0) {
       for (const speaker of new Set(files.map((f) => f.speaker))) {
