@@ -168,9 +168,9 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
     const restartedAt = Date.now();
     await cluster.waitForHealthy(leader);
     const leaderHealthyMs = Date.now() - restartedAt;
-    // Now a server that does not lead MEDIA: the third one, up all along. Killing the one just restarted again
-    // finds a NATS 2.9.10 bug instead (a consumer deleted and re-created meanwhile comes back from its store as a
-    // stale replica, unhealthy until the next meta snapshot; docs/reliability.md).
+    // Now a server that does not lead MEDIA and has not been killed yet: it replays everything since the start
+    // from its own store (a per-call consumer deleted and created again under one name came back stale there and
+    // kept it unhealthy until the call ended; stream-ingest now names each owner's consumer apart).
     const follower = [0, 1, 2].find((i) => i !== newLeader && i !== leader)!;
     await cluster.kill(follower);
     const afterSecondKill = await eventually(mediaMessages, 30_000);
