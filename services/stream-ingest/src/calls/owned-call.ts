@@ -215,8 +215,18 @@ export class OwnedCall {
     const messages = await consumer.consume({ max_bytes: timing.fetchMaxBytes });
     this.messages = messages;
     this.loop = (async () => {
+      let lastDelivery = 0;
       for await (const msg of messages) {
         if (!this.claim.isHeld()) break;
+        // A skipped consumer sequence is a delivery lost on its way (a NATS server died with it): JetStream sends
+        // it again after ack_wait, too late for the live path, which has filled its frames with silence.
+        const delivery = msg.info.deliverySequence;
+        if (lastDelivery > 0 && delivery > lastDelivery + 1)
+          this.log.warn(
+            { missed: delivery - lastDelivery - 1, seq: msg.seq },
+            'media deliveries lost in flight: redelivered after ack_wait, too late for the live path',
+          );
+        lastDelivery = Math.max(lastDelivery, delivery);
         try {
           await this.handle(msg);
         } catch (error) {
