@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { pcm16leBytes } from '@calltx/audio';
-import { internalEvents, publishEvent, type Logger, type Subjects } from '@calltx/shared';
+import { defaultRetryDelay, internalEvents, publishEvent, type Logger, type Subjects } from '@calltx/shared';
 import type { IngestMetrics } from '../metrics.js';
 import type { LiveProgress, SpeechSink, SpeechSinkFactory } from './speech-sink.js';
 
@@ -34,7 +34,11 @@ export interface SpeechPublisherOptions {
   maxPublishesInFlight?: number;
 }
 
-const FINAL_PUBLISH_ATTEMPTS = 3;
+/**
+ * How long a final is retried (with the one backoff) before it is given up: a NATS server killed or restarted
+ * leaves JetStream without a leader for seconds, and a final not published is lost to the live path for good.
+ */
+const FINAL_PUBLISH_BUDGET_MS = 60_000;
 
 /**
  * Live speech for the transcriber: each speaker's 16 kHz audio goes through its own segmenter, and every
@@ -78,6 +82,7 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
     const subject = subjects.audio(callSid, speaker, segment.kind);
     const msgId = final ? `${segmentId}:final` : `${segmentId}:partial:${event.endMs}`;
     inFlight += 1;
+    const giveUpAt = Date.now() + FINAL_PUBLISH_BUDGET_MS;
     try {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -85,7 +90,9 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
           metrics.speechSegments.inc({ kind: segment.kind, outcome: 'published' });
           break;
         } catch (error) {
-          if (!final || attempt >= FINAL_PUBLISH_ATTEMPTS) throw error;
+          const delay = defaultRetryDelay(attempt);
+          if (!final || Date.now() + delay > giveUpAt) throw error;
+          await new Promise((resolve) => setTimeout(resolve, delay));
         }
       }
     } catch (error) {
