@@ -1,12 +1,6 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { z } from 'zod';
-import {
-  callEvents,
-  encodeEvent,
-  recordingEvents,
-  type Logger,
-  type Subjects,
-} from '@calltx/shared';
+import { callEvents, encodeEvent, recordingEvents, type Logger, type Subjects } from '@calltx/shared';
 import type { GatewayMetrics } from '../metrics.js';
 import { requireTwilioSignature } from '../twilio/signature.js';
 import {
@@ -101,13 +95,10 @@ export function webhookRouter(deps: WebhookDeps): Router {
   };
 
   /** Holds the events (in order), then answers 204 once all are stored, or 503 (see CALLBACK_STORE_WAIT_MS). */
-  const storeThenAnswer = async (
-    route: string,
-    res: Response,
-    callSid: string,
-    events: HeldEvent[],
-  ) => {
-    const held = events.map(({ subject, event, msgId }) => deps.holdEvent(subject, encodeEvent(event), msgId));
+  const storeThenAnswer = async (route: string, res: Response, callSid: string, events: HeldEvent[]) => {
+    const held = events.map(({ subject, event, msgId }) =>
+      deps.holdEvent(subject, encodeEvent(event), msgId),
+    );
     let timer: NodeJS.Timeout | undefined;
     const stored = held.every((h) => h !== undefined)
       ? await Promise.race([
@@ -252,7 +243,12 @@ export function webhookRouter(deps: WebhookDeps): Router {
     if (TERMINAL_CALL_STATUSES.has(p.CallStatus))
       events.push({
         subject: subjects.call(p.CallSid, 'ended'),
-        event: callEvents.ended({ callSid: p.CallSid, at, status: p.CallStatus, durationSeconds: p.CallDuration }),
+        event: callEvents.ended({
+          callSid: p.CallSid,
+          at,
+          status: p.CallStatus,
+          durationSeconds: p.CallDuration,
+        }),
         msgId: `${p.CallSid}:ended`,
       });
     await storeThenAnswer('call-status', res, p.CallSid, events);

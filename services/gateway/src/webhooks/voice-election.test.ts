@@ -105,7 +105,12 @@ describe('status callbacks on a JetStream cluster', () => {
 
     const callSid = sid('CA');
     const recordingSid = sid('RE');
-    const params = { AccountSid: ACCOUNT_SID, CallSid: callSid, RecordingSid: recordingSid, RecordingStatus: 'completed' };
+    const params = {
+      AccountSid: ACCOUNT_SID,
+      CallSid: callSid,
+      RecordingSid: recordingSid,
+      RecordingStatus: 'completed',
+    };
     // Not stored, so not acknowledged: Twilio will retry it.
     const refused = await postTwilio(h, '/twilio/recording-status', params);
     expect(refused.status).toBe(503);
@@ -124,7 +129,9 @@ describe('status callbacks on a JetStream cluster', () => {
     });
     // Twilio's retry is answered 204 and stores nothing twice.
     expect((await postTwilio(h, '/twilio/recording-status', params)).status).toBe(204);
-    expect(await readStream(h.nats.nc, recordings, h.subjects.recording(callSid, 'completed'))).toHaveLength(1);
+    expect(await readStream(h.nats.nc, recordings, h.subjects.recording(callSid, 'completed'))).toHaveLength(
+      1,
+    );
     await cluster.waitForHealthy(undefined, 60_000);
   }, 120_000);
 });
