@@ -107,12 +107,22 @@ export class OwnedCall {
   }
 
   async start(): Promise<void> {
+    await this.resumeLive();
     if (this.row.ingestState === 'stored') {
-      // WAVs and their rows exist already (a previous owner died before announcing them): finish the job.
+      // WAVs and their rows exist already (a previous owner died before announcing them): finish the job. The live
+      // path was replayed from the parts all the same: finalize ends it, so a final that owner had not published
+      // yet (JetStream unavailable when it died) is published now, under the same id.
       this.phase = 'finalizing';
       this.finalizing = this.finalize('stopped');
       return;
     }
+    await this.openAndConsume();
+    if (this.phase === 'starting') this.phase = 'live';
+    else await this.messages?.close(); // lost or stopped while starting
+  }
+
+  /** Creates each track's spool and live path, the latter resumed from the stored parts after the last final. */
+  private async resumeLive(): Promise<void> {
     const { timing, store, metrics, repo } = this.deps;
     const progress = await repo.liveProgress(this.callSid);
     for (const track of this.row.tracks) {
@@ -148,9 +158,6 @@ export class OwnedCall {
       });
       if (resumedAt !== null) this.log.info({ speaker, resumedAt }, 'live path resumed from stored audio');
     }
-    await this.openAndConsume();
-    if (this.phase === 'starting') this.phase = 'live';
-    else await this.messages?.close(); // lost or stopped while starting
   }
 
   /** Called on every sweep with the call's current row: finalizes once the stream is over and fully spooled. */
