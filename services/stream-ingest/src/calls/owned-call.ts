@@ -81,6 +81,11 @@ export class OwnedCall {
   private phase: Phase = 'starting';
   private readonly tracks = new Map<Track, TrackState>();
   private messages: ConsumerMessages | undefined;
+  /**
+   * The message being handled. Its frames can be stored and acknowledged (the consumer drained, so finalize may
+   * start) before the handler has handed them to the live path: finalize waits for it.
+   */
+  private handling: Promise<void> = Promise.resolve();
   /** This owner's MEDIA consumer, once created. */
   private consumer: { name: string; generation: number } | undefined;
   private loop: Promise<void> | undefined;
@@ -235,7 +240,8 @@ export class OwnedCall {
           );
         lastDelivery = Math.max(lastDelivery, delivery);
         try {
-          await this.handle(msg);
+          this.handling = this.handle(msg);
+          await this.handling;
         } catch (error) {
           // Left unacknowledged: redelivered after ack_wait.
           this.log.error({ err: error, seq: msg.seq }, 'media message not handled');
@@ -317,6 +323,7 @@ export class OwnedCall {
     const { store, repo, metrics } = this.deps;
     const stopTimer = metrics.finalizeSeconds.startTimer();
     try {
+      await this.handling.catch(() => undefined);
       for (const track of this.tracks.values()) track.live.end();
       const state = (await repo.get(this.callSid))?.ingestState;
       if (state === 'active') {
