@@ -230,15 +230,19 @@ export class OwnedCall {
       let lastDelivery = 0;
       for await (const msg of messages) {
         if (!this.claim.isHeld()) break;
-        // A skipped consumer sequence is a delivery lost on its way (a NATS server died with it): JetStream sends
-        // it again after ack_wait, too late for the live path, which has filled its frames with silence.
+        // A skipped consumer sequence is a delivery lost on its way (a NATS server died with it). JetStream would
+        // send it again only after ack_wait, when the live path has filled its place with silence: instead this
+        // message is left, and a consumer of the next generation delivers everything from the ack floor in order.
         const delivery = msg.info.deliverySequence;
-        if (lastDelivery > 0 && delivery > lastDelivery + 1)
+        if (lastDelivery > 0 && delivery > lastDelivery + 1) {
           this.log.warn(
             { missed: delivery - lastDelivery - 1, seq: msg.seq },
-            'media deliveries lost in flight: redelivered after ack_wait, too late for the live path',
+            'media deliveries lost in flight: consuming again from the ack floor',
           );
-        lastDelivery = Math.max(lastDelivery, delivery);
+          void this.consumeAgain(messages);
+          break;
+        }
+        lastDelivery = delivery;
         try {
           this.handling = this.handle(msg);
           await this.handling;
@@ -248,6 +252,20 @@ export class OwnedCall {
         }
       }
     })();
+  }
+
+  /** Replaces the call's consumer (openMediaConsumer: at the ack floor, in stream order) after a lost delivery. */
+  private async consumeAgain(lost: ConsumerMessages): Promise<void> {
+    this.consumer = undefined; // no drained check on the consumer being replaced
+    await lost.close();
+    if (!this.claim.isHeld() || (this.phase !== 'live' && this.phase !== 'starting')) return;
+    try {
+      await this.openAndConsume();
+      if (this.phase !== 'live' && this.phase !== 'starting') await this.messages?.close();
+    } catch (error) {
+      // The deliveries come back after ack_wait all the same; the next sweep's checks go on.
+      this.log.error({ err: error }, 'media consumer not replaced');
+    }
   }
 
   private async handle(msg: JsMsg): Promise<void> {
