@@ -23,7 +23,5 @@ if (($# > 0)); then
   pnpm vitest run "$@"
   exit
 fi
-# The cluster system test (`pnpm test:cluster`) is not part of this run: on NATS 2.9.10 a restarted server sometimes
-# stays unhealthy for over a minute after the kills (2 of 5 runs here), an open finding of issue 12 (docs/reliability.md).
-pnpm vitest run --exclude tools/demo/src/cluster.test.ts
+pnpm vitest run
 pnpm test:faults

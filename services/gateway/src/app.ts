@@ -72,7 +72,6 @@ export function createGateway({
 
   http.app.use(
     webhookRouter({
-      js,
       subjects,
       logger,
       metrics,

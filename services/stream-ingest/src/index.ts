@@ -10,7 +10,7 @@ export { MIGRATIONS, MIGRATIONS_TABLE } from './db/migrations.js';
 export { CallsRepo, type CallRow, type IngestState, type StreamFileRow } from './db/calls-repo.js';
 export { CallManager } from './calls/call-manager.js';
 export { OwnedCall, type CallTiming, type FinalizeTrigger } from './calls/owned-call.js';
-export { mediaConsumerName } from './calls/media-consumer.js';
+export { isMediaConsumerOf, mediaConsumerName } from './calls/media-consumer.js';
 export {
   FRAME_BYTES,
   SAMPLES_PER_MS,

@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpeechSegment } from '@calltx/events/internal';
 import { decodeEvent } from '@calltx/events';
+import { writeCallWavs } from './finalize/call-wavs.js';
 import { FRAME_BYTES } from './frames/frame.js';
+import { partKey } from './spool/object-keys.js';
+import { encodePart } from './spool/part-format.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from './testing/environment.js';
 import { startInProcess, type InProcessIngest } from './testing/in-process.js';
 import { framesOf, speechMulaw } from './testing/speech-audio.js';
-import { SyntheticCall } from './testing/synthetic-call.js';
+import { SPEAKERS, SyntheticCall } from './testing/synthetic-call.js';
 
 describe('live speech path', () => {
   let env: TestEnvironment;
@@ -78,5 +81,37 @@ describe('live speech path', () => {
     expect(
       await ingest.metric('calltx_ingest_speech_segments_total', { kind: 'final', outcome: 'published' }),
     ).toBe(finals.length);
+  });
+
+  it('publishes the finals a dead owner left unpublished when it takes over a call whose WAVs were stored', async () => {
+    // The dead owner stored the WAVs (the call is `stored`) but died while its last final waited for JetStream.
+    const speech = speechMulaw('The compressor on unit four is leaking oil. Please bring a new gasket.');
+    const call = new SyntheticCall(env.js, env.subjects, ['inbound']);
+    const silence = (fromMs: number, ms: number) =>
+      framesOf(Buffer.alloc((ms / 20) * FRAME_BYTES, 0xff), fromMs);
+    const speechMs = Math.ceil(speech.length / FRAME_BYTES) * 20;
+    const frames = [...silence(0, 1_000), ...framesOf(speech, 1_000), ...silence(1_000 + speechMs, 1_000)];
+    const spooled = frames.map((f) => ({
+      timestampMs: f.timestampMs,
+      payload: Buffer.from(f.payload, 'base64'),
+    }));
+    await env.store.putObject(
+      partKey(call.callSid, SPEAKERS.inbound, 0, frames.at(-1)!.timestampMs),
+      encodePart(spooled),
+    );
+    await env.pool.query(
+      `INSERT INTO calls (call_sid, ingest_state, tracks, speakers) VALUES ($1, 'none', $2, $3)`,
+      [call.callSid, ['inbound'], JSON.stringify(SPEAKERS)],
+    );
+    const wavs = await writeCallWavs(env.store, call.callSid, ['agent']);
+    await env.repo.markStored(call.callSid, wavs, 'stopped');
+    await env.pool.query(`UPDATE calls SET ingest_state = 'stored' WHERE call_sid = $1`, [call.callSid]);
+
+    const finals = await eventually(async () => {
+      const found = await segments(env.subjects.audio(call.callSid, 'agent', 'final'));
+      expect(found.length).toBeGreaterThan(0);
+      return found;
+    }, 30_000);
+    expect(finals.at(-1)!.endMs).toBeGreaterThanOrEqual(1_000 + speechMs - 500);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SpeechSegment } from '@calltx/events/internal';
 import { decodeEvent } from '@calltx/events';
+import { isMediaConsumerOf, mediaConsumerName } from './calls/media-consumer.js';
 import { FRAME_BYTES } from './frames/frame.js';
 import { parsePartKey, partsPrefix } from './spool/object-keys.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from './testing/environment.js';
@@ -158,6 +159,15 @@ describe('a live path taken over after SIGKILL', () => {
     watching.unsubscribe();
     expect(killedAt, 'A was killed').not.toBeNull();
     await eventually(() => expect(b.claimed()).toContain(call.callSid), 60_000, 100);
+    // B consumes through a consumer of the next generation and A's is deleted: no consumer name is created twice
+    // (NATS 2.9.10 restores a consumer deleted and created again stale after a restart).
+    await eventually(async () => {
+      const names = [];
+      for await (const c of env.jsm.consumers.list(env.subjects.streamName('media'))) names.push(c.name);
+      expect(names.filter((name) => isMediaConsumerOf(name, call.callSid))).toEqual([
+        mediaConsumerName(call.callSid, 2),
+      ]);
+    }, 30_000);
     await call.stop();
     await finalized(call.callSid);
 

@@ -61,7 +61,12 @@ beforeAll(async () => {
   };
   for (const name of ['gateway', 'stream-ingest', 'transcriber'])
     services.push(await spawnService(root(`services/${name}/src/main.ts`), name, env));
-}, 120_000);
+  // Ready means every stream and shared consumer is provisioned. Killing a server while a consumer is being
+  // created can wedge that consumer's replica on it for good, a NATS 2.9.10 raft bug (docs/reliability.md); the
+  // faults this test is about strike running calls.
+  for (const service of services)
+    await eventually(async () => expect((await fetch(`${service.baseUrl}/readyz`)).status).toBe(200), 90_000);
+}, 180_000);
 
 afterAll(async () => {
   for (const service of services) {
@@ -163,14 +168,24 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
     const afterFirstKill = await eventually(mediaMessages, 30_000);
     await eventually(async () => expect(await mediaMessages()).toBeGreaterThan(afterFirstKill + 20), 30_000);
     await cluster.restart(leader);
+    const restartedAt = Date.now();
     await cluster.waitForHealthy(leader);
-    // Now a server that does not lead MEDIA.
-    const follower = [0, 1, 2].find((i) => i !== newLeader)!;
+    const leaderHealthyMs = Date.now() - restartedAt;
+    // Now a server that does not lead MEDIA and has not been killed yet: it replays everything since the start
+    // from its own store (a per-call consumer deleted and created again under one name came back stale there and
+    // kept it unhealthy until the call ended; stream-ingest now names each owner's consumer apart).
+    const follower = [0, 1, 2].find((i) => i !== newLeader && i !== leader)!;
     await cluster.kill(follower);
     const afterSecondKill = await eventually(mediaMessages, 30_000);
     await eventually(async () => expect(await mediaMessages()).toBeGreaterThan(afterSecondKill + 20), 30_000);
     await cluster.restart(follower);
+    const followerRestartedAt = Date.now();
     expect(callsDone).toBe(false); // both faults landed while the calls streamed
+    await cluster.waitForHealthy(follower);
+    const followerHealthyMs = Date.now() - followerRestartedAt;
+    // Issue 12's bar is 10 s on a quiet machine; this one is shared, hence the margin. Printed for the record.
+    console.log(`restart to healthy: leader ${leaderHealthyMs} ms, follower ${followerHealthyMs} ms`);
+    expect(Math.max(leaderHealthyMs, followerHealthyMs)).toBeLessThan(30_000);
 
     // Replicated as configured: the claims bucket (losing its one server broke every claim), and the per-call
     // consumers, replicated with their state in memory so a restarted server is soon healthy (bench:consumers).

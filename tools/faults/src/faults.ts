@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { JetStreamManager } from '@nats-io/jetstream';
+import type { ConsumerInfo, JetStreamManager } from '@nats-io/jetstream';
 import type { Subjects } from '@calltx/events';
-import { mediaConsumerName } from '@calltx/stream-ingest';
+import { isMediaConsumerOf } from '@calltx/stream-ingest';
 import type { Fleet, Replica } from './processes.js';
 import {
   NATS_NODE,
@@ -221,8 +221,8 @@ async function followTakeover(
       );
       if (claimed) claimMs = claimed.time - killedAt;
     }
-    const info = await deps.jsm.consumers.info(stream, mediaConsumerName(callSid)).catch(() => undefined);
-    // The next owner recreates the call's consumer before it logs its claim; its first delivery is the takeover.
+    const info = await newestMediaConsumer(deps.jsm, stream, callSid);
+    // The next owner creates the call's next consumer before it logs its claim; its first delivery is the takeover.
     if (info && Date.parse(info.created) >= killedAt && info.delivered.consumer_seq > 0)
       return { callSid, claimMs, firstFrameMs: Date.now() - killedAt };
     if (claimMs !== undefined && (!info || (info.num_pending === 0 && info.num_ack_pending === 0)))
@@ -230,6 +230,22 @@ async function followTakeover(
     await sleep(POLL_MS);
   }
   return { callSid, claimMs, firstFrameMs: undefined };
+}
+
+/** The call's consumer of the latest generation (each owner creates its own), if any. */
+async function newestMediaConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  callSid: string,
+): Promise<ConsumerInfo | undefined> {
+  let newest: ConsumerInfo | undefined;
+  try {
+    for await (const info of jsm.consumers.list(stream))
+      if (isMediaConsumerOf(info.name, callSid) && (!newest || info.created > newest.created)) newest = info;
+  } catch {
+    return undefined; // JetStream busy (an election): asked again at the next poll
+  }
+  return newest;
 }
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(1).padStart(6)} s`;

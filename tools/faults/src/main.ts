@@ -157,4 +157,6 @@ async function main(): Promise<number> {
 
 // Interrupted: exit, and the fleet's exit hook takes the services down with this process.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
-process.exitCode = await main();
+// Exit once the verdict is printed: a run aborted midway can leave timers and connections that would hold the
+// process open (seen: 2795882837, a TimeoutError, then a hang).
+process.exit(await main());

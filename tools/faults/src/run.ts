@@ -90,6 +90,9 @@ export async function runOnce(settings: RunSettings): Promise<RunOutcome> {
     TRANSCRIBER_THREADS: '1',
     // Partials are not compared and cost as much CPU as finals: dropped unread, as when a transcriber is behind.
     PARTIAL_MAX_AGE_MS: '0',
+    // A recording callback lost to the faults (all of Twilio's retries refused) is recovered by the fetchers'
+    // reconciler: 20 s after the call ends (past Twilio's 15 s of retries), well within the settle deadline.
+    RECORDING_RECONCILE_AFTER_MS: '20000',
     LOG_LEVEL: 'info',
   };
   const fleet = new Fleet(join(settings.logDir, `${settings.label}.log`));
@@ -238,13 +241,20 @@ async function waitSettled(
       missing.push(`stream audio of ${noAudio.length} call(s) not stored (${noAudio.join(', ')})`);
     if (noRecording.length)
       missing.push(`recording of ${noRecording.length} call(s) not stored (${noRecording.join(', ')})`);
+    // On a cluster a stream may be electing a leader: its state is then unknown, not a failed run.
+    const state = (family: 'audio' | 'transcribe' | 'transcripts') =>
+      jsm.streams.info(subjects.streamName(family)).then(
+        (info) => info.state,
+        () => undefined,
+      );
     for (const family of ['audio', 'transcribe'] as const) {
-      const queued = (await jsm.streams.info(subjects.streamName(family))).state.messages;
-      if (queued > 0) missing.push(`${queued} message(s) queued on ${subjects.streamName(family)}`);
+      const queued = (await state(family))?.messages;
+      if (queued === undefined) missing.push(`${subjects.streamName(family)} not answering`);
+      else if (queued > 0) missing.push(`${queued} message(s) queued on ${subjects.streamName(family)}`);
     }
     const down = fleet.replicas.filter((r) => !r.up);
     if (down.length) missing.push(`down: ${down.map((r) => r.name).join(', ')}`);
-    const seq = (await jsm.streams.info(subjects.streamName('transcripts'))).state.last_seq;
+    const seq = (await state('transcripts'))?.last_seq ?? lastSeq;
     if (seq !== lastSeq) {
       lastSeq = seq;
       quietSince = Date.now();

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { readFile, mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,11 @@ export interface NatsClusterOptions {
   /** Path of the nats-server binary; else found on PATH or in /usr/sbin. */
   binary?: string;
   startTimeoutMs?: number;
+  /**
+   * Keeps each server's log, at debug level, in `<logDir>/<server name>.log` (appended across restarts), to see
+   * why a server stays unhealthy. Default: `NATS_CLUSTER_LOG_DIR` when set, else no log is kept.
+   */
+  logDir?: string;
 }
 
 export interface NatsCluster {
@@ -55,6 +61,8 @@ interface Node {
 export async function startNatsCluster(n = 3, options: NatsClusterOptions = {}): Promise<NatsCluster> {
   const binary = options.binary ?? findNatsServerBinary();
   const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+  const logDir = options.logDir ?? (process.env.NATS_CLUSTER_LOG_DIR || undefined);
+  if (logDir) await mkdir(logDir, { recursive: true });
   const root = await mkdtemp(join(tmpdir(), 'calltx-nats-cluster-'));
   const nodes: Node[] = [];
   const ports = await freePorts(3 * n);
@@ -79,6 +87,7 @@ export async function startNatsCluster(n = 3, options: NatsClusterOptions = {}):
         `listen: 127.0.0.1:${node.clientPort}`,
         `http: 127.0.0.1:${node.monitorPort}`,
         `pid_file: "${node.pidFile}"`,
+        `debug: ${logDir !== undefined}`,
         `jetstream { store_dir: "${join(root, `n${i}`, 'js')}" }`,
         'cluster {',
         '  name: calltx',
@@ -93,6 +102,7 @@ export async function startNatsCluster(n = 3, options: NatsClusterOptions = {}):
     const child = spawnGuarded(binary, ['-c', node.configFile]);
     node.child = child;
     node.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    if (logDir) child.stderr?.pipe(createWriteStream(join(logDir, `${node.name}.log`), { flags: 'a' }));
     await waitForLogLine(child, `nats-server ${node.name}`, /Server is ready/, startTimeoutMs);
   };
   const check = (i: number): Node => {
@@ -114,15 +124,20 @@ export async function startNatsCluster(n = 3, options: NatsClusterOptions = {}):
     const i = nodes.findIndex((node) => node.name === name);
     return i < 0 ? undefined : i;
   };
-  const isHealthy = async (i: number): Promise<boolean> => {
+  /** undefined when server `i` answers `/healthz` with 200, else why not (its `error`, e.g. which stream lags). */
+  const unhealthy = async (i: number): Promise<string | undefined> => {
     const node = check(i);
-    if (!running(node)) return false;
+    if (!running(node)) return 'not running';
     try {
-      return (await fetch(`http://127.0.0.1:${node.monitorPort}/healthz`)).ok;
-    } catch {
-      return false;
+      const res = await fetch(`http://127.0.0.1:${node.monitorPort}/healthz`);
+      if (res.ok) return undefined;
+      const body = (await res.json().catch(() => ({}))) as { error?: string };
+      return body.error ?? `HTTP ${res.status}`;
+    } catch (error) {
+      return String(error);
     }
   };
+  const isHealthy = async (i: number) => (await unhealthy(i)) === undefined;
 
   const cluster: NatsCluster = {
     urls: nodes.map((node) => `nats://127.0.0.1:${node.clientPort}`),
@@ -162,10 +177,15 @@ export async function startNatsCluster(n = 3, options: NatsClusterOptions = {}):
       const targets = i === undefined ? nodes.map((_, j) => j).filter((j) => running(nodes[j]!)) : [i];
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const healthy = await Promise.all(targets.map(isHealthy));
-        if (healthy.every(Boolean)) return;
+        const reasons = await Promise.all(targets.map(unhealthy));
+        if (reasons.every((reason) => reason === undefined)) return;
         if (Date.now() > deadline)
-          throw new EmbeddedServerError(`servers ${targets.join(',')} not healthy within ${timeoutMs} ms`);
+          throw new EmbeddedServerError(
+            `servers ${targets.join(',')} not healthy within ${timeoutMs} ms: ${reasons
+              .map((reason, j) => (reason === undefined ? '' : `${nodes[targets[j]!]!.name}: ${reason}`))
+              .filter(Boolean)
+              .join('; ')}`,
+          );
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },

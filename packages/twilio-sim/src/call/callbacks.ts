@@ -1,6 +1,7 @@
 import type { CallbackMethod } from '../twiml/parse-twiml.js';
 import type { Addressing } from './addressing.js';
-import { connectionOverrides, shouldRetry } from './connection-overrides.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { attemptOffsetMs, connectionOverrides, shouldRetry } from './connection-overrides.js';
 import { sendTwilioRequest } from './twilio-request.js';
 
 export type CallbackKind = 'stream-status' | 'recording-status';
@@ -51,6 +52,7 @@ export class CallbackSender {
   ): Promise<CallbackDelivery> {
     const overrides = connectionOverrides(url);
     const budget = AbortSignal.timeout(overrides.totalMs);
+    const started = Date.now();
     for (let attempts = 1; ; attempts += 1) {
       let outcome: number | 'connect' | 'timeout';
       let error: string | undefined;
@@ -61,7 +63,7 @@ export class CallbackSender {
           method,
           params,
           authToken: this.authToken,
-          signal: budget,
+          signal: AbortSignal.any([budget, AbortSignal.timeout(overrides.readTimeoutMs)]),
         });
         await response.arrayBuffer().catch(() => undefined);
         outcome = response.status;
@@ -69,7 +71,12 @@ export class CallbackSender {
         error = caught instanceof Error ? caught.message : String(caught);
         outcome = caught instanceof Error && caught.name === 'TimeoutError' ? 'timeout' : 'connect';
       }
-      const retry = attempts <= overrides.retries && shouldRetry(overrides, outcome) && !budget.aborted;
+      const next = started + attemptOffsetMs(overrides, attempts + 1);
+      const retry =
+        attempts <= overrides.retries &&
+        shouldRetry(overrides, outcome) &&
+        next < started + overrides.totalMs &&
+        (await sleep(next - Date.now(), true, { signal: budget }).catch(() => false));
       if (!retry) {
         return typeof outcome === 'number'
           ? { kind, event, status: outcome, attempts }

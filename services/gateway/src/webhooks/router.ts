@@ -1,8 +1,6 @@
 import express, { Router, type Request, type Response } from 'express';
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import { callEvents, encodeEvent, recordingEvents, type Subjects } from '@calltx/events';
-import { publishEvent } from '@calltx/nats';
 import { type Logger } from '@calltx/runtime';
 import type { GatewayMetrics } from '../metrics.js';
 import { requireTwilioSignature } from '../twilio/signature.js';
@@ -16,7 +14,6 @@ import {
 import { E164, PATHS, TWILIO_PREFIX, dialTwiml, refusalTwiml } from '../twilio/twiml.js';
 
 export interface WebhookDeps {
-  js: JetStreamClient;
   subjects: Subjects;
   logger: Logger;
   metrics: GatewayMetrics;
@@ -34,17 +31,32 @@ export interface WebhookDeps {
  */
 const VOICE_STORE_WAIT_MS = 1_000;
 
+/**
+ * How long a status callback waits for JetStream to store its events before answering 503. Below the read
+ * timeout its URL asks Twilio for (`rt=5000`, twilio/signature.ts), so Twilio gets the answer and retries later
+ * instead of timing out; an election usually ends within one wait.
+ */
+const CALLBACK_STORE_WAIT_MS = 4_000;
+
 const now = () => new Date().toISOString();
 
+interface HeldEvent {
+  subject: string;
+  event: { type: string };
+  msgId: string;
+}
+
 /**
- * Twilio's HTTP webhooks. Each one is validated, handed to JetStream and answered as soon as JetStream has stored
- * it (Twilio gives up after 15 s and retries; a 503 makes it retry sooner, and the Nats-Msg-Id collapses retries).
- * The voice webhook is the exception: a failed one fails the call itself, so while JetStream cannot store its
- * event (a leader election) the event waits in the gateway's bounded buffer and the call is answered; only a
- * full buffer answers 503.
+ * Twilio's HTTP webhooks. Each one is validated and its events are held in the gateway's bounded buffer, which
+ * publishes them to JetStream until stored (retrying through a leader election under the same Nats-Msg-Id).
+ * A status callback is answered 204 only once its events are stored, else 503 after CALLBACK_STORE_WAIT_MS:
+ * Twilio retries it (the URL's connection overrides ask for that), the retry is deduplicated by the Nats-Msg-Id,
+ * and nothing is acknowledged that a gateway crash could lose (the buffer is memory). The voice webhook is the
+ * exception: a failed one fails the call itself, so while JetStream cannot store `call.started` the call is
+ * answered with the event held; only a full buffer answers 503.
  */
 export function webhookRouter(deps: WebhookDeps): Router {
-  const { js, subjects, logger, metrics } = deps;
+  const { subjects, logger, metrics } = deps;
   const router = Router();
   // Only Twilio's paths: the console and the read API live on the same server with their own auth.
   router.use(TWILIO_PREFIX, express.urlencoded({ extended: false, limit: '64kb' }));
@@ -83,24 +95,30 @@ export function webhookRouter(deps: WebhookDeps): Router {
     return result.data;
   };
 
-  const publishThenAnswer = async (
-    route: string,
-    res: Response,
-    publish: () => Promise<unknown>,
-    answer: () => void,
-  ) => {
-    try {
-      await publish();
+  /** Holds the events (in order), then answers 204 once all are stored, or 503 (see CALLBACK_STORE_WAIT_MS). */
+  const storeThenAnswer = async (route: string, res: Response, callSid: string, events: HeldEvent[]) => {
+    const held = events.map(({ subject, event, msgId }) =>
+      deps.holdEvent(subject, encodeEvent(event), msgId),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const stored = held.every((h) => h !== undefined)
+      ? await Promise.race([
+          Promise.all(held).then(() => true),
+          new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CALLBACK_STORE_WAIT_MS))),
+        ])
+      : false;
+    clearTimeout(timer);
+    if (stored) {
       metrics.webhooks.inc({ route, outcome: 'ok' });
-      answer();
-    } catch (error) {
-      metrics.webhooks.inc({ route, outcome: 'unavailable' });
-      logger.error(
-        { err: error, route },
-        'webhook not stored: JetStream unavailable, asking Twilio to retry',
-      );
-      res.status(503).set('Retry-After', '2').type('text/plain').send('Temporarily unavailable');
+      res.status(204).end();
+      return;
     }
+    metrics.webhooks.inc({ route, outcome: 'unavailable' });
+    logger.warn(
+      { callSid, route, held: held.filter(Boolean).length, of: held.length },
+      'webhook not stored yet: JetStream unavailable or gateway buffer full, asking Twilio to retry',
+    );
+    res.status(503).set('Retry-After', '2').type('text/plain').send('Temporarily unavailable');
   };
 
   router.post(PATHS.voice, async (req, res) => {
@@ -177,18 +195,13 @@ export function webhookRouter(deps: WebhookDeps): Router {
       startTime: p.RecordingStartTime,
       errorCode: p.ErrorCode,
     });
-    await publishThenAnswer(
-      'recording-status',
-      res,
-      () =>
-        publishEvent(
-          js,
-          subjects.recording(p.CallSid, p.RecordingStatus),
-          event,
-          `${p.RecordingSid}:${p.RecordingStatus}`,
-        ),
-      () => res.status(204).end(),
-    );
+    await storeThenAnswer('recording-status', res, p.CallSid, [
+      {
+        subject: subjects.recording(p.CallSid, p.RecordingStatus),
+        event,
+        msgId: `${p.RecordingSid}:${p.RecordingStatus}`,
+      },
+    ]);
   });
 
   router.post(PATHS.streamStatus, async (req, res) => {
@@ -202,53 +215,44 @@ export function webhookRouter(deps: WebhookDeps): Router {
       streamName: p.StreamName,
       streamError: p.StreamError,
     });
-    await publishThenAnswer(
-      'stream-status',
-      res,
-      () =>
-        publishEvent(
-          js,
-          subjects.call(p.CallSid, 'stream-status'),
-          event,
-          `${p.StreamSid}:status:${p.StreamEvent}`,
-        ),
-      () => res.status(204).end(),
-    );
+    await storeThenAnswer('stream-status', res, p.CallSid, [
+      {
+        subject: subjects.call(p.CallSid, 'stream-status'),
+        event,
+        msgId: `${p.StreamSid}:status:${p.StreamEvent}`,
+      },
+    ]);
   });
 
   router.post(PATHS.callStatus, async (req, res) => {
     const p = parse('call-status', CallStatusParams, req, res);
     if (!p) return;
     const at = now();
-    await publishThenAnswer(
-      'call-status',
-      res,
-      async () => {
-        const status = callEvents.status({
+    const events: HeldEvent[] = [
+      {
+        subject: subjects.call(p.CallSid, 'status'),
+        event: callEvents.status({
           callSid: p.CallSid,
           at,
           status: p.CallStatus,
           durationSeconds: p.CallDuration,
           sequenceNumber: p.SequenceNumber,
-        });
-        await publishEvent(
-          js,
-          subjects.call(p.CallSid, 'status'),
-          status,
-          `${p.CallSid}:status:${p.CallStatus}`,
-        );
-        if (TERMINAL_CALL_STATUSES.has(p.CallStatus)) {
-          const ended = callEvents.ended({
-            callSid: p.CallSid,
-            at,
-            status: p.CallStatus,
-            durationSeconds: p.CallDuration,
-          });
-          await publishEvent(js, subjects.call(p.CallSid, 'ended'), ended, `${p.CallSid}:ended`);
-        }
+        }),
+        msgId: `${p.CallSid}:status:${p.CallStatus}`,
       },
-      () => res.status(204).end(),
-    );
+    ];
+    if (TERMINAL_CALL_STATUSES.has(p.CallStatus))
+      events.push({
+        subject: subjects.call(p.CallSid, 'ended'),
+        event: callEvents.ended({
+          callSid: p.CallSid,
+          at,
+          status: p.CallStatus,
+          durationSeconds: p.CallDuration,
+        }),
+        msgId: `${p.CallSid}:ended`,
+      });
+    await storeThenAnswer('call-status', res, p.CallSid, events);
   });
 
   return router;

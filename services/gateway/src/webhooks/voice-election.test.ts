@@ -88,3 +88,50 @@ describe('POST /twilio/voice on a JetStream cluster', () => {
     });
   }, 120_000);
 });
+
+describe('status callbacks on a JetStream cluster', () => {
+  it('hold a recording callback through an outage: 503 until stored (Twilio retries), stored once without the retry', async () => {
+    const recordings = h.subjects.streamName('recordings');
+    const leader = await eventually(async () => {
+      const index = await cluster.streamLeader(recordings);
+      expect(index).toBeTypeOf('number');
+      return index!;
+    }, 30_000);
+    const survivor = [0, 1, 2].find((i) => i !== leader)!;
+    const down = [0, 1, 2].filter((i) => i !== survivor);
+    for (const i of down) await cluster.kill(i);
+    await eventually(async () => expect(await cluster.streamLeader(recordings)).toBeUndefined(), 30_000);
+    await eventually(() => expect(h.nats.isConnected()).toBe(true));
+
+    const callSid = sid('CA');
+    const recordingSid = sid('RE');
+    const params = {
+      AccountSid: ACCOUNT_SID,
+      CallSid: callSid,
+      RecordingSid: recordingSid,
+      RecordingStatus: 'completed',
+    };
+    // Not stored, so not acknowledged: Twilio will retry it.
+    const refused = await postTwilio(h, '/twilio/recording-status', params);
+    expect(refused.status).toBe(503);
+    expect(h.gateway.publisher.bufferedFrames).toBe(1);
+
+    // JetStream returns: the held event is stored with no retry from Twilio (a lost retry no longer loses it).
+    for (const i of down) await cluster.restart(i);
+    const stored = await eventually(async () => {
+      const messages = await readStream(h.nats.nc, recordings, h.subjects.recording(callSid, 'completed'));
+      expect(messages).toHaveLength(1);
+      return messages;
+    }, 60_000);
+    expect(stored[0]).toMatchObject({
+      msgId: `${recordingSid}:completed`,
+      json: { type: 'recording.status.v1', callSid, recordingSid },
+    });
+    // Twilio's retry is answered 204 and stores nothing twice.
+    expect((await postTwilio(h, '/twilio/recording-status', params)).status).toBe(204);
+    expect(await readStream(h.nats.nc, recordings, h.subjects.recording(callSid, 'completed'))).toHaveLength(
+      1,
+    );
+    await cluster.waitForHealthy(undefined, 60_000);
+  }, 120_000);
+});

@@ -18,18 +18,33 @@ export interface MediaConsumerSpec {
   maxAckPending: number;
   /** The stream is replicated (NATS_STREAM_REPLICAS > 1): the consumer then keeps its state in memory. */
   replicated: boolean;
+  /** This owner's generation (CallsRepo.nextMediaConsumerGeneration): every earlier one is replaced. */
+  generation: number;
 }
 
-export const mediaConsumerName = (callSid: string) => `ingest_${callSid}`;
+/**
+ * The call's consumer of generation `generation`. Each owner creates a consumer under a new name instead of
+ * deleting and creating one name again: a NATS 2.9.10 server restarted after such a delete and create restores
+ * the deleted consumer's replica and stays unhealthy until the consumer is deleted (docs/reliability.md).
+ * Generation 0 is the name before generations.
+ */
+export const mediaConsumerName = (callSid: string, generation: number) =>
+  generation === 0 ? `ingest_${callSid}` : `ingest_${callSid}_${generation}`;
+
+/** Whether `name` is one of the call's consumers, of any generation. */
+export const isMediaConsumerOf = (name: string, callSid: string) =>
+  name === `ingest_${callSid}` || name.startsWith(`ingest_${callSid}_`);
 
 const notFound = (error: unknown) =>
   error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound;
 
 /**
- * (Re)creates the call's durable consumer on MEDIA, starting right after its ack floor: what the previous owner
- * stored and acknowledged is skipped, and everything after comes again strictly in stream order (attaching to
- * the old consumer would deliver new messages first and the unacknowledged ones only after ack_wait). Frames
- * acknowledged above the floor are delivered again too; finalize drops such duplicates by timestamp.
+ * Creates the call's durable consumer on MEDIA for this owner's generation, starting right after the ack floor of
+ * the previous owner's consumer, which it deletes: what that owner stored and acknowledged is skipped, and
+ * everything after comes again strictly in stream order (attaching to the old consumer would deliver new messages
+ * first and the unacknowledged ones only after ack_wait). Frames acknowledged above the floor are delivered again
+ * too; finalize drops such duplicates by timestamp. Every earlier generation is looked for, not only the last: an
+ * owner may have died between taking its generation and creating its consumer.
  */
 export async function openMediaConsumer({
   jsm,
@@ -38,17 +53,20 @@ export async function openMediaConsumer({
   ackWaitMs,
   maxAckPending,
   replicated,
+  generation,
 }: MediaConsumerSpec): Promise<string> {
   const stream = subjects.streamName('media');
-  const name = mediaConsumerName(callSid);
   let floor = 0;
-  try {
-    const info = await jsm.consumers.info(stream, name);
-    floor = info.ack_floor.stream_seq;
-    await jsm.consumers.delete(stream, name);
-  } catch (error) {
-    if (!notFound(error)) throw error;
+  for (let earlier = generation - 1; earlier >= 0; earlier -= 1) {
+    try {
+      const info = await jsm.consumers.info(stream, mediaConsumerName(callSid, earlier));
+      floor = Math.max(floor, info.ack_floor.stream_seq);
+      await jsm.consumers.delete(stream, info.name);
+    } catch (error) {
+      if (!notFound(error)) throw error;
+    }
   }
+  const name = mediaConsumerName(callSid, generation);
   const config: Partial<ConsumerConfig> = {
     durable_name: name,
     // One call, both tracks (NATS 2.9: a single filter). Unknown tracks arrive too and are counted as rejected.
@@ -73,23 +91,24 @@ export async function openMediaConsumer({
 export async function mediaConsumerDrained(
   jsm: JetStreamManager,
   subjects: Subjects,
-  callSid: string,
+  name: string,
 ): Promise<boolean> {
-  const info: ConsumerInfo = await jsm.consumers.info(
-    subjects.streamName('media'),
-    mediaConsumerName(callSid),
-  );
+  const info: ConsumerInfo = await jsm.consumers.info(subjects.streamName('media'), name);
   return info.num_pending === 0 && info.num_ack_pending === 0;
 }
 
-export async function deleteMediaConsumer(
+/** Deletes the call's consumers of every generation up to `generation`. */
+export async function deleteMediaConsumers(
   jsm: JetStreamManager,
   subjects: Subjects,
   callSid: string,
+  generation: number,
 ): Promise<void> {
-  try {
-    await jsm.consumers.delete(subjects.streamName('media'), mediaConsumerName(callSid));
-  } catch (error) {
-    if (!notFound(error)) throw error;
+  for (let g = generation; g >= 0; g -= 1) {
+    try {
+      await jsm.consumers.delete(subjects.streamName('media'), mediaConsumerName(callSid, g));
+    } catch (error) {
+      if (!notFound(error)) throw error;
+    }
   }
 }

@@ -14,7 +14,7 @@ import { resumeLivePath, type LiveResumeSettings } from '../live/resume.js';
 import type { SpeechSinkFactory } from '../live/speech-sink.js';
 import type { IngestMetrics, RejectReason } from '../metrics.js';
 import { TrackSpool } from '../spool/track-spool.js';
-import { deleteMediaConsumer, mediaConsumerDrained, openMediaConsumer } from './media-consumer.js';
+import { deleteMediaConsumers, mediaConsumerDrained, openMediaConsumer } from './media-consumer.js';
 
 export interface CallTiming {
   partFlushMs: number;
@@ -77,6 +77,13 @@ export class OwnedCall {
   private phase: Phase = 'starting';
   private readonly tracks = new Map<Track, TrackState>();
   private messages: ConsumerMessages | undefined;
+  /**
+   * The message being handled. Its frames can be stored and acknowledged (the consumer drained, so finalize may
+   * start) before the handler has handed them to the live path: finalize waits for it.
+   */
+  private handling: Promise<void> = Promise.resolve();
+  /** This owner's MEDIA consumer, once created. */
+  private consumer: { name: string; generation: number } | undefined;
   private loop: Promise<void> | undefined;
   private finalizing: Promise<void> | undefined;
   private ticking = false;
@@ -101,12 +108,22 @@ export class OwnedCall {
   }
 
   async start(): Promise<void> {
+    await this.resumeLive();
     if (this.row.ingestState === 'stored') {
-      // WAVs and their rows exist already (a previous owner died before announcing them): finish the job.
+      // WAVs and their rows exist already (a previous owner died before announcing them): finish the job. The live
+      // path was replayed from the parts all the same: finalize ends it, so a final that owner had not published
+      // yet (JetStream unavailable when it died) is published now, under the same id.
       this.phase = 'finalizing';
       this.finalizing = this.finalize('stopped');
       return;
     }
+    await this.openAndConsume();
+    if (this.phase === 'starting') this.phase = 'live';
+    else await this.messages?.close(); // lost or stopped while starting
+  }
+
+  /** Creates each track's spool and live path, the latter resumed from the stored parts after the last final. */
+  private async resumeLive(): Promise<void> {
     const { timing, store, metrics, repo } = this.deps;
     const progress = await repo.liveProgress(this.callSid);
     for (const track of this.row.tracks) {
@@ -142,9 +159,6 @@ export class OwnedCall {
       });
       if (resumedAt !== null) this.log.info({ speaker, resumedAt }, 'live path resumed from stored audio');
     }
-    await this.openAndConsume();
-    if (this.phase === 'starting') this.phase = 'live';
-    else await this.messages?.close(); // lost or stopped while starting
   }
 
   /** Called on every sweep with the call's current row: finalizes once the stream is over and fully spooled. */
@@ -157,7 +171,8 @@ export class OwnedCall {
       if (!trigger) return;
       await Promise.all([...this.tracks.values()].map((t) => t.spool.flush()));
       const spooling = [...this.tracks.values()].some((t) => t.spool.busy);
-      if (spooling || !(await mediaConsumerDrained(this.deps.jsm, this.deps.subjects, this.callSid))) return;
+      if (spooling || !this.consumer) return;
+      if (!(await mediaConsumerDrained(this.deps.jsm, this.deps.subjects, this.consumer.name))) return;
       if (this.phase !== 'live') return;
       this.phase = 'finalizing';
       this.finalizing = this.finalize(trigger);
@@ -192,7 +207,8 @@ export class OwnedCall {
   }
 
   private async openAndConsume(): Promise<void> {
-    const { jsm, js, subjects, timing } = this.deps;
+    const { jsm, js, subjects, timing, repo } = this.deps;
+    const generation = await repo.nextMediaConsumerGeneration(this.callSid);
     const name = await openMediaConsumer({
       jsm,
       subjects,
@@ -200,21 +216,52 @@ export class OwnedCall {
       ackWaitMs: timing.ackWaitMs,
       maxAckPending: timing.maxAckPending,
       replicated: this.deps.replicated,
+      generation,
     });
+    this.consumer = { name, generation };
     const consumer = await js.consumers.get(subjects.streamName('media'), name);
     const messages = await consumer.consume({ max_bytes: timing.fetchMaxBytes });
     this.messages = messages;
     this.loop = (async () => {
+      let lastDelivery = 0;
       for await (const msg of messages) {
         if (!this.claim.isHeld()) break;
+        // A skipped consumer sequence is a delivery lost on its way (a NATS server died with it). JetStream would
+        // send it again only after ack_wait, when the live path has filled its place with silence: instead this
+        // message is left, and a consumer of the next generation delivers everything from the ack floor in order.
+        const delivery = msg.info.deliverySequence;
+        if (lastDelivery > 0 && delivery > lastDelivery + 1) {
+          this.log.warn(
+            { missed: delivery - lastDelivery - 1, seq: msg.seq },
+            'media deliveries lost in flight: consuming again from the ack floor',
+          );
+          void this.consumeAgain(messages);
+          break;
+        }
+        lastDelivery = delivery;
         try {
-          await this.handle(msg);
+          this.handling = this.handle(msg);
+          await this.handling;
         } catch (error) {
           // Left unacknowledged: redelivered after ack_wait.
           this.log.error({ err: error, seq: msg.seq }, 'media message not handled');
         }
       }
     })();
+  }
+
+  /** Replaces the call's consumer (openMediaConsumer: at the ack floor, in stream order) after a lost delivery. */
+  private async consumeAgain(lost: ConsumerMessages): Promise<void> {
+    this.consumer = undefined; // no drained check on the consumer being replaced
+    await lost.close();
+    if (!this.claim.isHeld() || (this.phase !== 'live' && this.phase !== 'starting')) return;
+    try {
+      await this.openAndConsume();
+      if (this.phase !== 'live' && this.phase !== 'starting') await this.messages?.close();
+    } catch (error) {
+      // The deliveries come back after ack_wait all the same; the next sweep's checks go on.
+      this.log.error({ err: error }, 'media consumer not replaced');
+    }
   }
 
   private async handle(msg: JsMsg): Promise<void> {
@@ -291,6 +338,7 @@ export class OwnedCall {
     const { store, repo, metrics } = this.deps;
     const stopTimer = metrics.finalizeSeconds.startTimer();
     try {
+      await this.handling.catch(() => undefined);
       for (const track of this.tracks.values()) track.live.end();
       const state = (await repo.get(this.callSid))?.ingestState;
       if (state === 'active') {
@@ -360,7 +408,8 @@ export class OwnedCall {
       await this.loop;
     }
     if (!this.claim.isHeld()) return;
-    await deleteMediaConsumer(jsm, subjects, this.callSid);
+    const generation = Math.max(this.consumer?.generation ?? 0, this.row.mediaConsumerGeneration);
+    await deleteMediaConsumers(jsm, subjects, this.callSid, generation);
     // Parts set aside as unreadable may become readable: the WAVs are then written again from all the parts.
     if ((await repo.unreadableParts(this.callSid)).length === 0) {
       for (const speaker of new Set(files.map((f) => f.speaker))) {

@@ -1,5 +1,5 @@
+import { CalltxError, type Track } from '@calltx/events';
 import { toDatabaseError, withTransaction, type Pool, type PoolClient } from '@calltx/db';
-import { type Track } from '@calltx/events';
 import type { CallWavs } from '../finalize/call-wavs.js';
 import type { LiveProgress } from '../live/speech-sink.js';
 
@@ -17,6 +17,8 @@ export interface CallRow {
   framesExpected: PerTrack | null;
   framesLost: PerTrack | null;
   lastTimestampMs: PerTrack | null;
+  /** The generation of the call's latest per-call MEDIA consumer (0: none yet, or the name before generations). */
+  mediaConsumerGeneration: number;
 }
 
 export interface StreamFileRow {
@@ -29,7 +31,7 @@ export interface StreamFileRow {
   gapFilledMs: number;
 }
 
-const CALL_COLUMNS = `call_sid, ingest_state, tracks, speakers, stream_stopped_at, ended_at, frames_expected, frames_lost, last_timestamp_ms`;
+const CALL_COLUMNS = `call_sid, ingest_state, tracks, speakers, stream_stopped_at, ended_at, frames_expected, frames_lost, last_timestamp_ms, media_consumer_generation`;
 
 interface RawCall {
   call_sid: string;
@@ -41,6 +43,7 @@ interface RawCall {
   frames_expected: PerTrack | null;
   frames_lost: PerTrack | null;
   last_timestamp_ms: PerTrack | null;
+  media_consumer_generation: number;
 }
 
 const toCall = (row: RawCall): CallRow => ({
@@ -53,6 +56,7 @@ const toCall = (row: RawCall): CallRow => ({
   framesExpected: row.frames_expected,
   framesLost: row.frames_lost,
   lastTimestampMs: row.last_timestamp_ms,
+  mediaConsumerGeneration: row.media_consumer_generation,
 });
 
 export interface UnreadablePartRow {
@@ -268,6 +272,19 @@ export class CallsRepo {
       [callSid],
     );
     return new Map(rows.map((r) => [r.speaker, { sequence: r.final_sequence, endMs: r.final_end_ms }]));
+  }
+
+  /** Takes the next generation for the call's MEDIA consumer (recorded before the consumer is created). */
+  async nextMediaConsumerGeneration(callSid: string): Promise<number> {
+    const { rows } = await this.query<{ media_consumer_generation: number }>(
+      'take media consumer generation',
+      `UPDATE calls SET media_consumer_generation = media_consumer_generation + 1, updated_at = now()
+       WHERE call_sid = $1 RETURNING media_consumer_generation`,
+      [callSid],
+    );
+    const [row] = rows;
+    if (!row) throw new CalltxError(`no call ${callSid} to take a media consumer generation for`);
+    return row.media_consumer_generation;
   }
 
   async markFinalized(callSid: string): Promise<void> {

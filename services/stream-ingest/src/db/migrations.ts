@@ -89,4 +89,12 @@ export const MIGRATIONS = [
         WHERE recovered_at IS NULL;
     `,
   },
+  {
+    id: '004-call-media-consumer-generation',
+    sql: `
+      -- Each owner of a call consumes MEDIA through a consumer of its own generation (ingest_<CallSid>_<n>), so a
+      -- consumer name is never deleted and created again (NATS 2.9 restores such a consumer stale after a restart).
+      ALTER TABLE calls ADD COLUMN IF NOT EXISTS media_consumer_generation integer NOT NULL DEFAULT 0;
+    `,
+  },
 ] as const;

@@ -45,6 +45,34 @@ describe('LiveTrack', () => {
   });
 });
 
+describe('LiveTrack end', () => {
+  it('waits for a push held by the sink, so the end of the stream reaches the utterance flushed', async () => {
+    const chunks: number[] = [];
+    let release!: () => void;
+    const backlog = new Promise<void>((resolve) => (release = resolve));
+    let ended = -1;
+    const sink: SpeechSink = {
+      push: (pcm16k) => {
+        chunks.push(pcm16k.length);
+        // The segmenter is behind: the first chunk asks the caller to wait.
+        return chunks.length === 1 ? backlog : undefined;
+      },
+      end: () => void (ended = chunks.reduce((sum, n) => sum + n, 0)),
+    };
+    const track = new LiveTrack(sink);
+    // Five frames with a hole before the last two: placing them takes three sink pushes, the first one held.
+    const pushed = track.push([...frames(0, 3), ...frames(100, 2)], new Date().toISOString());
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    track.end(); // finalize ends the path while the push waits for the sink
+    release();
+    await pushed;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Everything pushed reached the sink before its end: 140 ms of audio (the hole is silence), less nothing.
+    expect(ended).toBe(chunks.reduce((sum, n) => sum + n, 0));
+    expect(ended).toBeGreaterThanOrEqual((140 - 1) * 16);
+  });
+});
+
 describe('onGrid', () => {
   it('is the start of the window holding the time, never before the origin', () => {
     expect(onGrid(100, 1000, 32)).toBe(996);

@@ -16,6 +16,9 @@ export class LiveTrack {
   private readonly upsampler = new Upsampler2x();
   private lastAudioEndAt = new Date(0).toISOString();
   private ended = false;
+  private endRequested = false;
+  /** The push under way, if any (pushes are placed one after another). */
+  private pushing: Promise<void> = Promise.resolve();
   /** Set by startOnGridAt: where the path starts, once the first frame says where the grid begins. */
   private gridStart: { atMs: number; windowMs: number } | undefined;
 
@@ -35,8 +38,18 @@ export class LiveTrack {
     this.gridStart = { atMs, windowMs };
   }
 
-  /** Resolves when the sink can take more. */
-  async push(frames: readonly Frame[], audioEndAt: string): Promise<void> {
+  /**
+   * Resolves when the sink can take more. A push can wait halfway for the sink (its backlog); `end` waits for it,
+   * so that the audio the push still holds is in the utterance end flushes.
+   */
+  push(frames: readonly Frame[], audioEndAt: string): Promise<void> {
+    const pushed = this.pushing.then(() => this.place(frames, audioEndAt));
+    this.pushing = pushed.catch(() => undefined);
+    return pushed;
+  }
+
+  private async place(frames: readonly Frame[], audioEndAt: string): Promise<void> {
+    if (this.ended) return;
     this.lastAudioEndAt = audioEndAt;
     for (const frame of frames) {
       const start = frame.timestampMs * SAMPLES_PER_MS;
@@ -51,12 +64,15 @@ export class LiveTrack {
     }
   }
 
-  /** Flushes the upsampler and the sink: the stream is over (later calls do nothing). */
+  /** Flushes the upsampler and the sink once pushes under way are placed: the stream is over (later calls do nothing). */
   end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    if (this.cursor >= 0) void this.emit(this.upsampler.flush(), this.lastAudioEndAt);
-    this.sink.end();
+    if (this.endRequested) return;
+    this.endRequested = true;
+    void this.pushing.then(() => {
+      this.ended = true;
+      if (this.cursor >= 0) void this.emit(this.upsampler.flush(), this.lastAudioEndAt);
+      this.sink.end();
+    });
   }
 
   private forward(pcm8k: Int16Array, audioEndAt: string): Promise<void> | undefined {

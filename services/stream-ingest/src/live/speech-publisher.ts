@@ -2,7 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { pcm16leBytes } from '@calltx/audio';
 import { retry, type RetryPolicy } from '@calltx/retry';
 import { internalEvents } from '@calltx/events/internal';
-import { publishEvent } from '@calltx/nats';
+import { JETSTREAM_RETRY, publishEvent } from '@calltx/nats';
 import { type Logger } from '@calltx/runtime';
 import { type Subjects } from '@calltx/events';
 import type { IngestMetrics } from '../metrics.js';
@@ -39,11 +39,12 @@ export interface SpeechPublisherOptions {
 }
 
 /**
- * A final segment is tried three times, back to back (live audio does not wait); a partial once, as the next
- * partial or the final supersedes it.
+ * A final is retried along JetStream's curve (0.5 s doubling to 30 s) for about a minute in all before it is given
+ * up: a NATS server killed or restarted leaves JetStream without a leader for seconds, and a final not published is
+ * lost to the live path for good. A partial is tried once, as the next partial or the final supersedes it.
  */
-const FINAL_PUBLISH_RETRY: RetryPolicy = { attempts: 3, baseMs: 0, capMs: 0, jitter: 0 };
-const PARTIAL_PUBLISH_RETRY: RetryPolicy = { ...FINAL_PUBLISH_RETRY, attempts: 1 };
+const FINAL_PUBLISH_RETRY: RetryPolicy = { ...JETSTREAM_RETRY, attempts: 8 };
+const PARTIAL_PUBLISH_RETRY: RetryPolicy = { ...JETSTREAM_RETRY, attempts: 1 };
 
 /**
  * Live speech for the transcriber: each speaker's 16 kHz audio goes through its own segmenter, and every
@@ -91,9 +92,7 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
       await retry(
         () => publishEvent(js, subject, event, msgId),
         final ? FINAL_PUBLISH_RETRY : PARTIAL_PUBLISH_RETRY,
-        {
-          retryable: () => true,
-        },
+        { retryable: () => true },
       );
       metrics.speechSegments.inc({ kind: segment.kind, outcome: 'published' });
     } catch (error) {
