@@ -44,7 +44,7 @@ export const TRANSCRIBER_VARIABLES = {
         const { kinds, unknown } = parseRedactionKinds(list);
         if (unknown.length > 0)
           ctx.addIssue({ code: 'custom', message: `unknown kinds ${unknown.join(', ')}` });
-        return kinds;
+        return [...kinds];
       }),
     `Personal data replaced by a tag ([CARD], ...) in transcripts before they are stored or published: a comma list of ${REDACTION_KINDS.join(', ')}; empty turns redaction off. The default suits field service (customers read out card numbers, phone numbers and emails); add ssn and iban where callers give those. phone takes any run of 7 to 15 digits, so serial numbers read out are redacted too: leave it out where technicians must read them back.`,
     { keepEmpty: true },

@@ -16,7 +16,11 @@ interface FinalText {
  * kinds), transcripts pass unchanged and carry no `redactions`.
  */
 export class TranscriptRedactor {
-  constructor(private readonly kinds: ReadonlySet<RedactionKind>) {}
+  private readonly kinds: ReadonlySet<RedactionKind>;
+
+  constructor(kinds: Iterable<RedactionKind>) {
+    this.kinds = new Set(kinds);
+  }
 
   /** A final: its text, segments and words redacted; spans timed by the words, else the segments, else the utterance. */
   final<T extends FinalText>(final: T): T & { redactions: TranscriptRedaction[] | null } {
