@@ -22,6 +22,15 @@ if [ "$#" -eq 0 ]; then
   "$python" "$here/generate.py" --preset test --timestamped --no-quantized \
     --out "$fixtures/whisper-test-timestamped" --reference-out "$fixtures/whisper-test-timestamped/reference"
   "$python" "$here/generate.py" --preset test --scripted --out "$fixtures/whisper-test-scripted"
+  # Personal data to redact (the transcriber's redaction test): a card number, a phone number and an email, written
+  # and said as words; a partial's worth of a card number first. Longer sentences, so a longer context.
+  rm -rf "$fixtures/whisper-test-pii"
+  "$python" "$here/generate.py" --preset test --scripted --n-text-ctx 256 --out "$fixtures/whisper-test-pii" \
+    --script " thank you." --script " good morning." --script " the card is 4539 1488" \
+    --script " the card is 4539 1488 0343 6467." --script " the number is 415 555 0132." \
+    --script " the email is jane.doe at example.com." \
+    --script " and that's four one five, double five five, oh one three two." \
+    --script " and the card is four five three nine, one four eight eight, oh three four three, six four six seven."
   exit 0
 fi
 exec "$python" "$here/generate.py" "$@"

@@ -10,7 +10,7 @@ export { encodeEvent, decodeEvent, eventFactory } from './codec.js';
 export * as schemas from './common.js';
 export { CallEvent } from './calls.js';
 export { RecordingEvent, RecordingStatusChanged } from './recordings.js';
-export { TranscriptEvent, TranscriptSegment, TranscriptWord } from './transcripts.js';
+export { TranscriptEvent, TranscriptRedaction, TranscriptSegment, TranscriptWord } from './transcripts.js';
 
 export const callEvents = {
   started: eventFactory(calls.CallStarted),

@@ -36,6 +36,21 @@ export const TranscriptWord = z.object({
 });
 
 /**
+ * A span of personal data the transcriber redacted (TRANSCRIPT_REDACT): the text, segments and words carry its tag
+ * (`[CARD]`, `[PHONE]`, ...) instead. `kind` is one of card, phone, email, ssn, iban (later versions may add kinds:
+ * treat an unknown one as personal data all the same). Times in call time: the words' when the model times words,
+ * else the Whisper segment's or the utterance's.
+ */
+export const TranscriptRedaction = z.object({
+  kind: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
+  startMs: ms,
+  endMs: ms,
+});
+
+/** Present (possibly empty) when redaction was on for the transcript, absent when it was off. */
+const redactions = { redactions: z.array(TranscriptRedaction).max(1_000).optional() };
+
+/**
  * What a final adds (transcripts.v1, additive): present on every final this version publishes, absent on finals
  * published before it. `words` only when the model can time words (a `_timestamped` export with alignment heads).
  */
@@ -57,15 +72,18 @@ export const TranscriptPartial = z.object({
   type: z.literal('transcript.partial.v1'),
   final: z.literal(false),
   ...transcriptFields,
+  ...redactions,
 });
 export const TranscriptFinal = z.object({
   type: z.literal('transcript.final.v1'),
   final: z.literal(true),
   ...transcriptFields,
   ...finalDetail,
+  ...redactions,
 });
 
 export const TranscriptEvent = z.discriminatedUnion('type', [TranscriptPartial, TranscriptFinal]);
 export type TranscriptEvent = z.infer<typeof TranscriptEvent>;
 export type TranscriptSegment = z.infer<typeof TranscriptSegment>;
 export type TranscriptWord = z.infer<typeof TranscriptWord>;
+export type TranscriptRedaction = z.infer<typeof TranscriptRedaction>;

@@ -15,6 +15,7 @@ import { PartialGate } from './live/partial-gate.js';
 import { createTranscriberMetrics, type TranscriberMetrics } from './metrics.js';
 import { handleRecordingJob } from './recording/job-handler.js';
 import { TranscriptPublisher } from './transcripts/publisher.js';
+import { TranscriptRedactor } from './transcripts/redaction.js';
 import { Puller } from './work/puller.js';
 import { WorkSlots } from './work/slots.js';
 
@@ -55,6 +56,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
   let models: LoadedModels | undefined;
   let status: ModelStatus = { state: 'loading' };
   const publisher = new TranscriptPublisher(js, subjects, metrics, () => models?.recognizer.modelId ?? '');
+  const redactor = new TranscriptRedactor(config.TRANSCRIPT_REDACT);
 
   // /readyz lists failing check names: the model's carries the reason, so an operator sees what is wrong.
   const checks: Record<string, ReadinessCheck> = { nats: deps.isNatsConnected };
@@ -85,7 +87,16 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
   const heartbeatMs = Math.max(250, Math.floor(config.TRANSCRIBER_ACK_WAIT_MS / 3));
   const common = { js, subjects, logger, metrics: metrics.consumers, heartbeatMs };
   const startConsuming = (loaded: LoadedModels) => {
-    const live: LiveDeps = { recognizer: loaded.recognizer, slots, gate, store, publisher, metrics, logger };
+    const live: LiveDeps = {
+      recognizer: loaded.recognizer,
+      slots,
+      gate,
+      store,
+      publisher,
+      redactor,
+      metrics,
+      logger,
+    };
     const concurrency = config.TRANSCRIBER_CONCURRENCY;
     pullers.push(
       new Puller({

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { booleanFlag, loadConfig, positiveInt, variable, type Config } from '@calltx/config';
+import { parseRedactionKinds, REDACTION_KINDS } from '@calltx/redact';
 import { DATABASE_VARIABLES } from '@calltx/db';
 import { DEAD_LETTER_VARIABLES, NATS_VARIABLES } from '@calltx/nats';
 import { RUNTIME_VARIABLES } from '@calltx/runtime';
@@ -34,6 +35,19 @@ export const TRANSCRIBER_VARIABLES = {
       .regex(/^([a-z]{2,3})?$/, 'must be empty or a Whisper language code such as en or de')
       .default(''),
     'Language of the calls; empty lets a multilingual model detect it per utterance (English-only models always use en).',
+  ),
+  TRANSCRIPT_REDACT: variable(
+    z
+      .string()
+      .default('card,phone,email')
+      .transform((list, ctx) => {
+        const { kinds, unknown } = parseRedactionKinds(list);
+        if (unknown.length > 0)
+          ctx.addIssue({ code: 'custom', message: `unknown kinds ${unknown.join(', ')}` });
+        return [...kinds];
+      }),
+    `Personal data replaced by a tag ([CARD], ...) in transcripts before they are stored or published: a comma list of ${REDACTION_KINDS.join(', ')}; empty turns redaction off. The default suits field service (customers read out card numbers, phone numbers and emails); add ssn and iban where callers give those. phone takes any run of 7 to 15 digits, so serial numbers read out are redacted too: leave it out where technicians must read them back.`,
+    { keepEmpty: true },
   ),
   PARTIAL_MAX_AGE_MS: variable(
     positiveInt(0, 3_000),

@@ -24,6 +24,14 @@ export const SCRIPTED_FIXTURE_DIR = fileURLToPath(
   new URL('../../fixtures/whisper-test-scripted', import.meta.url),
 );
 
+/**
+ * A scripted model whose sentences hold personal data (a card number, a phone number, an email; written and said
+ * as words), for the transcriber's redaction test. `--n-text-ctx 256`, so the longer sentences fit the token budget.
+ */
+export const PII_SCRIPTED_FIXTURE_DIR = fileURLToPath(
+  new URL('../../fixtures/whisper-test-pii', import.meta.url),
+);
+
 export interface ModelScript {
   /** Script i is said for i * bucketSeconds up to (i + 1) * bucketSeconds of speech; the last one beyond. */
   bucketSeconds: number;

@@ -36,6 +36,11 @@ export const TRANSCRIBER_MIGRATIONS: readonly Migration[] = [
         ADD COLUMN IF NOT EXISTS words jsonb;
     `,
   },
+  {
+    // The spans TRANSCRIPT_REDACT replaced (null on rows stored with redaction off or before it existed).
+    id: '003-transcript-redactions',
+    sql: `ALTER TABLE transcript_segments ADD COLUMN IF NOT EXISTS redactions jsonb;`,
+  },
 ];
 
 export const MIGRATIONS_TABLE = 'transcriber_migrations';

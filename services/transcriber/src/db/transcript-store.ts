@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { DatabaseError, toDatabaseError } from '@calltx/db';
+import type { TranscriptRedaction } from '@calltx/events';
 import type { RecognisedWord, TimedText } from '../engine/recognizer.js';
 
 export type TranscriptSource = 'live' | 'recording';
@@ -28,6 +29,8 @@ export interface StoredSegment extends SegmentKey {
   segments: TimedText[] | null;
   /** Null also when the model could not time words. */
   words: RecognisedWord[] | null;
+  /** What TRANSCRIPT_REDACT replaced in the text, segments and words; null when redaction was off. */
+  redactions: TranscriptRedaction[] | null;
 }
 
 interface Row {
@@ -47,11 +50,12 @@ interface Row {
   no_speech_prob: number | null;
   segments: TimedText[] | null;
   words: RecognisedWord[] | null;
+  redactions: TranscriptRedaction[] | null;
 }
 
 const COLUMNS =
   'call_sid, speaker, segment_id, source, sequence, start_ms, end_ms, text, model_id, audio_end_at, inference_ms, ' +
-  'language, avg_logprob, no_speech_prob, segments, words';
+  'language, avg_logprob, no_speech_prob, segments, words, redactions';
 
 const fromRow = (row: Row): StoredSegment => ({
   callSid: row.call_sid,
@@ -70,6 +74,7 @@ const fromRow = (row: Row): StoredSegment => ({
   noSpeechProb: row.no_speech_prob,
   segments: row.segments,
   words: row.words,
+  redactions: row.redactions,
 });
 
 /**
@@ -111,7 +116,7 @@ export class TranscriptStore {
     try {
       const { rows } = await this.pool.query<Row>(
         `INSERT INTO transcript_segments (${COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (call_sid, speaker, segment_id, source) DO NOTHING
          RETURNING ${COLUMNS}`,
         [
@@ -131,6 +136,7 @@ export class TranscriptStore {
           segment.noSpeechProb,
           segment.segments === null ? null : JSON.stringify(segment.segments),
           segment.words === null ? null : JSON.stringify(segment.words),
+          segment.redactions === null ? null : JSON.stringify(segment.redactions),
         ],
       );
       if (rows[0]) return { stored: fromRow(rows[0]), inserted: true };

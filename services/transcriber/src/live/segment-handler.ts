@@ -5,6 +5,7 @@ import type { DetailedRecognition, Recognition, Recognizer } from '../engine/rec
 import type { TranscriberMetrics } from '../metrics.js';
 import type { TranscriptPublisher } from '../transcripts/publisher.js';
 import { detailInCallTime } from '../transcripts/detail.js';
+import type { TranscriptRedactor } from '../transcripts/redaction.js';
 import { PRIORITY, type WorkSlots } from '../work/slots.js';
 import type { PartialGate } from './partial-gate.js';
 
@@ -14,6 +15,7 @@ export interface LiveDeps {
   gate: PartialGate;
   store: TranscriptStore;
   publisher: TranscriptPublisher;
+  redactor: TranscriptRedactor;
   metrics: TranscriberMetrics;
   logger: Logger;
 }
@@ -46,7 +48,10 @@ export async function handlePartial(deps: LiveDeps, segment: SpeechSegment): Pro
   if (typeof result === 'string') return drop(result);
   // Already transcribed, so age no longer matters; but a partial published after its final would confuse.
   if (gate.superseded(segment)) return drop('superseded');
-  await deps.publisher.partial({ ...segment, text: result.text });
+  await deps.publisher.partial({
+    ...segment,
+    ...deps.redactor.partial(result.text, segment.startMs, segment.endMs),
+  });
 }
 
 /**
@@ -63,7 +68,7 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
   };
   const { stored, found } = await deps.store.findOrTranscribe(key, async () => {
     const result = await deps.slots.run(PRIORITY.final, () => recognize(deps, segment, 'final'));
-    return {
+    return deps.redactor.final({
       ...detailInCallTime(result, segment.startMs, segment.endMs),
       sequence: segment.sequence,
       startMs: segment.startMs,
@@ -72,7 +77,7 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
       modelId: deps.recognizer.modelId,
       audioEndAt: segment.audioEndAt,
       inferenceMs: result.inferenceMs,
-    };
+    });
   });
   if (found) {
     deps.logger.info(

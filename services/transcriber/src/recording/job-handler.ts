@@ -8,6 +8,7 @@ import type { Recognizer } from '../engine/recognizer.js';
 import type { TranscriberMetrics } from '../metrics.js';
 import type { TranscriptPublisher } from '../transcripts/publisher.js';
 import { detailInCallTime } from '../transcripts/detail.js';
+import type { TranscriptRedactor } from '../transcripts/redaction.js';
 import { PRIORITY, type WorkSlots } from '../work/slots.js';
 import { RecordingAudio } from './recording-audio.js';
 
@@ -18,6 +19,7 @@ export interface RecordingDeps {
   store: TranscriptStore;
   objects: ObjectStore;
   publisher: TranscriptPublisher;
+  redactor: TranscriptRedactor;
   metrics: TranscriberMetrics;
   logger: Logger;
 }
@@ -95,7 +97,7 @@ async function transcribeSegment(
     deps.metrics.audioSeconds.inc({ kind: 'recording' }, event.pcm.length / 16_000);
     const startMs = Math.floor(event.startMs);
     const endMs = Math.ceil(event.endMs);
-    return {
+    return deps.redactor.final({
       ...detailInCallTime(result, startMs, endMs),
       sequence: event.sequence,
       startMs,
@@ -104,7 +106,7 @@ async function transcribeSegment(
       modelId: deps.recognizer.modelId,
       audioEndAt: queuedAt,
       inferenceMs: result.inferenceMs,
-    };
+    });
   });
   await deps.publisher.final(stored);
 }

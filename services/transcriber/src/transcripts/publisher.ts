@@ -1,6 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { publishEvent } from '@calltx/nats';
-import { transcriptEvents, type Subjects } from '@calltx/events';
+import { transcriptEvents, type Subjects, type TranscriptRedaction } from '@calltx/events';
 import type { StoredSegment } from '../db/transcript-store.js';
 import type { TranscriberMetrics } from '../metrics.js';
 
@@ -16,6 +16,7 @@ export interface PartialTranscript {
   endMs: number;
   text: string;
   audioEndAt: string;
+  redactions?: TranscriptRedaction[];
 }
 
 /**
@@ -71,6 +72,7 @@ export class TranscriptPublisher {
         ? {}
         : { segments: segment.segments.map((s) => ({ ...s, text: s.text.slice(0, MAX_TEXT) })) }),
       ...(segment.words === null ? {} : { words: segment.words }),
+      ...(segment.redactions === null ? {} : { redactions: segment.redactions }),
     });
     await publishEvent(
       this.js,
