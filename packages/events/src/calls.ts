@@ -16,7 +16,7 @@ export const CallStarted = z.object({
   to: party,
   direction: text(64),
   /**
-   * Language of the call's speech for transcription (a Whisper language code, ISO 639-1 where one exists), as the
+   * Language of the call's speech for transcription, one of WHISPER_LANGUAGES (ISO 639-1 where one exists), as the
    * caller asked (added in 0.3.0). Absent: the transcriber's default (WHISPER_LANGUAGE, else detection).
    */
   language: z

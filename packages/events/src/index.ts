@@ -5,6 +5,7 @@ import { eventFactory } from './codec.js';
 
 export * from './errors.js';
 export * from './subjects.js';
+export { WHISPER_LANGUAGES } from './languages.js';
 export { STREAM_POLICIES, type FamilyPolicy } from './retention.js';
 export { encodeEvent, decodeEvent, eventFactory } from './codec.js';
 export * as schemas from './common.js';
