@@ -36,6 +36,19 @@ export const TRANSCRIBER_MIGRATIONS: readonly Migration[] = [
         ADD COLUMN IF NOT EXISTS words jsonb;
     `,
   },
+  {
+    // Each call's transcription settings, from its call.started event (calls.v1): this service's own copy.
+    id: '003-call-settings',
+    sql: `
+      CREATE TABLE IF NOT EXISTS call_settings (
+        call_sid text PRIMARY KEY CHECK (call_sid ~ '^CA[0-9a-fA-F]{32}$'),
+        language text,
+        hints text,
+        started_at timestamptz NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 export const MIGRATIONS_TABLE = 'transcriber_migrations';
