@@ -16,6 +16,11 @@ function unicodeToByte(): Map<string, number> {
 
 const BYTE_OF = unicodeToByte();
 
+/** The part of tokenizers.js' Tokenizer used here (its bundled .d.ts files do not resolve under NodeNext). */
+interface TextEncoding {
+  encode(text: string, options: { add_special_tokens: boolean }): { ids: number[] };
+}
+
 interface AddedToken {
   id: number;
   content: string;
@@ -36,7 +41,7 @@ export class WhisperTokenizer {
   private readonly added = new Map<number, AddedToken>();
   private readonly idsByName = new Map<string, number>();
   private readonly utf8 = new TextDecoder('utf-8', { fatal: false });
-  private encoder: Tokenizer | undefined;
+  private encoder: TextEncoding | undefined;
 
   private constructor(
     vocab: Map<string, number>,
@@ -137,7 +142,7 @@ export class WhisperTokenizer {
    * Throws TypeError when the text spells a special token, which openai-whisper refuses in prompts too.
    */
   encode(text: string): number[] {
-    this.encoder ??= new Tokenizer(this.json, {});
+    this.encoder ??= new Tokenizer(this.json, {}) as TextEncoding;
     const { ids } = this.encoder.encode(text, { add_special_tokens: false });
     const special = ids.find((id) => this.added.has(id));
     if (special !== undefined)

@@ -123,10 +123,10 @@ describe('per-call language and hints', () => {
       expect(found).toHaveLength(1);
       return found;
     }, 30_000);
-    const [{ prompt }] = await eventually(() => {
+    const { prompt } = await eventually(() => {
       const logged = prompts(callSid);
       expect(logged).toHaveLength(1);
-      return logged as [{ prompt: number[] }];
+      return logged[0]!;
     });
     // Detected: whichever language the model picked is the one in the prompt and on the final.
     expect(prompt).toEqual(expectedPrompt(final!.json.language as string, DEFAULT_PROMPT, true));

@@ -12,7 +12,7 @@ export interface RefusedSetting {
 }
 
 /** Control characters other than tab and line breaks: nothing a person types as a hint. */
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const CONTROL = /[^\P{Cc}\t\n\r]/u;
 /** Whisper's special tokens (<|en|>, <|endoftext|>, <|0.00|>): a prompt must not spell them. */
 const SPECIAL_TOKEN = /<\|[^|]*\|>/;
 
