@@ -5,6 +5,9 @@ import { accountSid, callSid, isoTime, party, speaker, streamSid, text } from '.
 const base = { callSid, at: isoTime };
 const frameCounts = z.object({ inbound: z.number().int().min(0), outbound: z.number().int().min(0) });
 
+/** Most characters of a call's transcription hints: Whisper keeps at most 223 prompt tokens anyway. */
+export const HINTS_MAX_LENGTH = 1_000;
+
 export const CallStarted = z.object({
   type: z.literal('call.started.v1'),
   ...base,
@@ -12,6 +15,19 @@ export const CallStarted = z.object({
   from: party,
   to: party,
   direction: text(64),
+  /**
+   * Language of the call's speech for transcription, one of WHISPER_LANGUAGES (ISO 639-1 where one exists), as the
+   * caller asked (added in 0.3.0). Absent: the transcriber's default (WHISPER_LANGUAGE, else detection).
+   */
+  language: z
+    .string()
+    .regex(/^[a-z]{2,3}$/)
+    .optional(),
+  /**
+   * Vocabulary and spelling hints for the call's transcription, given to Whisper as its previous-text prompt
+   * (added in 0.3.0). Absent: the transcriber's default (WHISPER_PROMPT).
+   */
+  hints: text(HINTS_MAX_LENGTH).min(1).optional(),
 });
 
 /** Twilio's call status callback (the TwiML App's status callback URL). */

@@ -5,10 +5,11 @@ import { eventFactory } from './codec.js';
 
 export * from './errors.js';
 export * from './subjects.js';
+export { WHISPER_LANGUAGES } from './languages.js';
 export { STREAM_POLICIES, type FamilyPolicy } from './retention.js';
 export { encodeEvent, decodeEvent, eventFactory } from './codec.js';
 export * as schemas from './common.js';
-export { CallEvent } from './calls.js';
+export { CallEvent, CallStarted, HINTS_MAX_LENGTH } from './calls.js';
 export { RecordingEvent, RecordingStatusChanged } from './recordings.js';
 export { TranscriptEvent, TranscriptRedaction, TranscriptSegment, TranscriptWord } from './transcripts.js';
 

@@ -22,6 +22,8 @@ export interface WhisperModelConfig {
     readonly noTimestamps: number;
     readonly noSpeech: number;
     readonly timestampBegin: number;
+    /** <|startofprev|>, which opens a previous-text prompt; absent from tokenizers that lack it. */
+    readonly startOfPrev: number | undefined;
   };
   readonly suppressTokens: readonly number[];
   readonly beginSuppressTokens: readonly number[];
@@ -191,7 +193,16 @@ export function parseModelConfig(
     maxTargetPositions,
     isMultilingual,
     languages,
-    tokens: { eot, sot, transcribe, translate, noTimestamps, noSpeech, timestampBegin },
+    tokens: {
+      eot,
+      sot,
+      transcribe,
+      translate,
+      noTimestamps,
+      noSpeech,
+      timestampBegin,
+      startOfPrev: tokenizer.idOf('<|startofprev|>'),
+    },
     suppressTokens,
     beginSuppressTokens,
     // Absent: Whisper's default, a first timestamp of at most 1 s. null: no limit.

@@ -21,7 +21,7 @@ export class ModelLoadError extends CalltxError {
 export class TranscribeInputError extends CalltxError {
   override readonly name = 'TranscribeInputError';
 
-  constructor(message: string) {
-    super(message, { retryable: false });
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retryable: false });
   }
 }

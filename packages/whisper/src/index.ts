@@ -8,6 +8,8 @@ export {
   transcribe,
   tokenBudget,
   buildPrompt,
+  encodePrevious,
+  maxPreviousTokens,
   compressionRatio,
   TOKENS_PER_SECOND,
   TOKEN_BUDGET_BASE,

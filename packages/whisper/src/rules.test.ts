@@ -23,6 +23,7 @@ const config: WhisperModelConfig = {
     translate: 14,
     noTimestamps: 17,
     noSpeech: 16,
+    startOfPrev: undefined,
     timestampBegin: 18,
   },
   suppressTokens: [3],

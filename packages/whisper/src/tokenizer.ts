@@ -1,3 +1,5 @@
+import { Tokenizer } from '@huggingface/tokenizers';
+
 /** GPT-2's printable stand-in for each byte, inverted: stand-in character -> byte value. */
 function unicodeToByte(): Map<string, number> {
   const printable: number[] = [];
@@ -13,6 +15,11 @@ function unicodeToByte(): Map<string, number> {
 }
 
 const BYTE_OF = unicodeToByte();
+
+/** The part of tokenizers.js' Tokenizer used here (its bundled .d.ts files do not resolve under NodeNext). */
+interface TextEncoding {
+  encode(text: string, options: { add_special_tokens: boolean }): { ids: number[] };
+}
 
 interface AddedToken {
   id: number;
@@ -34,8 +41,13 @@ export class WhisperTokenizer {
   private readonly added = new Map<number, AddedToken>();
   private readonly idsByName = new Map<string, number>();
   private readonly utf8 = new TextDecoder('utf-8', { fatal: false });
+  private encoder: TextEncoding | undefined;
 
-  private constructor(vocab: Map<string, number>, added: AddedToken[]) {
+  private constructor(
+    vocab: Map<string, number>,
+    added: AddedToken[],
+    private readonly json: Record<string, unknown>,
+  ) {
     const size = Math.max(-1, ...vocab.values(), ...added.map((a) => a.id)) + 1;
     this.tokenBytes = new Array<Uint8Array | undefined>(size);
     this.names = new Array<string | undefined>(size);
@@ -83,7 +95,7 @@ export class WhisperTokenizer {
       }
       return { id: a['id'] as number, content: a['content'], special: a['special'] === true };
     });
-    return new WhisperTokenizer(vocab, added);
+    return new WhisperTokenizer(vocab, added, json);
   }
 
   /** One more than the largest token id. */
@@ -122,5 +134,19 @@ export class WhisperTokenizer {
       offset += tokenBytes.length;
     }
     return this.utf8.decode(bytes);
+  }
+
+  /**
+   * Token ids of ordinary text. Encoding needs the BPE merges and the pre-tokenizer's regex, so it is done by
+   * Hugging Face's tokenizers.js over the same tokenizer.json (built on first use: most calls never encode).
+   * Throws TypeError when the text spells a special token, which openai-whisper refuses in prompts too.
+   */
+  encode(text: string): number[] {
+    this.encoder ??= new Tokenizer(this.json, {}) as TextEncoding;
+    const { ids } = this.encoder.encode(text, { add_special_tokens: false });
+    const special = ids.find((id) => this.added.has(id));
+    if (special !== undefined)
+      throw new TypeError(`the text spells the special token ${this.names[special] ?? special}`);
+    return ids;
   }
 }

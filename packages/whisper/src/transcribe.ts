@@ -27,6 +27,12 @@ export interface TranscribeOptions {
   logProbThreshold?: number;
   /** Time every word when the model can (`model.wordTiming`). Default true. */
   wordTimestamps?: boolean;
+  /**
+   * Whisper's previous-text prompt (`initial_prompt`; see encodePrevious): text tokens placed after
+   * <|startofprev|> ahead of <|startoftranscript|>, steering spelling and vocabulary. The latest
+   * maxPreviousTokens are kept.
+   */
+  previous?: readonly number[];
 }
 
 export interface WhisperSegment {
@@ -41,6 +47,8 @@ export type StopReason = 'eot' | 'max-tokens' | 'repetition';
 export type RejectReason = 'no-speech' | 'compression-ratio';
 
 export interface TranscribeResult {
+  /** What the decoder was prompted with: [<|startofprev|> previous] <|startoftranscript|> [<|lang|> <|task|>] [<|notimestamps|>]. */
+  prompt: number[];
   /** Generated tokens (timestamps included), without the prompt and without <|endoftext|>. */
   tokens: number[];
   /** Decoded text, trimmed; empty when the result was rejected. */
@@ -94,15 +102,48 @@ export function compressionRatio(text: string): number {
   return bytes.length === 0 ? 0 : bytes.length / deflateSync(bytes).length;
 }
 
-/** Whisper's prompt: <|startoftranscript|> [<|lang|> <|task|>] [<|notimestamps|>]. */
+/** Previous-text tokens a prompt keeps, as openai-whisper: n_text_ctx / 2 - 1 (223 for Whisper's 448). */
+export function maxPreviousTokens(model: WhisperModel): number {
+  return Math.max(0, Math.floor(model.config.maxTargetPositions / 2) - 1);
+}
+
+/**
+ * Text as previous-text prompt tokens, encoded as openai-whisper encodes `initial_prompt` (" " + the trimmed
+ * text); blank text gives none. Throws TranscribeInputError when the model has no <|startofprev|> or the
+ * text spells a special token.
+ */
+export function encodePrevious(model: WhisperModel, text: string): number[] {
+  const trimmed = text.trim();
+  if (trimmed === '') return [];
+  if (model.config.tokens.startOfPrev === undefined)
+    throw new TranscribeInputError('this model has no <|startofprev|> token: it cannot take a prompt');
+  try {
+    return model.tokenizer.encode(` ${trimmed}`);
+  } catch (cause) {
+    throw new TranscribeInputError(`the prompt cannot be encoded: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/**
+ * Whisper's prompt: [<|startofprev|> previous] <|startoftranscript|> [<|lang|> <|task|>] [<|notimestamps|>].
+ * Previous-text tokens past maxPreviousTokens are cut from the start, as openai-whisper does.
+ */
 export function buildPrompt(
   model: WhisperModel,
   language: string | null,
   task: 'transcribe' | 'translate',
   withTimestamps: boolean,
+  previous: readonly number[] = [],
 ): number[] {
   const { tokens, isMultilingual, languages } = model.config;
-  const prompt = [tokens.sot];
+  const prompt: number[] = [];
+  if (previous.length > 0) {
+    if (tokens.startOfPrev === undefined)
+      throw new TranscribeInputError('this model has no <|startofprev|> token: it cannot take a prompt');
+    const keep = maxPreviousTokens(model);
+    prompt.push(tokens.startOfPrev, ...(keep === 0 ? [] : previous.slice(-keep)));
+  }
+  prompt.push(tokens.sot);
   if (isMultilingual) {
     const languageToken = language === null ? undefined : languages.get(language);
     if (languageToken === undefined)
@@ -147,7 +188,9 @@ async function run(
   const language = config.isMultilingual
     ? (options.language ?? (await detectLanguage(model, audioFeatures)))
     : null;
-  const prompt = buildPrompt(model, language, task, withTimestamps);
+  const prompt = buildPrompt(model, language, task, withTimestamps, options.previous);
+  // The <|startoftranscript|> position: its logits give the no-speech probability, and word timing starts there.
+  const sotIndex = prompt.indexOf(config.tokens.sot);
   const budget = tokenBudget(model, samples16k.length, prompt.length, options.maxNewTokens);
 
   const session = new DecoderSession(model, audioFeatures, options.useKvCache ?? true);
@@ -164,7 +207,8 @@ async function run(
   for (let step = 0; step < budget; step++) {
     const { logits, rows } = await session.step(sequence);
     if (step === 0) {
-      for (let i = 0; i < vocab; i++) row[i] = logits[i]!; // row 0: the <|startoftranscript|> position
+      const sotRow = sotIndex * vocab;
+      for (let i = 0; i < vocab; i++) row[i] = logits[sotRow + i]!;
       noSpeechProb = Math.exp(row[config.tokens.noSpeech]! - logSumExp(row, 0, vocab));
     }
     const lastRow = (rows - 1) * vocab;
@@ -200,13 +244,14 @@ async function run(
 
   let words: WhisperWord[] | undefined;
   if (model.wordTiming && (options.wordTimestamps ?? true)) {
-    const sotSequence = prompt.filter((t) => t !== config.tokens.noTimestamps);
+    const sotSequence = prompt.slice(sotIndex).filter((t) => t !== config.tokens.noTimestamps);
     words = rejected
       ? []
       : await alignWords(model, audioFeatures, sotSequence, textTokens, samples16k.length, language);
   }
 
   return {
+    prompt,
     tokens: generated,
     text: rejected ? '' : text,
     segments:

@@ -45,6 +45,12 @@ export function createGatewayMetrics(registry: Registry) {
       labelNames: ['route', 'outcome'] as const,
       registers,
     }),
+    callSettingsRefused: new Counter({
+      name: 'calltx_gateway_call_settings_refused_total',
+      help: 'Per-call transcription settings (language, hints) left out as invalid: the call went on with the defaults.',
+      labelNames: ['field'] as const,
+      registers,
+    }),
     signatureRejections: new Counter({
       name: 'calltx_gateway_signature_rejections_total',
       help: 'Requests and upgrades refused for a missing or invalid X-Twilio-Signature.',

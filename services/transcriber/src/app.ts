@@ -3,9 +3,11 @@ import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { SpeechSegment, TranscriptionJob } from '@calltx/events/internal';
 import { createServiceHttp, type Logger, type ReadinessCheck, type ServiceHttp } from '@calltx/runtime';
-import { ensureDurableConsumer } from '@calltx/nats';
+import { ensureDurableConsumer, runConsumer, type RunningConsumer } from '@calltx/nats';
 import { type ObjectStore } from '@calltx/storage';
-import { type Subjects } from '@calltx/events';
+import { CallStarted, type Subjects } from '@calltx/events';
+import { CallSettings } from './calls/call-settings.js';
+import { CallSettingsStore } from './calls/settings-store.js';
 import { threadsPerInference, type TranscriberConfig } from './config.js';
 import { CONSUMER_NAMES, consumerSpecs, type ConsumerKind } from './consumers.js';
 import { TranscriptStore } from './db/transcript-store.js';
@@ -50,6 +52,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
   const { config, js, jsm, subjects, logger } = deps;
   const metrics = createTranscriberMetrics(deps.registry);
   const store = new TranscriptStore(deps.pool);
+  const callSettingsStore = new CallSettingsStore(deps.pool);
   const slots = new WorkSlots(config.TRANSCRIBER_CONCURRENCY);
   const gate = new PartialGate(config.PARTIAL_MAX_AGE_MS);
   const specs = consumerSpecs(subjects, config.TRANSCRIBER_ACK_WAIT_MS, config.DEADLETTER_MAX_DELIVER);
@@ -77,6 +80,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
       instances: config.TRANSCRIBER_CONCURRENCY,
       threads: threadsPerInference(config),
       language: config.WHISPER_LANGUAGE,
+      prompt: config.WHISPER_PROMPT,
     },
     retryMs: config.WHISPER_MODEL_RETRY_MS,
     logger,
@@ -87,8 +91,16 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
   const heartbeatMs = Math.max(250, Math.floor(config.TRANSCRIBER_ACK_WAIT_MS / 3));
   const common = { js, subjects, logger, metrics: metrics.consumers, heartbeatMs };
   const startConsuming = (loaded: LoadedModels) => {
+    const settings = new CallSettings({
+      store: callSettingsStore,
+      recognizer: loaded.recognizer,
+      waitMs: config.CALL_SETTINGS_WAIT_MS,
+      logger,
+      metrics,
+    });
     const live: LiveDeps = {
       recognizer: loaded.recognizer,
+      settings,
       slots,
       gate,
       store,
@@ -134,6 +146,28 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
     logger.info({ consumers: Object.values(CONSUMER_NAMES), concurrency }, 'consuming');
   };
 
+  // Each call's language and hints, recorded whether or not the model is loaded yet.
+  let callsConsumer: RunningConsumer | undefined;
+  const consumeCallStarts = async () => {
+    callsConsumer = await runConsumer({
+      js,
+      subjects,
+      logger,
+      metrics: metrics.consumers,
+      stream: specs.calls.stream,
+      consumer: specs.calls.name,
+      maxDeliver: specs.calls.maxDeliver,
+      schema: CallStarted,
+      handle: (event) =>
+        callSettingsStore.record({
+          callSid: event.callSid,
+          language: event.language ?? null,
+          hints: event.hints ?? null,
+          startedAt: event.at,
+        }),
+    });
+  };
+
   let lagTimer: NodeJS.Timeout | undefined;
   const pollLag = async () => {
     for (const kind of Object.keys(specs) as ConsumerKind[]) {
@@ -160,6 +194,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
     consuming,
     async start() {
       for (const spec of Object.values(specs)) await ensureDurableConsumer(jsm, spec, logger);
+      await consumeCallStarts();
       let polling = false;
       lagTimer = setInterval(() => {
         if (polling) return;
@@ -178,9 +213,10 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
       loader.stop();
       clearInterval(lagTimer);
       for (const puller of pullers) puller.halt();
+      const callsStopped = callsConsumer?.stop();
       // Messages waiting for a slot go back to the queue at once; inferences running finish.
       slots.close();
-      const settled = Promise.all([loading, ...pullers.map((puller) => puller.settled())]);
+      const settled = Promise.all([loading, callsStopped, ...pullers.map((puller) => puller.settled())]);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         settled.then(() => false),

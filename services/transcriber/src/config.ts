@@ -49,6 +49,14 @@ export const TRANSCRIBER_VARIABLES = {
     `Personal data replaced by a tag ([CARD], ...) in transcripts before they are stored or published: a comma list of ${REDACTION_KINDS.join(', ')}; empty turns redaction off. The default suits field service (customers read out card numbers, phone numbers and emails); add ssn and iban where callers give those. phone takes any run of 7 to 15 digits, so serial numbers read out are redacted too: leave it out where technicians must read them back.`,
     { keepEmpty: true },
   ),
+  WHISPER_PROMPT: variable(
+    z.string().max(1_000).default(''),
+    "Default transcription hints (names, terms, spelling) given to Whisper as its previous-text prompt (at most n_text_ctx / 2 - 1 tokens, the last ones kept); a call's own hints replace it. Empty: none.",
+  ),
+  CALL_SETTINGS_WAIT_MS: variable(
+    positiveInt(0, 2_000),
+    "How long a call's first speech waits for its call.started event (which carries the call's language and hints) before it is transcribed with the defaults.",
+  ),
   PARTIAL_MAX_AGE_MS: variable(
     positiveInt(0, 3_000),
     'A partial whose audio ended longer ago than this is acknowledged without transcribing it (the transcriber is behind; its final follows).',

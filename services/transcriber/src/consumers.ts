@@ -5,13 +5,15 @@ export const CONSUMER_NAMES = {
   final: 'transcriber-final',
   partial: 'transcriber-partial',
   recording: 'transcriber-recording',
+  calls: 'transcriber-calls',
 } as const;
 
 export type ConsumerKind = keyof typeof CONSUMER_NAMES;
 
 /**
- * The three durable pull consumers every replica shares. The autoscaler watches the lag of
- * transcriber-final. A final is redelivered (with backoff) until it is published, up to `finalMaxDeliver`
+ * The durable pull consumers every replica shares: live finals, live partials, recording jobs, and calls.v1
+ * `started` events (each call's language and hints, kept in the transcriber's own table). The autoscaler watches
+ * the lag of transcriber-final. A final is redelivered (with backoff) until it is published, up to `finalMaxDeliver`
  * deliveries, then dead-lettered; a partial, worthless once late, is tried 3 times.
  */
 export function consumerSpecs(
@@ -44,6 +46,14 @@ export function consumerSpecs(
       ackWaitMs,
       maxDeliver: 10,
       maxAckPending: 100,
+    },
+    calls: {
+      stream: subjects.streamName('calls'),
+      name: CONSUMER_NAMES.calls,
+      filterSubject: subjects.allCalls('started'),
+      ackWaitMs,
+      maxDeliver: finalMaxDeliver,
+      maxAckPending: 1_000,
     },
   };
 }

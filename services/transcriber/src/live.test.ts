@@ -28,6 +28,7 @@ beforeAll(async () => {
     instances: 1,
     threads: 1,
     language: '',
+    prompt: '',
   });
 });
 afterAll(async () => {

@@ -37,6 +37,12 @@ export function createTranscriberMetrics(registry: Registry) {
       labelNames: ['kind'] as const,
       registers,
     }),
+    callSettingsDefaulted: new Counter({
+      name: 'calltx_transcriber_call_settings_defaulted_total',
+      help: "Utterances or calls transcribed with the default language or hints instead of the call's own: start-unseen (per utterance: its call.started had not arrived), language-unusable or hints-unusable (per call: the model cannot serve them).",
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     partialsDropped: new Counter({
       name: 'calltx_transcriber_partials_dropped_total',
       help: 'Partials acknowledged without publishing: stale (older than PARTIAL_MAX_AGE_MS) or superseded (a newer partial or the final was seen).',

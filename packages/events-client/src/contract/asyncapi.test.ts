@@ -80,6 +80,16 @@ describe('AsyncAPI document', () => {
         to: '+15005550006',
         direction: 'inbound',
       }),
+      callEvents.started({
+        callSid: CALL,
+        at: AT,
+        accountSid: `AC${'1'.repeat(32)}`,
+        from: 'client:alice',
+        to: '+15005550006',
+        direction: 'inbound',
+        language: 'de',
+        hints: 'Kundennummer, Wärmepumpe, Vaillant',
+      }),
       recordingEvents.status({
         callSid: CALL,
         at: AT,
@@ -103,5 +113,10 @@ describe('AsyncAPI document', () => {
     );
     expect(validate({ ...detailed, language: 'English' })).toBe(false);
     expect(validate({ ...detailed, segments: [{ startMs: -1, endMs: 0, text: '' }] })).toBe(false);
+    const started = ajv.compile(document.components.schemas['call.started.v1']!);
+    const withSettings = samples[3]!;
+    expect(started({ ...withSettings, language: 'German' })).toBe(false);
+    expect(started({ ...withSettings, hints: 'x'.repeat(1_001) })).toBe(false);
+    expect(started({ ...withSettings, hints: '' })).toBe(false);
   });
 });

@@ -207,6 +207,44 @@ describe('agent console', () => {
     expect(sdk).toEqual({ device: 'function', supported: true });
   });
 
+  it('passes the language and hints of the dial form to the Voice SDK as connect params', async () => {
+    const dialer = await browser.newPage();
+    try {
+      // Twilio's cloud is out of reach: a stand-in SDK records what the console asks it to connect.
+      await dialer.route(`**/console/vendor/${VOICE_SDK_ASSET}`, (route) =>
+        route.fulfill({
+          contentType: 'text/javascript',
+          body: `export class Device {
+            on() {}
+            async connect(options) { globalThis.connected = options.params; return { on() {}, parameters: {} }; }
+          }`,
+        }),
+      );
+      await dialer.goto(`${api.baseUrl}/`);
+      await dialer.fill('input[name=identity]', AGENT.identity);
+      await dialer.fill('input[name=password]', AGENT.password);
+      await dialer.click('#sign-in-form button[type=submit]');
+      await dialer.waitForSelector('#dial-form:not([hidden])');
+      const connected = () => dialer.evaluate('globalThis.connected');
+
+      await dialer.fill('#dial-number', TECHNICIAN);
+      await dialer.selectOption('#dial-language', 'de');
+      await dialer.fill('#dial-hints', '  Wärmepumpe, Vaillant  ');
+      await dialer.click('#dial-button');
+      await expect.poll(connected).toEqual({ To: TECHNICIAN, language: 'de', hints: 'Wärmepumpe, Vaillant' });
+      expect(await dialer.getAttribute('#dial-hints', 'maxlength')).toBe('1000');
+
+      // Left at their defaults, neither is sent: the gateway's defaults apply.
+      await dialer.reload();
+      await dialer.waitForSelector('#dial-form:not([hidden])');
+      await dialer.fill('#dial-number', TECHNICIAN);
+      await dialer.click('#dial-button');
+      await expect.poll(connected).toEqual({ To: TECHNICIAN });
+    } finally {
+      await dialer.close();
+    }
+  });
+
   it('lists past calls with search, and shows one beside its recordings', async () => {
     const stored = newSid('CA');
     const failed = newSid('CA');

@@ -11,6 +11,7 @@ import {
   TERMINAL_CALL_STATUSES,
   VoiceParams,
 } from '../twilio/params.js';
+import { readCallSettings } from '../twilio/call-settings.js';
 import { E164, PATHS, TWILIO_PREFIX, dialTwiml, refusalTwiml } from '../twilio/twiml.js';
 
 export interface WebhookDeps {
@@ -134,6 +135,15 @@ export function webhookRouter(deps: WebhookDeps): Router {
       res.type('text/xml').send(refusalTwiml('Sorry, this call cannot be placed: the number is not valid.'));
       return;
     }
+    // A bad language or hints must not fail the call: it is left out (the transcriber's defaults apply) and warned of.
+    const { settings, refused } = readCallSettings(req.body as Record<string, unknown>);
+    for (const { field, reason } of refused) {
+      metrics.callSettingsRefused.inc({ field });
+      logger.warn(
+        { callSid: params.CallSid, field, reason },
+        'call setting refused: the call goes on with the default',
+      );
+    }
     const event = callEvents.started({
       callSid: params.CallSid,
       accountSid: params.AccountSid,
@@ -141,6 +151,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       from: params.From,
       to,
       direction: params.Direction,
+      ...settings,
     });
     const held = deps.holdEvent(
       subjects.call(params.CallSid, 'started'),
@@ -168,7 +179,10 @@ export function webhookRouter(deps: WebhookDeps): Router {
         { callSid: params.CallSid },
         'call started while JetStream is unavailable: its event is held',
       );
-    logger.info({ callSid: params.CallSid, to }, 'dialing technician');
+    logger.info(
+      { callSid: params.CallSid, to, language: settings.language, hintsChars: settings.hints?.length },
+      'dialing technician',
+    );
     res.type('text/xml').send(
       dialTwiml({
         publicBaseUrl: deps.publicBaseUrl,

@@ -4,6 +4,7 @@ import {
   ACCOUNT_SID,
   CALLER_ID,
   PUBLIC_BASE_URL,
+  metricValue,
   postTwilio,
   readStream,
   sid,
@@ -98,6 +99,67 @@ describe('POST /twilio/voice', () => {
     expect(
       await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.call(callSid, 'started')),
     ).toEqual([]);
+  });
+
+  const startedEvent = async (callSid: string) =>
+    (await readStream(h.nats.nc, h.subjects.streamName('calls'), h.subjects.call(callSid, 'started')))[0]
+      ?.json;
+  const metric = (field: string) => metricValue(h, 'calltx_gateway_call_settings_refused_total', { field });
+  const dialled = (body: string) => {
+    const doc = xml.parse(body) as { Response: Record<string, unknown> };
+    return doc.Response.Dial;
+  };
+
+  it('puts the language and hints the browser passed on the call.started event', async () => {
+    const callSid = sid('CA');
+    const res = await postTwilio(h, '/twilio/voice', {
+      ...voiceParams(TECHNICIAN, callSid),
+      language: ' DE ',
+      hints: '  Wärmepumpe, Vaillant, Kundennummer  ',
+    });
+    expect(res.status).toBe(200);
+    expect(dialled(await res.text())).toEqual({ callerId: CALLER_ID, Number: Number(TECHNICIAN) });
+    expect(await startedEvent(callSid)).toMatchObject({
+      language: 'de',
+      hints: 'Wärmepumpe, Vaillant, Kundennummer',
+    });
+    const blank = sid('CA');
+    await postTwilio(h, '/twilio/voice', { ...voiceParams(TECHNICIAN, blank), language: '', hints: ' ' });
+    const event = await startedEvent(blank);
+    expect(event).toBeDefined();
+    expect(event).not.toHaveProperty('language');
+    expect(event).not.toHaveProperty('hints');
+  });
+
+  it.each([
+    ['an unknown language', { language: 'german' }, 'language', 'not a Whisper language code'],
+    ['a language with markup', { language: 'de"/><Hangup/>' }, 'language', 'not a Whisper language code'],
+    ['hints too long', { hints: 'x'.repeat(1_001) }, 'hints', 'longer than 1000 characters'],
+    ['hints with a special token', { hints: 'ok <|endoftext|> <|en|>' }, 'hints', 'special token'],
+    ['hints with a control character', { hints: 'a\u0007b' }, 'hints', 'control characters'],
+  ])('answers the call with the defaults and a warning for %s', async (_, extra, field, reason) => {
+    const callSid = sid('CA');
+    const before = await metric(field);
+    const res = await postTwilio(h, '/twilio/voice', {
+      ...voiceParams(TECHNICIAN, callSid),
+      language: 'fr',
+      hints: 'Renault',
+      ...extra,
+    });
+    expect(res.status).toBe(200);
+    expect(dialled(await res.text())).toEqual({ callerId: CALLER_ID, Number: Number(TECHNICIAN) });
+    const event = await startedEvent(callSid);
+    expect(event).toMatchObject({ type: 'call.started.v1', callSid });
+    expect(event).not.toHaveProperty(field);
+    // The other setting, valid, is kept.
+    const other = field === 'language' ? { hints: 'Renault' } : { language: 'fr' };
+    expect(event).toMatchObject(other);
+    const warning = h.logs.lines.find(
+      (l) => String(l.msg).startsWith('call setting refused') && l.callSid === callSid,
+    );
+    expect(warning).toMatchObject({ field });
+    expect(warning?.reason).toContain(reason);
+    expect(await metric(field)).toBe(before + 1);
   });
 
   it('asks Twilio to retry every callback on 5xx and timeouts, within its documented limits', async () => {

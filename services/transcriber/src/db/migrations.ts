@@ -41,6 +41,19 @@ export const TRANSCRIBER_MIGRATIONS: readonly Migration[] = [
     id: '003-transcript-redactions',
     sql: `ALTER TABLE transcript_segments ADD COLUMN IF NOT EXISTS redactions jsonb;`,
   },
+  {
+    // Each call's transcription settings, from its call.started event (calls.v1): this service's own copy.
+    id: '004-call-settings',
+    sql: `
+      CREATE TABLE IF NOT EXISTS call_settings (
+        call_sid text PRIMARY KEY CHECK (call_sid ~ '^CA[0-9a-fA-F]{32}$'),
+        language text,
+        hints text,
+        started_at timestamptz NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 export const MIGRATIONS_TABLE = 'transcriber_migrations';

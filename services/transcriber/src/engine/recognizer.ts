@@ -2,6 +2,7 @@ import { basename, resolve } from 'node:path';
 import { CalltxError } from '@calltx/events';
 import {
   CHUNK_SAMPLES,
+  encodePrevious,
   loadWhisperModel,
   transcribe,
   TranscribeInputError,
@@ -17,6 +18,20 @@ export interface RecognizerOptions {
   threads: number;
   /** Empty: English-only models use English, multilingual ones detect the language. */
   language: string;
+  /** Default previous-text prompt (WHISPER_PROMPT); empty: none. */
+  prompt: string;
+}
+
+/** How a call is decoded: its language (absent: detected) and its previous-text prompt tokens. */
+export interface DecodeSettings {
+  language?: string;
+  previous: readonly number[];
+}
+
+/** A call's setting the model cannot serve, which the defaults replace. */
+export interface UnusableSetting {
+  field: 'language' | 'hints';
+  reason: string;
 }
 
 /** Times in ms from the start of the recognised audio. */
@@ -33,6 +48,8 @@ export interface RecognisedWord extends TimedText {
 export interface Recognition {
   text: string;
   inferenceMs: number;
+  /** The decoder's prompt (of the first 30 s window): what the language and hints became. */
+  prompt: number[];
 }
 
 /** A final's recognition: what Whisper says about the text besides the text. */
@@ -70,7 +87,8 @@ export class Recognizer {
   private constructor(
     private readonly models: WhisperModel[],
     readonly modelId: string,
-    private readonly options: TranscribeOptions,
+    /** WHISPER_LANGUAGE and WHISPER_PROMPT, checked against the model. */
+    readonly defaults: DecodeSettings,
   ) {
     this.idle = [...models];
   }
@@ -98,8 +116,14 @@ export class Recognizer {
           `the model is English-only; WHISPER_LANGUAGE "${language}" needs a multilingual one`,
         );
       }
+      let previous: number[];
+      try {
+        previous = encodePrevious(models[0]!, options.prompt);
+      } catch (cause) {
+        throw new ModelUnusableError(`WHISPER_PROMPT cannot be used: ${(cause as Error).message}`, { cause });
+      }
       const modelId = `${basename(resolve(options.modelDir))}${options.quantized ? ':int8' : ''}`;
-      return new Recognizer(models, modelId, { ...(language ? { language } : {}), task: 'transcribe' });
+      return new Recognizer(models, modelId, { ...(language ? { language } : {}), previous });
     } catch (error) {
       await Promise.all(models.map((model) => model.release()));
       throw error;
@@ -111,33 +135,74 @@ export class Recognizer {
     return this.models[0]!.wordTiming;
   }
 
+  /**
+   * A call's settings as this model can serve them: a language it lacks, or hints it cannot encode, give way to
+   * the default, and are named in `unusable`.
+   */
+  settingsFor(call: { language?: string | null; hints?: string | null }): {
+    settings: DecodeSettings;
+    unusable: UnusableSetting[];
+  } {
+    const { config } = this.models[0]!;
+    const unusable: UnusableSetting[] = [];
+    let { language } = this.defaults;
+    if (call.language) {
+      if (config.isMultilingual ? config.languages.has(call.language) : call.language === 'en')
+        language = call.language;
+      else
+        unusable.push({
+          field: 'language',
+          reason: config.isMultilingual ? 'not one of the model’s languages' : 'the model is English-only',
+        });
+    }
+    let { previous } = this.defaults;
+    if (call.hints) {
+      try {
+        previous = encodePrevious(this.models[0]!, call.hints);
+      } catch (error) {
+        unusable.push({ field: 'hints', reason: (error as Error).message });
+      }
+    }
+    return { settings: { ...(language ? { language } : {}), previous }, unusable };
+  }
+
   /** A partial's text: no timestamps, no word timing (neither is published for partials). */
-  async recognize(pcm16k: Int16Array): Promise<Recognition> {
-    const { text, inferenceMs } = await this.run(pcm16k, {
-      ...this.options,
+  async recognize(pcm16k: Int16Array, settings = this.defaults): Promise<Recognition> {
+    const { text, inferenceMs, prompt } = await this.run(pcm16k, {
+      ...settings,
       withTimestamps: false,
       wordTimestamps: false,
     });
-    return { text, inferenceMs };
+    return { text, inferenceMs, prompt };
   }
 
   /** A final's text with Whisper's segments, language, confidence and, when the model can, word timings. */
-  recognizeDetailed(pcm16k: Int16Array): Promise<DetailedRecognition> {
-    return this.run(pcm16k, { ...this.options, withTimestamps: true, wordTimestamps: true });
+  recognizeDetailed(pcm16k: Int16Array, settings = this.defaults): Promise<DetailedRecognition> {
+    return this.run(pcm16k, { ...settings, withTimestamps: true, wordTimestamps: true });
   }
 
   /**
    * Transcribes 16 kHz mono PCM; audio past Whisper's 30 s window is transcribed window by window, and the
    * windows' figures are averaged weighted by their length.
    */
-  private async run(pcm16k: Int16Array, options: TranscribeOptions): Promise<DetailedRecognition> {
+  private async run(
+    pcm16k: Int16Array,
+    { language, previous, ...rest }: DecodeSettings & TranscribeOptions,
+  ): Promise<DetailedRecognition> {
+    const options: TranscribeOptions = {
+      ...rest,
+      task: 'transcribe',
+      ...(language ? { language } : {}),
+      ...(previous.length > 0 ? { previous } : {}),
+    };
     const model = await this.take();
     const started = performance.now();
     try {
       const texts: string[] = [];
       const segments: TimedText[] = [];
       const words: RecognisedWord[] = [];
-      let language: string | undefined;
+      let decoded: string | undefined;
+      let prompt: number[] | undefined;
       let avgLogprob = 0;
       let noSpeechProb = 0;
       for (let from = 0; from < pcm16k.length || from === 0; from += CHUNK_SAMPLES) {
@@ -148,7 +213,8 @@ export class Recognizer {
         if (result.text) texts.push(result.text);
         const offsetMs = from / 16;
         const weight = pcm16k.length === 0 ? 1 : window.length / pcm16k.length;
-        language ??= result.language ?? 'en';
+        decoded ??= result.language ?? 'en';
+        prompt ??= result.prompt;
         avgLogprob += weight * result.avgLogProb;
         noSpeechProb += weight * result.noSpeechProb;
         for (const s of result.segments)
@@ -164,7 +230,8 @@ export class Recognizer {
       return {
         text: texts.join(' '),
         inferenceMs: Math.round(performance.now() - started),
-        language: language!,
+        language: decoded!,
+        prompt: prompt!,
         avgLogprob,
         noSpeechProb,
         segments,

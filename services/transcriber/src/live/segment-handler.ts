@@ -1,7 +1,8 @@
 import type { Logger } from '@calltx/runtime';
 import type { SpeechSegment } from '@calltx/events/internal';
+import type { CallSettings } from '../calls/call-settings.js';
 import type { TranscriptStore } from '../db/transcript-store.js';
-import type { DetailedRecognition, Recognition, Recognizer } from '../engine/recognizer.js';
+import type { DecodeSettings, DetailedRecognition, Recognition, Recognizer } from '../engine/recognizer.js';
 import type { TranscriberMetrics } from '../metrics.js';
 import type { TranscriptPublisher } from '../transcripts/publisher.js';
 import { detailInCallTime } from '../transcripts/detail.js';
@@ -11,6 +12,7 @@ import type { PartialGate } from './partial-gate.js';
 
 export interface LiveDeps {
   recognizer: Recognizer;
+  settings: CallSettings;
   slots: WorkSlots;
   gate: PartialGate;
   store: TranscriptStore;
@@ -40,10 +42,11 @@ export async function handlePartial(deps: LiveDeps, segment: SpeechSegment): Pro
   };
   const reason = gate.check(segment);
   if (reason) return drop(reason);
+  const settings = await deps.settings.forCall(segment.callSid);
   const result = await deps.slots.run(PRIORITY.partial, async () => {
     const late = gate.check(segment);
     if (late) return late;
-    return recognize(deps, segment, 'partial');
+    return recognize(deps, segment, settings, 'partial');
   });
   if (typeof result === 'string') return drop(result);
   // Already transcribed, so age no longer matters; but a partial published after its final would confuse.
@@ -67,7 +70,8 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
     source: 'live' as const,
   };
   const { stored, found } = await deps.store.findOrTranscribe(key, async () => {
-    const result = await deps.slots.run(PRIORITY.final, () => recognize(deps, segment, 'final'));
+    const settings = await deps.settings.forCall(segment.callSid);
+    const result = await deps.slots.run(PRIORITY.final, () => recognize(deps, segment, settings, 'final'));
     return deps.redactor.final({
       ...detailInCallTime(result, segment.startMs, segment.endMs),
       sequence: segment.sequence,
@@ -100,6 +104,7 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
 async function recognize<K extends 'partial' | 'final'>(
   deps: LiveDeps,
   segment: SpeechSegment,
+  settings: DecodeSettings,
   kind: K,
 ): Promise<K extends 'final' ? DetailedRecognition : Recognition> {
   const pcm = decodePcm(segment.pcm);
@@ -108,7 +113,19 @@ async function recognize<K extends 'partial' | 'final'>(
     'transcribing',
   );
   const result =
-    kind === 'final' ? await deps.recognizer.recognizeDetailed(pcm) : await deps.recognizer.recognize(pcm);
+    kind === 'final'
+      ? await deps.recognizer.recognizeDetailed(pcm, settings)
+      : await deps.recognizer.recognize(pcm, settings);
+  // The prompt shows what the call's language and hints became (token ids, never text).
+  deps.logger.debug(
+    {
+      callSid: segment.callSid,
+      segmentId: segment.segmentId,
+      kind,
+      prompt: result.prompt,
+    },
+    'transcribed',
+  );
   deps.metrics.inferenceSeconds.observe({ kind }, result.inferenceMs / 1000);
   deps.metrics.audioSeconds.inc({ kind }, pcm.length / 16_000);
   return result as K extends 'final' ? DetailedRecognition : Recognition;

@@ -3,8 +3,9 @@ import type { Logger } from '@calltx/runtime';
 import type { ObjectStore } from '@calltx/storage';
 import type { TranscriptionJob } from '@calltx/events/internal';
 import { Segmenter, type SegmentEvent, type SileroVad } from '@calltx/speech';
+import type { CallSettings } from '../calls/call-settings.js';
 import type { TranscriptStore } from '../db/transcript-store.js';
-import type { Recognizer } from '../engine/recognizer.js';
+import type { DecodeSettings, Recognizer } from '../engine/recognizer.js';
 import type { TranscriberMetrics } from '../metrics.js';
 import type { TranscriptPublisher } from '../transcripts/publisher.js';
 import { detailInCallTime } from '../transcripts/detail.js';
@@ -14,6 +15,7 @@ import { RecordingAudio } from './recording-audio.js';
 
 export interface RecordingDeps {
   recognizer: Recognizer;
+  settings: CallSettings;
   vad: SileroVad;
   slots: WorkSlots;
   store: TranscriptStore;
@@ -48,6 +50,7 @@ export async function handleRecordingJob(
     );
   }
   const queuedAt = msg.time.toISOString();
+  const settings = await deps.settings.forCall(job.callSid);
   const segmenter = new Segmenter(deps.vad, {
     streamId: `${job.recordingSid}:${job.speaker}`,
     partialIntervalMs: 0,
@@ -58,11 +61,11 @@ export async function handleRecordingJob(
   for await (const block of audio.blocks16k(VAD_BLOCK_SAMPLES)) {
     const events = await slots.run(PRIORITY.recording, () => segmenter.push(block, offsetMs));
     offsetMs += block.length / 16;
-    for (const event of events) await transcribeSegment(deps, job, event, queuedAt);
+    for (const event of events) await transcribeSegment(deps, job, event, queuedAt, settings);
     segments += events.length;
   }
   const rest = await slots.run(PRIORITY.recording, () => segmenter.flush());
-  for (const event of rest) await transcribeSegment(deps, job, event, queuedAt);
+  for (const event of rest) await transcribeSegment(deps, job, event, queuedAt, settings);
   segments += rest.length;
   logger.info(
     {
@@ -82,6 +85,7 @@ async function transcribeSegment(
   job: TranscriptionJob,
   event: SegmentEvent,
   queuedAt: string,
+  settings: DecodeSettings,
 ): Promise<void> {
   const key = {
     callSid: job.callSid,
@@ -91,7 +95,11 @@ async function transcribeSegment(
   };
   const { stored } = await deps.store.findOrTranscribe(key, async () => {
     const result = await deps.slots.run(PRIORITY.recording, () =>
-      deps.recognizer.recognizeDetailed(event.pcm),
+      deps.recognizer.recognizeDetailed(event.pcm, settings),
+    );
+    deps.logger.debug(
+      { callSid: job.callSid, segmentId: event.segmentId, kind: 'recording', prompt: result.prompt },
+      'transcribed',
     );
     deps.metrics.inferenceSeconds.observe({ kind: 'recording' }, result.inferenceMs / 1000);
     deps.metrics.audioSeconds.inc({ kind: 'recording' }, event.pcm.length / 16_000);

@@ -6,7 +6,7 @@ import { createLogger, createMetricsRegistry, type Logger } from '@calltx/runtim
 import { createObjectStore } from '@calltx/storage';
 import { internalEvents, type TranscriptionJob } from '@calltx/events/internal';
 import { publishEvent } from '@calltx/nats';
-import { type Family } from '@calltx/events';
+import { callEvents, type Family } from '@calltx/events';
 import { startServiceStack, type ServiceStack } from '@calltx/testkit';
 import { FIXTURE_DIR } from '@calltx/whisper/testing';
 import { createTranscriber, type Transcriber } from '../app.js';
@@ -20,7 +20,7 @@ export { LogCapture, eventually };
 
 /** The committed random-weights Whisper model (onnx-community layout), kept by the engine's package. */
 export const TEST_MODEL_DIR = FIXTURE_DIR;
-export const FAMILIES: Family[] = ['audio', 'transcribe', 'transcripts', 'deadletter'];
+export const FAMILIES: Family[] = ['calls', 'audio', 'transcribe', 'transcripts', 'deadletter'];
 
 export const sid = (prefix: 'CA' | 'RE') => `${prefix}${randomBytes(16).toString('hex')}`;
 
@@ -54,6 +54,8 @@ export interface TranscriberStack extends ServiceStack {
   /** Publishes a live speech segment as stream-ingest does (msgId overridable, e.g. to bypass deduplication). */
   publishSegment(segment: SegmentInput, msgId?: string): Promise<void>;
   publishJob(job: Omit<TranscriptionJob, 'type'>, msgId?: string): Promise<void>;
+  /** Publishes a call's call.started as the gateway does, with the language and hints the caller asked for. */
+  publishCallStarted(callSid: string, settings?: { language?: string; hints?: string }): Promise<void>;
   /** Every transcript event stored so far, in stream order. */
   transcripts(): Promise<TranscriptMessage[]>;
   close(): Promise<void>;
@@ -69,7 +71,14 @@ export async function startStack(): Promise<TranscriberStack> {
   return {
     ...stack,
     transcriptStore: new TranscriptStore(stack.pool),
-    env: { ...stack.env, WHISPER_MODEL_DIR: TEST_MODEL_DIR, TRANSCRIBER_THREADS: '1', PORT: '0' },
+    env: {
+      ...stack.env,
+      WHISPER_MODEL_DIR: TEST_MODEL_DIR,
+      TRANSCRIBER_THREADS: '1',
+      PORT: '0',
+      // Most tests publish speech without a call.started: they need not wait for one.
+      CALL_SETTINGS_WAIT_MS: '0',
+    },
     async publishSegment(segment, msgId) {
       const kind = segment.final ? 'final' : 'partial';
       const event = internalEvents.speechSegment({
@@ -99,6 +108,18 @@ export async function startStack(): Promise<TranscriberStack> {
         event,
         msgId ?? `${job.recordingSid}:${job.speaker}`,
       );
+    },
+    async publishCallStarted(callSid, settings = {}) {
+      const event = callEvents.started({
+        callSid,
+        accountSid: `AC${'1'.repeat(32)}`,
+        at: new Date().toISOString(),
+        from: 'client:agent-1',
+        to: '+15005550100',
+        direction: 'inbound',
+        ...settings,
+      });
+      await publishEvent(js, subjects.call(callSid, 'started'), event, `${callSid}:started`);
     },
     async transcripts() {
       const stream = subjects.streamName('transcripts');

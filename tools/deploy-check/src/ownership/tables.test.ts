@@ -24,6 +24,7 @@ describe('table ownership', () => {
     expect(owners.get('calls')).toEqual(['stream-ingest']);
     expect(owners.get('recordings')).toEqual(['recording-fetcher']);
     expect(owners.get('transcript_segments')).toEqual(['transcriber']);
+    expect(owners.get('call_settings')).toEqual(['transcriber']);
     expect(owners.get('api_calls')).toEqual(['api']);
   });
 

@@ -217,7 +217,11 @@ export class LiveView {
           this.device.updateToken(fresh.token);
         });
       }
-      const call = await this.device.connect({ params: { To: number } });
+      // Twilio forwards connect params to the voice webhook: the call's transcription language and hints.
+      const language = /** @type {HTMLSelectElement} */ ($('dial-language')).value;
+      const hints = /** @type {HTMLInputElement} */ ($('dial-hints')).value.trim();
+      const params = { To: number, ...(language ? { language } : {}), ...(hints ? { hints } : {}) };
+      const call = await this.device.connect({ params });
       this.activeCall = call;
       $('hang-up').hidden = false;
       call.on('accept', () => {
