@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -342,5 +343,89 @@ describe('agent console', () => {
     await expect.poll(() => page.textContent('#detail-recordings')).toContain('The recording failed.');
     expect(await page.textContent('#detail-recordings')).toContain('fetcher too-large');
     expect(await page.textContent('#detail-transcript')).toContain('No transcript for this call.');
+  });
+
+  it('finds a call by its words, seeks the player to a clicked word, marks the word being said, downloads exports', async () => {
+    const callSid = newSid('CA');
+    await seedCall(api, {
+      callSid,
+      startedAt: '2025-04-02T09:00:00Z',
+      endedAt: '2025-04-02T09:00:04Z',
+      status: 'completed',
+      technician: '+15550107777',
+    });
+    const technician = tone(4, 660, () => true);
+    const dual = wavFile([tone(4, 440, () => true), technician]);
+    const recordingSid = newSid('RE');
+    const key = `calls/${callSid}/recordings/${recordingSid}/dual.wav`;
+    await api.objectStore.putObject(key, dual, { contentType: 'audio/wav' });
+    await seedRecording(api, {
+      recordingSid,
+      callSid,
+      status: 'stored',
+      durationMs: 4_000,
+      objects: [{ role: 'dual', channel: null, key, bytes: dual.length, durationMs: 4_000 }],
+    });
+    const words = [
+      { text: ' The', startMs: 1_000, endMs: 1_400, probability: 0.9 },
+      { text: ' boiler', startMs: 1_400, endMs: 2_000, probability: 0.9 },
+      { text: ' rattles.', startMs: 2_000, endMs: 2_900, probability: 0.9 },
+    ];
+    await seedSegment(api, {
+      callSid,
+      speaker: 'technician',
+      source: 'recording',
+      sequence: 0,
+      startMs: 1_000,
+      endMs: 3_000,
+      text: ' The boiler rattles.',
+      detail: { words, language: 'en' },
+    });
+
+    await page.fill('#search-form input[name=q]', 'rattling boilers');
+    await page.fill('#search-form input[name=from]', '');
+    await page.fill('#search-form input[name=to]', '');
+    await page.click('#search-form button[type=submit]');
+    await expect
+      .poll(() => page.$$eval('#calls-body tr[data-call-sid]', (rows) => rows.map((r) => r.dataset.callSid)))
+      .toEqual([callSid]);
+    expect(await page.$$eval('#calls-body tr.hit mark', (marks) => marks.map((m) => m.textContent))).toEqual([
+      'boiler',
+      'rattles',
+    ]);
+
+    await page.click(`#calls-body tr[data-call-sid="${callSid}"]`);
+    await page.waitForSelector('#detail-transcript .word');
+    expect(await page.$$eval('#detail-transcript .word', (n) => n.map((w) => w.textContent))).toEqual([
+      'The',
+      ' boiler',
+      ' rattles.',
+    ]);
+    const currentTime = () =>
+      page.$eval('#detail-recordings audio', (a) => (a as { currentTime: number }).currentTime);
+    expect(await currentTime()).toBe(0);
+    await page.click('#detail-transcript .word[data-start="2000"]');
+    // Playback goes on from there; the word said is marked as the player reports its time.
+    await expect.poll(currentTime).toBeGreaterThanOrEqual(2);
+    expect(await currentTime()).toBeLessThan(2.9);
+    await page.$eval('#detail-recordings audio', (a) => (a as { pause(): void }).pause());
+    await expect
+      .poll(() => page.$$eval('#detail-transcript .speaking', (n) => n.map((w) => w.textContent)))
+      .toEqual([' rattles.']);
+    await page.click('#detail-transcript .word[data-start="1000"]');
+    await expect.poll(currentTime).toBeGreaterThanOrEqual(1);
+    expect(await currentTime()).toBeLessThan(1.4);
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('#detail-downloads button[data-format=vtt]'),
+    ]);
+    expect(download.suggestedFilename()).toBe(`${callSid}-recording.vtt`);
+    const vtt = await readFile((await download.path())!, 'utf8');
+    expect(vtt).toBe(
+      'WEBVTT\n\ntechnician-0\n00:00:01.000 --> 00:00:03.000\n' +
+        '<v technician>The<00:00:01.400> boiler<00:00:02.000> rattles.</v>\n\n',
+    );
+    await page.screenshot({ path: join(ARTIFACTS_DIR, 'console-words.png') });
   });
 });

@@ -76,6 +76,25 @@ export const API_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // What finals carry since transcripts.v1 grew them (absent on older finals), and full-text search: each
+    // utterance is indexed in the text search configuration of its language (read-model/search-config.ts),
+    // 'simple' (no stemming) when the language is unknown or Postgres has no configuration for it.
+    id: '002-transcript-detail-and-search',
+    sql: `
+      ALTER TABLE api_transcript_segments
+        ADD COLUMN IF NOT EXISTS language         text,
+        ADD COLUMN IF NOT EXISTS avg_logprob      float8,
+        ADD COLUMN IF NOT EXISTS no_speech_prob   float8,
+        ADD COLUMN IF NOT EXISTS whisper_segments jsonb,
+        ADD COLUMN IF NOT EXISTS words            jsonb,
+        ADD COLUMN IF NOT EXISTS search_config    regconfig NOT NULL DEFAULT 'simple',
+        ADD COLUMN IF NOT EXISTS search           tsvector
+          GENERATED ALWAYS AS (to_tsvector(search_config, text)) STORED;
+      CREATE INDEX IF NOT EXISTS api_transcript_segments_search_idx
+        ON api_transcript_segments USING gin (search);
+    `,
+  },
 ];
 
 export const MIGRATIONS_TABLE = 'api_migrations';

@@ -1,5 +1,6 @@
 import { toDatabaseError, withTransaction, type Pool } from '@calltx/db';
 import { type CallEvent, type RecordingEvent, type TranscriptEvent } from '@calltx/events';
+import { searchConfigFor } from './search-config.js';
 
 /**
  * Applies the public events to the read model. Each write is an upsert keyed by the event's natural ids that
@@ -58,14 +59,19 @@ export class ReadModelProjector {
     }
   }
 
-  /** Finals only: the first stored text of a segment wins, as in the transcriber's own table. */
+  /**
+   * Finals only: the first stored text of a segment wins, as in the transcriber's own table. What finals carry
+   * beyond the text (language, confidence, Whisper's segments, word timings) is kept as published; it is absent
+   * on finals published before transcripts.v1 carried it.
+   */
   async transcript(event: TranscriptEvent): Promise<void> {
     if (!event.final) return;
     await this.query(
       'project transcript segment',
       `INSERT INTO api_transcript_segments
-         (call_sid, speaker, segment_id, source, sequence, start_ms, end_ms, text, model_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         (call_sid, speaker, segment_id, source, sequence, start_ms, end_ms, text, model_id,
+          language, avg_logprob, no_speech_prob, whisper_segments, words, search_config)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::regconfig)
        ON CONFLICT (call_sid, speaker, segment_id, source) DO NOTHING`,
       [
         event.callSid,
@@ -77,6 +83,12 @@ export class ReadModelProjector {
         event.endMs,
         event.text,
         event.modelId,
+        event.language ?? null,
+        event.avgLogprob ?? null,
+        event.noSpeechProb ?? null,
+        event.segments ? JSON.stringify(event.segments) : null,
+        event.words ? JSON.stringify(event.words) : null,
+        searchConfigFor(event.language),
       ],
     );
   }

@@ -54,6 +54,23 @@ export class ApiClient {
     return json;
   }
 
+  /** A document the API serves (a transcript export), as a Blob. */
+  async blob(path, params) {
+    const response = await fetch(this.url(path, params), {
+      headers: this.token ? { Authorization: `Bearer ${this.token}` } : {},
+      cache: 'no-store',
+    });
+    if (!response.ok) {
+      const json = await response.json().catch(() => null);
+      throw new ApiError(
+        response.status,
+        json?.error?.code ?? 'error',
+        json?.error?.message ?? `HTTP ${response.status}`,
+      );
+    }
+    return /** @type {Blob} */ (await response.blob());
+  }
+
   get(path, params) {
     return this.request('GET', path, { params });
   }

@@ -1,4 +1,4 @@
-/* global FormData, document */
+/* global FormData, URL, document, setTimeout */
 import { ApiError } from './api.js';
 import { agentLabel, dateTime, duration, el, shortSid, speakerLabel } from './format.js';
 import { TranscriptView } from './transcript-view.js';
@@ -21,15 +21,21 @@ export class HistoryView {
     this.filter = {};
     this.transcript = new TranscriptView($('detail-transcript'));
     this.transcript.onLineClick = (segment) => this.seek(segment);
+    this.transcript.onWordClick = (word, utterance) =>
+      this.seek({ speaker: utterance.speaker, startMs: word.startMs });
     this.players = [];
     $('search-form').addEventListener('submit', (e) => {
       e.preventDefault();
       void this.search(new FormData(/** @type {HTMLFormElement} */ (e.target)));
     });
     $('load-more').addEventListener('click', () => void this.loadPage());
+    $('detail-downloads').addEventListener('click', (e) => {
+      const format = /** @type {Element} */ (e.target).closest('button')?.dataset.format;
+      if (format) void this.download(format);
+    });
     $('source-switch').addEventListener('click', (e) => {
       const source = /** @type {Element} */ (e.target).closest('button')?.dataset.source;
-      if (source) this.showSource(source);
+      if (source) void this.showSource(source);
     });
   }
 
@@ -38,6 +44,7 @@ export class HistoryView {
   }
 
   async search(form) {
+    const q = String(form.get('q') ?? '').trim();
     const number = String(form.get('number') ?? '').trim();
     const from = String(form.get('from') ?? '');
     const to = String(form.get('to') ?? '');
@@ -47,6 +54,7 @@ export class HistoryView {
       return new Date(y, m - 1, d + plusDays).toISOString();
     };
     this.filter = {
+      q: q || undefined,
       number: number || undefined,
       from: from ? day(from) : undefined,
       to: to ? day(to, 1) : undefined,
@@ -61,7 +69,7 @@ export class HistoryView {
     error.textContent = '';
     try {
       const page = await this.api.get('/calls', { ...this.filter, cursor: this.nextCursor, limit: 25 });
-      $('calls-body').append(...page.calls.map((call) => this.row(call)));
+      $('calls-body').append(...page.calls.flatMap((call) => this.row(call)));
       this.nextCursor = page.nextCursor;
       $('load-more').hidden = !page.nextCursor;
       $('calls-empty').hidden = $('calls-body').children.length > 0;
@@ -85,7 +93,17 @@ export class HistoryView {
     const open = () => void this.open(call.callSid, tr);
     tr.addEventListener('click', open);
     tr.addEventListener('keydown', (e) => e.key === 'Enter' && open());
-    return tr;
+    if (!call.match) return [tr];
+    // A search hit: the words found, in the best matching utterance, under the call.
+    const { match } = call;
+    const snippet = el('td', 'snippet', [
+      el('span', 'who', `${speakerLabel(match.speaker)} at ${duration(match.startMs)}: `),
+      ...match.snippet.map((part) => (part.highlight ? el('mark', '', part.text) : part.text)),
+    ]);
+    snippet.colSpan = 6;
+    const hit = el('tr', 'hit', [snippet]);
+    hit.addEventListener('click', open);
+    return [tr, hit];
   }
 
   async open(callSid, tr) {
@@ -93,6 +111,7 @@ export class HistoryView {
     const detail = $('call-detail');
     detail.hidden = false;
     $('detail-title').textContent = `Call ${shortSid(callSid)}`;
+    this.callSid = callSid;
     try {
       this.render(await this.api.get(`/calls/${callSid}`));
     } catch (e) {
@@ -131,7 +150,7 @@ export class HistoryView {
     this.segments = transcript.segments;
     const sources = new Set(this.segments.map((s) => s.source));
     $('source-switch').hidden = sources.size < 2;
-    this.showSource(sources.has('recording') ? 'recording' : 'live');
+    void this.showSource(sources.has('recording') ? 'recording' : 'live');
   }
 
   recording(r) {
@@ -162,18 +181,46 @@ export class HistoryView {
     audio.preload = 'none';
     audio.src = url;
     audio.dataset.role = role;
+    // The word being said, of the speaker heard (of both on the dual file).
+    const speaker = role === 'dual' ? undefined : role;
+    const mark = () => this.transcript.markSpeaking(audio.currentTime * 1000, speaker);
+    audio.addEventListener('timeupdate', mark);
+    audio.addEventListener('seeked', mark);
     this.players.push(audio);
     return el('div', 'player', [el('span', 'player-label', `${label} · ${duration(durationMs)}`), audio]);
   }
 
-  showSource(source) {
+  /** The transcript of one source, with word timings where its finals have them (the JSON export). */
+  async showSource(source) {
     for (const button of $('source-switch').querySelectorAll('button')) {
       button.setAttribute('aria-pressed', String(button.dataset.source === source));
     }
-    this.transcript.show(
-      this.segments.filter((s) => s.source === source),
-      'No transcript for this call.',
-    );
+    this.source = source;
+    const callSid = this.callSid;
+    let utterances = this.segments.filter((s) => s.source === source);
+    try {
+      utterances = (await this.api.get(`/calls/${callSid}/transcript`, { source, format: 'json' }))
+        .utterances;
+    } catch {
+      // The lines without word timings, as the call's detail has them.
+    }
+    if (this.callSid !== callSid || this.source !== source) return;
+    this.transcript.show(utterances, 'No transcript for this call.');
+  }
+
+  async download(format) {
+    const error = $('search-error');
+    error.textContent = '';
+    try {
+      const blob = await this.api.blob(`/calls/${this.callSid}/transcript`, { format, source: this.source });
+      const link = el('a');
+      link.href = URL.createObjectURL(blob);
+      link.download = `${this.callSid}-${this.source}.${format}`;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    } catch (e) {
+      error.textContent = e instanceof ApiError ? e.message : 'The transcript could not be downloaded.';
+    }
   }
 
   /** Clicking a line plays the recording from there: the dual file, else the speaker's own. */

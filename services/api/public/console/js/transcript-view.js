@@ -12,6 +12,7 @@ export class TranscriptView {
     this.lines = new Map();
     this.following = true;
     this.onLineClick = null;
+    this.onWordClick = null;
     container.addEventListener('scroll', () => {
       this.following = this.atBottom();
       if (this.following && this.jumpButton) this.jumpButton.hidden = true;
@@ -41,7 +42,8 @@ export class TranscriptView {
     const line = known ?? this.createLine(event);
     line.final = event.final;
     line.node.classList.toggle('partial', !event.final);
-    line.text.textContent = event.text.trim() || '…';
+    if (event.final && event.words?.length) line.text.replaceChildren(...this.wordSpans(event));
+    else line.text.textContent = event.text.trim() || '…';
     if (!known) {
       this.lines.set(key, line);
       this.insertInOrder(line.node, event.startMs);
@@ -58,6 +60,39 @@ export class TranscriptView {
     this.container.scrollTop = 0;
   }
 
+  /** Each timed word a span of its own: a click seeks to it, and it is marked while it is being said. */
+  wordSpans(event) {
+    return event.words.map((word, i) => {
+      const span = el('span', 'word', i === 0 ? word.text.trimStart() : word.text);
+      span.dataset.start = String(word.startMs);
+      span.dataset.end = String(word.endMs);
+      span.addEventListener('click', (e) => {
+        e.stopPropagation();
+        this.onWordClick?.(word, event);
+      });
+      return span;
+    });
+  }
+
+  /**
+   * Marks what is being said at `ms` (of `speaker`, or of anyone): the word where the utterance has word
+   * timings, else the whole utterance.
+   */
+  markSpeaking(ms, speaker) {
+    for (const node of this.container.querySelectorAll('.speaking')) node.classList.remove('speaking');
+    if (ms === null) return;
+    for (const { node } of this.lines.values()) {
+      if (speaker && node.dataset.speaker !== speaker) continue;
+      const words = node.querySelectorAll('.word');
+      const within = (n) => Number(n.dataset.start) <= ms && ms < Number(n.dataset.end);
+      if (words.length === 0) {
+        if (within(node)) node.classList.add('speaking');
+        continue;
+      }
+      for (const word of words) if (within(word)) word.classList.add('speaking');
+    }
+  }
+
   createLine(event) {
     const text = el('p', 'text');
     const node = el('div', `line speaker-${event.speaker.replace(/[^a-z0-9-]/g, '')}`, [
@@ -66,6 +101,7 @@ export class TranscriptView {
       text,
     ]);
     node.dataset.start = String(event.startMs);
+    node.dataset.end = String(event.endMs);
     node.dataset.speaker = event.speaker;
     node.addEventListener('click', () => this.onLineClick?.(event));
     return { node, text, final: false };

@@ -1,5 +1,6 @@
 import { toDatabaseError, type Pool } from '@calltx/db';
-import { type RecordingStatus } from '@calltx/events';
+import { type RecordingStatus, type TranscriptSegment, type TranscriptWord } from '@calltx/events';
+import { SEARCH_CONFIGS } from '../../read-model/search-config.js';
 
 /**
  * Queries over the api's read model (read-model/migrations.ts), which the public events fill: calls, their
@@ -23,6 +24,19 @@ export interface CallRow {
 export interface ListedCall extends CallRow {
   /** The start time at Postgres precision (microseconds): the keyset cursor must not lose it. */
   startedKey: string;
+  /** With a search: the call's best matching utterance. */
+  match?: SearchMatch;
+}
+
+export interface SearchMatch {
+  /** The call's rank: the best `ts_rank` among its utterances, as Postgres prints the float4 (exact). */
+  rankKey: string;
+  speaker: string;
+  source: 'live' | 'recording';
+  startMs: number;
+  endMs: number;
+  /** The utterance's text around the matched words, which are marked. */
+  snippet: Array<{ text: string; highlight: boolean }>;
 }
 
 export interface CallListFilter {
@@ -32,8 +46,20 @@ export interface CallListFilter {
   /** Digits that the technician's number contains. */
   numberDigits?: string;
   state?: CallState;
-  after?: { startedKey: string; callSid: string };
+  /** Full-text search over final transcripts (websearch syntax): ranks the calls, best first. */
+  search?: string;
+  /** Keyset position: the last call of the previous page (its rank too when searching). */
+  after?: { rankKey?: string; startedKey: string; callSid: string };
   limit: number;
+}
+
+/** An utterance of the transcript export, with what its final carried beyond the text. */
+export interface UtteranceRow extends SegmentRow {
+  language: string | null;
+  avgLogprob: number | null;
+  noSpeechProb: number | null;
+  segments: TranscriptSegment[] | null;
+  words: TranscriptWord[] | null;
 }
 
 export interface SegmentRow {
@@ -108,10 +134,40 @@ const toCall = (row: RawCall): ListedCall => ({
   startedKey: row.started_key,
 });
 
+interface RawSearchHit extends RawCall {
+  rank_key: string;
+  match_speaker: string;
+  match_source: 'live' | 'recording';
+  match_start_ms: number;
+  match_end_ms: number;
+  snippet: string;
+}
+
+// ts_headline marks matches with characters of Unicode's private use area, which transcripts do not hold: the
+// snippet reaches clients as parts, never as markup to inject.
+const MARK_START = '\uE000';
+const MARK_END = '\uE001';
+const HEADLINE_OPTIONS = `StartSel=${MARK_START}, StopSel=${MARK_END}, MaxWords=30, MinWords=12`;
+/** Utterances this short are shown whole; longer ones around their matches. */
+const WHOLE_SNIPPET_CHARS = 240;
+
+function snippetParts(headline: string): Array<{ text: string; highlight: boolean }> {
+  const parts: Array<{ text: string; highlight: boolean }> = [];
+  for (const [i, text] of headline.split(new RegExp(`${MARK_START}|${MARK_END}`)).entries()) {
+    if (text) parts.push({ text, highlight: i % 2 === 1 });
+  }
+  return parts;
+}
+
 export class CallsRepository {
   constructor(private readonly pool: Pool) {}
 
-  /** Newest first, keyset-paginated on (start, CallSid). */
+  /**
+   * Newest first, keyset-paginated on (start, CallSid). With a search, only calls with a matching final
+   * utterance, best first: keyset-paginated on (rank, start, CallSid), the rank being the best `ts_rank` among
+   * the call's utterances. Ranks are float4 and are compared as Postgres prints them, so a page ends and the next
+   * begins exactly; a call whose transcript grows between two pages may move (its rank changes).
+   */
   async list(filter: CallListFilter): Promise<ListedCall[]> {
     const params: unknown[] = [];
     const where: string[] = [];
@@ -124,15 +180,67 @@ export class CallsRepository {
       );
     }
     if (filter.state) where.push(filter.state === 'ended' ? ENDED : `NOT ${ENDED}`);
+    if (filter.search === undefined) {
+      if (filter.after) {
+        where.push(
+          `(${STARTED}, c.call_sid) < (${param(filter.after.startedKey)}::timestamptz, ${param(filter.after.callSid)})`,
+        );
+      }
+      const sql = `SELECT ${CALL_COLUMNS} FROM api_calls c
+        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY ${STARTED} DESC, c.call_sid DESC LIMIT ${param(filter.limit)}`;
+      return (await this.query<RawCall>('list calls', sql, params)).map(toCall);
+    }
+
+    const query = param(filter.search);
+    const tsquery = SEARCH_CONFIGS.map((config) => `websearch_to_tsquery('${config}', ${query})`).join(
+      ' || ',
+    );
     if (filter.after) {
       where.push(
-        `(${STARTED}, c.call_sid) < (${param(filter.after.startedKey)}::timestamptz, ${param(filter.after.callSid)})`,
+        `(h.rank, ${STARTED}, c.call_sid) < (${param(filter.after.rankKey ?? '0')}::real, ` +
+          `${param(filter.after.startedKey)}::timestamptz, ${param(filter.after.callSid)})`,
       );
     }
-    const sql = `SELECT ${CALL_COLUMNS} FROM api_calls c
-      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY ${STARTED} DESC, c.call_sid DESC LIMIT ${param(filter.limit)}`;
-    return (await this.query<RawCall>('list calls', sql, params)).map(toCall);
+    // Each utterance is matched and ranked with the query parsed in its own configuration. That is a function of
+    // the row, which no index serves, so the OR of the query in every configuration (a superset: it contains the
+    // row's own) lets the GIN index find the candidates first. Each call keeps its best utterance; snippets are
+    // made for the page only.
+    const sql = `
+      WITH q AS (SELECT ${tsquery} AS candidates),
+      hits AS (
+        SELECT DISTINCT ON (s.call_sid) s.call_sid, ts_rank(s.search, websearch_to_tsquery(s.search_config, ${query})) AS rank,
+               s.speaker, s.source, s.start_ms, s.end_ms, s.text, s.search_config
+          FROM api_transcript_segments s, q
+         WHERE s.search @@ q.candidates AND s.search @@ websearch_to_tsquery(s.search_config, ${query})
+         ORDER BY s.call_sid, rank DESC, s.start_ms, s.speaker, s.source
+      ),
+      page AS (
+        SELECT ${CALL_COLUMNS}, h.rank, h.rank::text AS rank_key, h.speaker AS match_speaker,
+               h.source AS match_source, h.start_ms::float8 AS match_start_ms, h.end_ms::float8 AS match_end_ms,
+               h.text AS match_text, h.search_config AS match_config
+          FROM api_calls c JOIN hits h ON h.call_sid = c.call_sid
+         ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY h.rank DESC, ${STARTED} DESC, c.call_sid DESC LIMIT ${param(filter.limit)}
+      )
+      SELECT page.*, ts_headline(page.match_config, page.match_text,
+               websearch_to_tsquery(page.match_config, ${query}),
+               CASE WHEN length(page.match_text) <= ${WHOLE_SNIPPET_CHARS} THEN ${param(`${HEADLINE_OPTIONS}, HighlightAll=true`)}
+                    ELSE ${param(HEADLINE_OPTIONS)} END) AS snippet
+        FROM page
+       ORDER BY page.rank DESC, page.started DESC, page.call_sid DESC`;
+    const rows = await this.query<RawSearchHit>('search calls', sql, params);
+    return rows.map((row) => ({
+      ...toCall(row),
+      match: {
+        rankKey: row.rank_key,
+        speaker: row.match_speaker,
+        source: row.match_source,
+        startMs: row.match_start_ms,
+        endMs: row.match_end_ms,
+        snippet: snippetParts(row.snippet),
+      },
+    }));
   }
 
   async get(callSid: string): Promise<CallRow | null> {
@@ -171,6 +279,47 @@ export class CallsRepository {
       endMs: r.end_ms,
       text: r.text,
       modelId: r.model_id,
+    }));
+  }
+
+  /** Final utterances of every source, with their detail, in time order (both speakers merged). */
+  async utterances(callSid: string): Promise<UtteranceRow[]> {
+    const rows = await this.query<{
+      speaker: string;
+      segment_id: string;
+      source: 'live' | 'recording';
+      sequence: number;
+      start_ms: number;
+      end_ms: number;
+      text: string;
+      model_id: string;
+      language: string | null;
+      avg_logprob: number | null;
+      no_speech_prob: number | null;
+      whisper_segments: TranscriptSegment[] | null;
+      words: TranscriptWord[] | null;
+    }>(
+      'get transcript export',
+      `SELECT speaker, segment_id, source, sequence, start_ms::float8 AS start_ms, end_ms::float8 AS end_ms, text,
+              model_id, language, avg_logprob, no_speech_prob, whisper_segments, words
+         FROM api_transcript_segments WHERE call_sid = $1
+         ORDER BY source, start_ms, end_ms, speaker, sequence`,
+      [callSid],
+    );
+    return rows.map((r) => ({
+      speaker: r.speaker,
+      segmentId: r.segment_id,
+      source: r.source,
+      sequence: r.sequence,
+      startMs: r.start_ms,
+      endMs: r.end_ms,
+      text: r.text,
+      modelId: r.model_id,
+      language: r.language,
+      avgLogprob: r.avg_logprob,
+      noSpeechProb: r.no_speech_prob,
+      segments: r.whisper_segments,
+      words: r.words,
     }));
   }
 

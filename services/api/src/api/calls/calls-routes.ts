@@ -2,9 +2,17 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { CALL_SID_PATTERN, schemas } from '@calltx/events';
 import { type ObjectStore } from '@calltx/storage';
-import { requireScopes } from '../auth/authenticate.js';
+import { principalOf, requireScopes } from '../auth/authenticate.js';
 import { ApiError, invalidRequest } from '../errors.js';
 import type { CallRow, CallsRepository, ListedCall } from './calls-repository.js';
+import {
+  CONTENT_TYPES,
+  TRANSCRIPT_FORMATS,
+  toJsonUtterance,
+  toSrt,
+  toTxt,
+  toVtt,
+} from './transcript-formats.js';
 
 export interface CallsRouteDeps {
   calls: CallsRepository;
@@ -27,24 +35,54 @@ const ListQuery = z.object({
     .refine((digits) => digits.length >= 3, 'must contain at least 3 digits')
     .optional(),
   state: z.enum(['live', 'ended']).optional(),
+  q: z
+    .string()
+    .trim()
+    .max(200)
+    .refine((q) => /[\p{L}\p{N}]/u.test(q), 'must contain a word to search for')
+    .optional(),
 });
 
-/** Opaque to clients: the last call of a page, at Postgres precision. */
-const Cursor = z.tuple([
-  z.iso.datetime({ offset: true, precision: 6 }).refine(schemas.withinPostgresRange),
-  z.string().regex(CALL_SID_PATTERN),
-]);
+const TranscriptQuery = z.object({
+  format: z.enum(TRANSCRIPT_FORMATS).default('json'),
+  source: z.enum(['live', 'recording']).optional(),
+});
+
+/**
+ * Opaque to clients: the last call of a page, at Postgres precision; when searching, its rank first (as
+ * Postgres prints the float4, so that it compares exactly).
+ */
+const Started = z.iso.datetime({ offset: true, precision: 6 }).refine(schemas.withinPostgresRange);
+const Sid = z.string().regex(CALL_SID_PATTERN);
+const Rank = z.string().regex(/^\d+(\.\d+)?(e-?\d+)?$/);
+const Cursor = z.union([z.tuple([Started, Sid]), z.tuple([Rank, Started, Sid])]);
 
 const encodeCursor = (call: ListedCall) =>
-  Buffer.from(JSON.stringify([call.startedKey, call.callSid])).toString('base64url');
+  Buffer.from(
+    JSON.stringify(
+      call.match ? [call.match.rankKey, call.startedKey, call.callSid] : [call.startedKey, call.callSid],
+    ),
+  ).toString('base64url');
 
-function decodeCursor(cursor: string): { startedKey: string; callSid: string } {
+function decodeCursor(
+  cursor: string,
+  searching: boolean,
+): { rankKey?: string; startedKey: string; callSid: string } {
+  let decoded: z.output<typeof Cursor>;
   try {
-    const [startedKey, callSid] = Cursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    return { startedKey, callSid };
+    decoded = Cursor.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
   } catch {
     throw invalidRequest('cursor is not valid: pass nextCursor from the previous page as it was');
   }
+  if ((decoded.length === 3) !== searching) {
+    throw invalidRequest('cursor is not valid here: it belongs to a list with a different q');
+  }
+  if (decoded.length === 3) {
+    const [rankKey, startedKey, callSid] = decoded;
+    return { rankKey, startedKey, callSid };
+  }
+  const [startedKey, callSid] = decoded;
+  return { startedKey, callSid };
 }
 
 function queryOf<S extends z.ZodType>(schema: S, req: Request): z.output<S> {
@@ -78,19 +116,38 @@ export function callsRouter({ calls, objectStore, urlTtlSeconds }: CallsRouteDep
     if (query.from && query.to && Date.parse(query.from) >= Date.parse(query.to)) {
       throw invalidRequest('from must be before to');
     }
+    // A search reads transcripts, and its snippets show them.
+    if (query.q !== undefined && !principalOf(res).scopes.has('transcripts:read')) {
+      throw new ApiError(403, 'forbidden', 'this credential lacks the scope transcripts:read (needed by q)');
+    }
     const rows = await calls.list({
       // As given: Postgres keeps the microseconds a Date would drop.
       ...(query.from ? { from: query.from } : {}),
       ...(query.to ? { to: query.to } : {}),
       ...(query.number ? { numberDigits: query.number } : {}),
       ...(query.state ? { state: query.state } : {}),
-      ...(query.cursor ? { after: decodeCursor(query.cursor) } : {}),
+      ...(query.q !== undefined ? { search: query.q } : {}),
+      ...(query.cursor ? { after: decodeCursor(query.cursor, query.q !== undefined) } : {}),
       limit: query.limit + 1,
     });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     res.json({
-      calls: page.map(callJson),
+      calls: page.map((call) => ({
+        ...callJson(call),
+        ...(call.match
+          ? {
+              match: {
+                rank: Number(call.match.rankKey),
+                speaker: call.match.speaker,
+                source: call.match.source,
+                startMs: call.match.startMs,
+                endMs: call.match.endMs,
+                snippet: call.match.snippet,
+              },
+            }
+          : {}),
+      })),
       nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
     });
   });
@@ -149,6 +206,26 @@ export function callsRouter({ calls, objectStore, urlTtlSeconds }: CallsRouteDep
       });
     },
   );
+
+  router.get('/calls/:callSid/transcript', requireScopes('transcripts:read'), async (req, res) => {
+    const callSid = String(req.params.callSid);
+    if (!CALL_SID_PATTERN.test(callSid)) throw invalidRequest('callSid must be CA followed by 32 hex digits');
+    const { format, source: asked } = queryOf(TranscriptQuery, req);
+    const [call, all] = await Promise.all([calls.get(callSid), calls.utterances(callSid)]);
+    if (!call && all.length === 0) throw new ApiError(404, 'not_found', 'no such call');
+    // The recording's transcript when there is one: it is made from the whole recording, after the call.
+    const source = asked ?? (all.some((u) => u.source === 'recording') ? 'recording' : 'live');
+    const utterances = all.filter((u) => u.source === source);
+    res.set('Cache-Control', 'private, no-store').type(CONTENT_TYPES[format]);
+    if (format === 'json') {
+      res.json({ callSid, source, utterances: utterances.map(toJsonUtterance) });
+      return;
+    }
+    const render = { txt: toTxt, srt: toSrt, vtt: toVtt }[format];
+    res
+      .set('Content-Disposition', `attachment; filename="${callSid}-${source}.${format}"`)
+      .send(render(utterances));
+  });
 
   return router;
 }

@@ -1,5 +1,11 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { callEvents, recordingEvents, transcriptEvents, type Subjects } from '@calltx/events';
+import {
+  callEvents,
+  recordingEvents,
+  transcriptEvents,
+  type Subjects,
+  type TranscriptEvent,
+} from '@calltx/events';
 import { publishEvent } from '@calltx/nats';
 
 /**
@@ -90,6 +96,13 @@ export async function seedSegment(
     sequence: number;
     startMs: number;
     text: string;
+    /** Default: 1.5 s after the start. */
+    endMs?: number;
+    /** What finals carry since transcripts.v1 grew them. */
+    detail?: Pick<
+      Extract<TranscriptEvent, { final: true }>,
+      'language' | 'avgLogprob' | 'noSpeechProb' | 'segments' | 'words'
+    >;
   },
 ): Promise<void> {
   const now = new Date().toISOString();
@@ -103,12 +116,13 @@ export async function seedSegment(
       segmentId,
       sequence: s.sequence,
       startMs: s.startMs,
-      endMs: s.startMs + 1500,
+      endMs: s.endMs ?? s.startMs + 1500,
       text: s.text,
       final: true,
       source: s.source,
       modelId: 'whisper-tiny.en',
       timing: { audioEndAt: now, publishedAt: now, latencyMs: 120 },
+      ...s.detail,
     }),
     msgId(`${segmentId}:final`),
   );
