@@ -158,14 +158,17 @@ describe('fetchWhisperModel', () => {
     hub.cutNextTransfer(ENCODER, cutAt);
     await expect(fetchTest({ attempts: 1 })).rejects.toBeInstanceOf(DownloadError);
     const modelDir = join(dir, 'whisper-test-random');
-    expect((await stat(join(modelDir, `${ENCODER}.part`))).size).toBe(cutAt);
+    // What the client got before the cut: the bytes in flight when the socket is destroyed may never arrive.
+    const partSize = (await stat(join(modelDir, `${ENCODER}.part`))).size;
+    expect(partSize).toBeGreaterThan(0);
+    expect(partSize).toBeLessThanOrEqual(cutAt);
     await expect(stat(join(modelDir, ENCODER))).rejects.toThrow(/ENOENT/);
 
     hub.requests.length = 0;
     const result = await fetchTest();
     expect(result.files.find((f) => f.file === ENCODER)!.outcome).toBe('resumed');
     const ranged = hub.requests.filter((r) => r.path.startsWith('/cdn/') && r.range !== undefined);
-    expect(ranged.map((r) => [r.range, r.bytesSent])).toEqual([[`bytes=${cutAt}-`, size - cutAt]]);
+    expect(ranged.map((r) => [r.range, r.bytesSent])).toEqual([[`bytes=${partSize}-`, size - partSize]]);
     await expectSameFiles(result.modelDir, whisperModelFiles(false));
     expect((await listTree(modelDir)).some((f) => f.endsWith('.part') || f.endsWith('.part.json'))).toBe(
       false,
