@@ -103,9 +103,10 @@ export class AuditTrail {
     const pending = res.locals.audit as Pending | undefined;
     if (!pending || pending.recorded || res.headersSent) return next(error);
     const status = error instanceof ApiError ? error.status : 500;
+    // Unrecordable, a refusal becomes 503 too; a failure that is a 503 already keeps its own message.
     this.write(req, res, pending, status).then(
       () => next(error),
-      (auditError: unknown) => next(auditError),
+      (auditError: unknown) => next(status >= 500 ? error : auditError),
     );
   };
 
