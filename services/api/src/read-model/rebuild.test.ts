@@ -129,9 +129,11 @@ describe('the read model', () => {
     });
 
     const auditIds = async () =>
-      (await h.pool.query<{ id: string }>('SELECT id::text AS id FROM api_audit ORDER BY id')).rows.map(
-        (r) => r.id,
-      );
+      (
+        await h.pool.query<{ row: string }>(
+          "SELECT concat_ws(' ', id, at, action, call_sid) AS row FROM api_audit ORDER BY id",
+        )
+      ).rows.map((r) => r.row);
     const audited = await auditIds();
     expect(audited.length).toBeGreaterThan(0);
 
