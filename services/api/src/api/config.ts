@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError, loadConfig, variable, type Config, type VariableSpec } from '@calltx/config';
 import { twilioSid } from '@calltx/twilio-account';
@@ -15,7 +16,8 @@ export const API_LOCAL_VARIABLES = {
   API_KEYS: variable(
     z.string().transform(parseApiKeyEntries).default([]),
     'API keys, comma-separated `name:sha256hex[:scope scope…]` entries: the SHA-256 (hex) of each key, never the key. ' +
-      'Scopes: calls:read, transcripts:read, recordings:read, voice:call; all three read scopes when omitted. ' +
+      'Scopes: calls:read, transcripts:read, recordings:read, voice:call, audit:read; the three call read scopes ' +
+      'when omitted (audit:read, which reads the audit trail, only when named). ' +
       'Generate with `pnpm credentials api-key <name>`.',
   ),
   API_JWT_SECRET: variable(
@@ -62,11 +64,43 @@ export const API_LOCAL_VARIABLES = {
     seconds(10, 604_800, 900),
     'Lifetime of the presigned URLs of recordings and stream audio that the API hands out.',
   ),
+  API_TRUST_PROXY: variable(
+    z
+      .string()
+      .trim()
+      .default('loopback')
+      .refine(
+        (value) => /^(true|false|\d{1,2})?$/.test(value) || value.split(',').every(isProxyAddress),
+        'must be false, true, a number of hops, or comma-separated IPs/CIDRs or loopback/linklocal/uniquelocal',
+      )
+      .transform(trustProxyOf),
+    "Which proxies' X-Forwarded-For the API believes, for the client IP it records in the audit trail " +
+      '(Express `trust proxy`): `false` (none: the peer address is the client), a number of proxy hops in front ' +
+      '(`1` behind one Kubernetes Ingress controller), or comma-separated addresses/CIDRs of the proxies ' +
+      "(e.g. the ingress pods' network) or `loopback`, `linklocal`, `uniquelocal`. Never `true` unless every " +
+      'path to the API goes through a proxy that overwrites the header.',
+  ),
   API_MAX_LIVE_STREAMS: variable(
     z.coerce.number().int().min(1).default(200),
     'Live event streams (Server-Sent Events) served at once; more are refused with 503.',
   ),
 } as const satisfies Record<string, VariableSpec>;
+
+const isProxyAddress = (entry: string): boolean => {
+  const [address = '', bits, ...rest] = entry.trim().split('/');
+  return (
+    ['loopback', 'linklocal', 'uniquelocal'].includes(address) ||
+    (isIP(address) !== 0 && rest.length === 0 && (bits === undefined || /^\d{1,3}$/.test(bits)))
+  );
+};
+
+/** Express's `trust proxy` setting from API_TRUST_PROXY. */
+function trustProxyOf(value: string): boolean | number | string {
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  return value;
+}
 
 export type ApiConfig = Config<typeof API_LOCAL_VARIABLES>;
 

@@ -6,6 +6,8 @@ import type { Logger } from '@calltx/runtime';
 import type { ObjectStore } from '@calltx/storage';
 import type { Pool } from '@calltx/db';
 import type { Subjects } from '@calltx/events';
+import { auditRouter } from './audit/audit-routes.js';
+import { AuditTrail } from './audit/audit-trail.js';
 import { authenticate, type TokenSettings } from './auth/authenticate.js';
 import { meRouter, sessionRouter } from './auth/session-routes.js';
 import { CallsRepository } from './calls/calls-repository.js';
@@ -24,7 +26,7 @@ export const API_BASE_PATH = '/api/v1';
 
 export interface ApiDeps {
   config: ApiConfig;
-  /** Read-only use: calls, recordings and transcripts as their services store them. */
+  /** The read model (read only) and the audit trail (append only). */
   pool: Pool;
   /** Presigns recording and stream-audio URLs. */
   objectStore: ObjectStore;
@@ -62,7 +64,9 @@ export function createApi(deps: ApiDeps): Api {
           ttlSeconds: config.VOICE_TOKEN_TTL_SECONDS,
         }
       : undefined;
+  const trail = new AuditTrail(deps.pool);
   const live = liveRouter({
+    trail,
     events: new EventsClient(deps.nc, { subjectPrefix: deps.subjects.prefix }),
     logger,
     metrics,
@@ -99,9 +103,12 @@ export function createApi(deps: ApiDeps): Api {
       calls: new CallsRepository(deps.pool),
       objectStore: deps.objectStore,
       urlTtlSeconds: config.RECORDING_URL_TTL_SECONDS,
+      trail,
     }),
   );
+  router.use(auditRouter(trail));
   router.use(notFoundHandler);
+  router.use(trail.onError);
   router.use(apiErrorHandler(logger));
 
   return { router, voiceEnabled: voice !== undefined, close: () => live.closeAll() };

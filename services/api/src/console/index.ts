@@ -18,6 +18,8 @@ export interface ConsoleAndApi {
  * middleware that answers every path (the Twilio webhook router checks signatures on whatever reaches it).
  */
 export function mountConsoleAndApi(app: Express, deps: ConsoleAndApiDeps): ConsoleAndApi {
+  // req.ip (the audit trail's client IP) as the ingress saw it, from the proxies API_TRUST_PROXY names.
+  app.set('trust proxy', deps.config.API_TRUST_PROXY);
   const api = createApi(deps);
   app.use(API_BASE_PATH, api.router);
   const headers = consoleSecurityHeaders(deps.objectStore);

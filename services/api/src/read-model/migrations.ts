@@ -95,11 +95,50 @@ export const API_MIGRATIONS: readonly Migration[] = [
         ON api_transcript_segments USING gin (search);
     `,
   },
+  {
+    // The audit trail (api/audit): who read which call's data, when, from where, with what result. Not derived
+    // from events, so not part of READ_MODEL_TABLES: a rebuild keeps it and re-runs this (idempotent) migration.
+    // Append-only: the service only INSERTs, and Postgres refuses UPDATE, DELETE and TRUNCATE. No transcript
+    // text and no phone numbers go in here (a search records which filters it used, never their values).
+    id: '003-audit',
+    sql: `
+      CREATE TABLE IF NOT EXISTS api_audit (
+        id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+        actor       text NOT NULL,
+        actor_kind  text NOT NULL,
+        action      text NOT NULL,
+        call_sid    text,
+        detail      jsonb NOT NULL DEFAULT '{}',
+        client_ip   text,
+        result      text NOT NULL,
+        status      smallint NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS api_audit_call_idx ON api_audit (call_sid, id);
+      CREATE INDEX IF NOT EXISTS api_audit_actor_idx ON api_audit (actor, id);
+      CREATE INDEX IF NOT EXISTS api_audit_at_idx ON api_audit (at);
+
+      CREATE OR REPLACE FUNCTION api_audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'api_audit is append-only (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
+      END
+      $$;
+      DROP TRIGGER IF EXISTS api_audit_append_only ON api_audit;
+      CREATE TRIGGER api_audit_append_only BEFORE UPDATE OR DELETE ON api_audit
+        FOR EACH ROW EXECUTE FUNCTION api_audit_refuse_change();
+      DROP TRIGGER IF EXISTS api_audit_no_truncate ON api_audit;
+      CREATE TRIGGER api_audit_no_truncate BEFORE TRUNCATE ON api_audit
+        FOR EACH STATEMENT EXECUTE FUNCTION api_audit_refuse_change();
+    `,
+  },
 ];
 
 export const MIGRATIONS_TABLE = 'api_migrations';
 
-/** Every table of the read model, the migrations' record included: what a rebuild drops. */
+/**
+ * Every table of the read model, the migrations' record included: what a rebuild drops. Not api_audit: the audit
+ * trail is a record of reads, not a projection of events, and a rebuild must never lose it.
+ */
 export const READ_MODEL_TABLES = [
   'api_calls',
   'api_call_stream_files',

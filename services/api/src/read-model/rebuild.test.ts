@@ -128,12 +128,25 @@ describe('the read model', () => {
       ],
     });
 
+    const auditIds = async () =>
+      (
+        await h.pool.query<{ row: string }>(
+          "SELECT concat_ws(' ', id, at, action, call_sid) AS row FROM api_audit ORDER BY id",
+        )
+      ).rows.map((r) => r.row);
+    const audited = await auditIds();
+    expect(audited.length).toBeGreaterThan(0);
+
     await h.pool.query('DROP TABLE api_calls, api_recordings, api_transcript_segments');
     expect((await getJson(h.baseUrl, '/calls', reader)).status).toBe(503);
 
     // While the service runs: its consumers go on applying new events.
     await rebuildReadModel({ nc: h.nc, jsm: h.jsm, subjects: h.subjects, pool: h.pool, logger: h.logger });
     expect(await answers(h, calls)).toEqual(before);
+
+    // The audit trail is not derived from events: a rebuild keeps it, append-only as before.
+    expect((await auditIds()).slice(0, audited.length)).toEqual(audited);
+    await expect(h.pool.query('DELETE FROM api_audit')).rejects.toThrow(/append-only/);
 
     // Late and repeated events change nothing: a stored recording stays stored.
     await seedRecording(h, { recordingSid, callSid: stored, status: 'in-progress' });

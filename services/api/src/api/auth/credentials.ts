@@ -1,9 +1,15 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { z } from 'zod';
 
-export const SCOPES = ['calls:read', 'transcripts:read', 'recordings:read', 'voice:call'] as const;
+export const SCOPES = [
+  'calls:read',
+  'transcripts:read',
+  'recordings:read',
+  'voice:call',
+  'audit:read',
+] as const;
 export type Scope = (typeof SCOPES)[number];
-/** What an API key may do when its entry names no scopes. */
+/** What an API key may do when its entry names no scopes (audit:read only when named). */
 export const READ_SCOPES: readonly Scope[] = ['calls:read', 'transcripts:read', 'recordings:read'];
 /** What a signed-in console agent may do. */
 export const AGENT_SCOPES: readonly Scope[] = [...READ_SCOPES, 'voice:call'];

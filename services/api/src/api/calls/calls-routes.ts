@@ -1,7 +1,8 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { CALL_SID_PATTERN, schemas } from '@calltx/events';
 import { type ObjectStore } from '@calltx/storage';
+import { auditAbout, recordAudit, type AuditTrail } from '../audit/audit-trail.js';
 import { principalOf, requireScopes } from '../auth/authenticate.js';
 import { ApiError, invalidRequest } from '../errors.js';
 import type { CallRow, CallsRepository, ListedCall } from './calls-repository.js';
@@ -18,6 +19,7 @@ export interface CallsRouteDeps {
   calls: CallsRepository;
   objectStore: ObjectStore;
   urlTtlSeconds: number;
+  trail: AuditTrail;
 }
 
 const DEFAULT_LIMIT = 20;
@@ -108,10 +110,18 @@ export const callJson = (call: CallRow) => ({
 });
 
 /** `GET /calls` (list, filters, pages) and `GET /calls/{callSid}` (with transcript, recordings and stream audio). */
-export function callsRouter({ calls, objectStore, urlTtlSeconds }: CallsRouteDeps): Router {
+export function callsRouter({ calls, objectStore, urlTtlSeconds, trail }: CallsRouteDeps): Router {
   const router = Router();
 
-  router.get('/calls', requireScopes('calls:read'), async (req, res) => {
+  /** A list with q is a search: recorded as calls.search, with the kinds of its filters, never their values. */
+  const auditList: RequestHandler = (req, res, next) =>
+    trail.as(req.query.q === undefined ? 'calls.list' : 'calls.search')(req, res, next);
+
+  router.get('/calls', auditList, requireScopes('calls:read'), async (req, res) => {
+    const filters = (['from', 'to', 'number', 'state', 'q'] as const).filter(
+      (f) => req.query[f] !== undefined,
+    );
+    auditAbout(res, { detail: { filters } });
     const query = queryOf(ListQuery, req);
     if (query.from && query.to && Date.parse(query.from) >= Date.parse(query.to)) {
       throw invalidRequest('from must be before to');
@@ -132,6 +142,7 @@ export function callsRouter({ calls, objectStore, urlTtlSeconds }: CallsRouteDep
     });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
+    await recordAudit(req, res);
     res.json({
       calls: page.map((call) => ({
         ...callJson(call),
@@ -154,6 +165,7 @@ export function callsRouter({ calls, objectStore, urlTtlSeconds }: CallsRouteDep
 
   router.get(
     '/calls/:callSid',
+    trail.as('call.read'),
     requireScopes('calls:read', 'transcripts:read', 'recordings:read'),
     async (req, res) => {
       const callSid = String(req.params.callSid);
@@ -170,62 +182,81 @@ export function callsRouter({ calls, objectStore, urlTtlSeconds }: CallsRouteDep
       }
       const expiresAt = new Date(Date.now() + urlTtlSeconds * 1000).toISOString();
       const url = (key: string) => objectStore.presignedGetUrl(key, urlTtlSeconds);
+      const recordingsJson = await Promise.all(
+        recordings.map(async (r) => ({
+          recordingSid: r.recordingSid,
+          status: r.status,
+          durationMs: r.durationMs,
+          channels: r.channels,
+          error: r.error,
+          storedAt: r.storedAt?.toISOString() ?? null,
+          files: await Promise.all(
+            r.objects.map(async (o) => ({
+              role: o.role,
+              channel: o.channel,
+              bytes: o.bytes,
+              durationMs: o.durationMs,
+              url: await url(o.key),
+              urlExpiresAt: expiresAt,
+            })),
+          ),
+        })),
+      );
+      const streamAudio = await Promise.all(
+        streamFiles.map(async (f) => ({
+          speaker: f.speaker,
+          bytes: f.bytes,
+          durationMs: f.durationMs,
+          gapFilledMs: f.gapFilledMs,
+          url: await url(f.key),
+          urlExpiresAt: expiresAt,
+        })),
+      );
+      // The presigned URLs handed out are what gives access to the audio: counted in the record.
+      auditAbout(res, {
+        detail: {
+          recordingUrls: recordingsJson.reduce((n, r) => n + r.files.length, 0),
+          streamAudioUrls: streamAudio.length,
+        },
+      });
+      await recordAudit(req, res);
       res.set('Cache-Control', 'private, no-store').json({
         call: call ? callJson(call) : null,
         transcript: { segments },
-        recordings: await Promise.all(
-          recordings.map(async (r) => ({
-            recordingSid: r.recordingSid,
-            status: r.status,
-            durationMs: r.durationMs,
-            channels: r.channels,
-            error: r.error,
-            storedAt: r.storedAt?.toISOString() ?? null,
-            files: await Promise.all(
-              r.objects.map(async (o) => ({
-                role: o.role,
-                channel: o.channel,
-                bytes: o.bytes,
-                durationMs: o.durationMs,
-                url: await url(o.key),
-                urlExpiresAt: expiresAt,
-              })),
-            ),
-          })),
-        ),
-        streamAudio: await Promise.all(
-          streamFiles.map(async (f) => ({
-            speaker: f.speaker,
-            bytes: f.bytes,
-            durationMs: f.durationMs,
-            gapFilledMs: f.gapFilledMs,
-            url: await url(f.key),
-            urlExpiresAt: expiresAt,
-          })),
-        ),
+        recordings: recordingsJson,
+        streamAudio,
       });
     },
   );
 
-  router.get('/calls/:callSid/transcript', requireScopes('transcripts:read'), async (req, res) => {
-    const callSid = String(req.params.callSid);
-    if (!CALL_SID_PATTERN.test(callSid)) throw invalidRequest('callSid must be CA followed by 32 hex digits');
-    const { format, source: asked } = queryOf(TranscriptQuery, req);
-    const [call, all] = await Promise.all([calls.get(callSid), calls.utterances(callSid)]);
-    if (!call && all.length === 0) throw new ApiError(404, 'not_found', 'no such call');
-    // The recording's transcript when there is one: it is made from the whole recording, after the call.
-    const source = asked ?? (all.some((u) => u.source === 'recording') ? 'recording' : 'live');
-    const utterances = all.filter((u) => u.source === source);
-    res.set('Cache-Control', 'private, no-store').type(CONTENT_TYPES[format]);
-    if (format === 'json') {
-      res.json({ callSid, source, utterances: utterances.map(toJsonUtterance) });
-      return;
-    }
-    const render = { txt: toTxt, srt: toSrt, vtt: toVtt }[format];
-    res
-      .set('Content-Disposition', `attachment; filename="${callSid}-${source}.${format}"`)
-      .send(render(utterances));
-  });
+  router.get(
+    '/calls/:callSid/transcript',
+    trail.as('transcript.read'),
+    requireScopes('transcripts:read'),
+    async (req, res) => {
+      const callSid = String(req.params.callSid);
+      if (!CALL_SID_PATTERN.test(callSid))
+        throw invalidRequest('callSid must be CA followed by 32 hex digits');
+      const { format, source: asked } = queryOf(TranscriptQuery, req);
+      auditAbout(res, { detail: { format } });
+      const [call, all] = await Promise.all([calls.get(callSid), calls.utterances(callSid)]);
+      if (!call && all.length === 0) throw new ApiError(404, 'not_found', 'no such call');
+      // The recording's transcript when there is one: it is made from the whole recording, after the call.
+      const source = asked ?? (all.some((u) => u.source === 'recording') ? 'recording' : 'live');
+      const utterances = all.filter((u) => u.source === source);
+      auditAbout(res, { detail: { source } });
+      await recordAudit(req, res);
+      res.set('Cache-Control', 'private, no-store').type(CONTENT_TYPES[format]);
+      if (format === 'json') {
+        res.json({ callSid, source, utterances: utterances.map(toJsonUtterance) });
+        return;
+      }
+      const render = { txt: toTxt, srt: toSrt, vtt: toVtt }[format];
+      res
+        .set('Content-Disposition', `attachment; filename="${callSid}-${source}.${format}"`)
+        .send(render(utterances));
+    },
+  );
 
   return router;
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { EventsClientError, type EventsClient, type StartAt, type Subscription } from '@calltx/events-client';
 import { CALL_SID_PATTERN } from '@calltx/events';
 import { type Logger } from '@calltx/runtime';
+import { auditAbout, recordAudit, type AuditTrail } from '../audit/audit-trail.js';
 import { requireScopes } from '../auth/authenticate.js';
 import { ApiError, invalidRequest } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
@@ -13,6 +14,7 @@ export interface LiveDeps {
   logger: Logger;
   metrics: ApiMetrics;
   maxStreams: number;
+  trail: AuditTrail;
   heartbeatMs?: number;
 }
 
@@ -56,6 +58,10 @@ function startAtOf(req: Request, query: { from: string; lastEventId?: string | u
   return new Date(query.from);
 }
 
+/** Where a live stream starts, for the audit record: new, start, resume (after an event) or time. */
+const startKind = (startAt: StartAt): string =>
+  startAt instanceof Date ? 'time' : typeof startAt === 'object' ? 'resume' : startAt;
+
 /**
  * Live events as Server-Sent Events, one JetStream ordered consumer per connection:
  * `GET /transcripts/stream` (event `transcript`) and `GET /calls/stream` (event `call`).
@@ -68,6 +74,7 @@ export function liveRouter(deps: LiveDeps): LiveRoutes {
   async function serve<E>(
     family: 'transcripts' | 'calls',
     eventName: string,
+    req: Request,
     res: Response,
     subscribe: () => Promise<Subscription<E>>,
   ): Promise<void> {
@@ -86,6 +93,12 @@ export function liveRouter(deps: LiveDeps): LiveRoutes {
         cause: error,
         headers: { 'Retry-After': '5' },
       });
+    }
+    try {
+      await recordAudit(req, res);
+    } catch (error) {
+      await subscription.close();
+      throw error;
     }
     const stream = new SseStream(
       res,
@@ -110,22 +123,35 @@ export function liveRouter(deps: LiveDeps): LiveRoutes {
     }
   }
 
-  router.get('/transcripts/stream', requireScopes('transcripts:read'), async (req, res) => {
-    const query = parseQuery(TranscriptQuery, req);
-    const startAt = startAtOf(req, query);
-    await serve('transcripts', 'transcript', res, () =>
-      events.transcripts({
+  router.get(
+    '/transcripts/stream',
+    deps.trail.as('live.transcripts'),
+    requireScopes('transcripts:read'),
+    async (req, res) => {
+      const query = parseQuery(TranscriptQuery, req);
+      const startAt = startAtOf(req, query);
+      auditAbout(res, {
         ...(query.callSid ? { callSid: query.callSid } : {}),
-        ...(query.kind ? { kind: query.kind } : {}),
-        startAt,
-      }),
-    );
-  });
+        detail: { from: startKind(startAt), ...(query.kind ? { kind: query.kind } : {}) },
+      });
+      await serve('transcripts', 'transcript', req, res, () =>
+        events.transcripts({
+          ...(query.callSid ? { callSid: query.callSid } : {}),
+          ...(query.kind ? { kind: query.kind } : {}),
+          startAt,
+        }),
+      );
+    },
+  );
 
-  router.get('/calls/stream', requireScopes('calls:read'), async (req, res) => {
+  router.get('/calls/stream', deps.trail.as('live.calls'), requireScopes('calls:read'), async (req, res) => {
     const query = parseQuery(CallQuery, req);
     const startAt = startAtOf(req, query);
-    await serve('calls', 'call', res, () =>
+    auditAbout(res, {
+      ...(query.callSid ? { callSid: query.callSid } : {}),
+      detail: { from: startKind(startAt) },
+    });
+    await serve('calls', 'call', req, res, () =>
       events.callEvents({ ...(query.callSid ? { callSid: query.callSid } : {}), startAt }),
     );
   });

@@ -18,7 +18,7 @@ export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
 export const AGENT = { identity: 'alice', password: 'correct horse battery staple' };
 export const KEYS = {
-  /** Every read scope. */
+  /** Every read scope, audit:read included. */
   reader: 'ctx_test_reader_key_0123456789abcdef',
   /** calls:read only. */
   callsOnly: 'ctx_test_calls_only_key_0123456789ab',
@@ -93,7 +93,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   const js = jetstream(nc);
 
   const config = loadApiConfig({
-    API_KEYS: `reader:${hashApiKey(KEYS.reader)},calls-only:${hashApiKey(KEYS.callsOnly)}:calls:read`,
+    API_KEYS: `reader:${hashApiKey(KEYS.reader)}:calls:read transcripts:read recordings:read audit:read,calls-only:${hashApiKey(KEYS.callsOnly)}:calls:read`,
     API_JWT_SECRET: JWT_SECRET,
     CONSOLE_AGENTS: `${AGENT.identity}:${passwordHash}`,
     TWILIO_API_KEY_SID: VOICE.apiKeySid,
