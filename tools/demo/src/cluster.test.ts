@@ -10,6 +10,7 @@ import {
   s3ForTests,
   spawnService,
   startNatsCluster,
+  storedEvents,
   uniqueName,
   type NatsCluster,
   type PostgresForTests,
@@ -109,20 +110,6 @@ async function leaderOf(stream: string, not?: number): Promise<number> {
     expect(leader).not.toBe(not);
     return leader!;
   }, 30_000);
-}
-
-/** Every message stored on a subject filter of a stream, decoded. */
-async function stored(stream: string, filter: string): Promise<Array<Record<string, unknown>>> {
-  const consumer = await js.consumers.get(stream, { filter_subjects: filter });
-  const out: Array<Record<string, unknown>> = [];
-  if ((await consumer.info()).num_pending === 0) return out;
-  for (;;) {
-    const msg = await consumer.next({ expires: 2_000 });
-    if (!msg) break;
-    out.push(msg.json<Record<string, unknown>>());
-    if (msg.info.pending === 0) break;
-  }
-  return out;
 }
 
 describe('the live pipeline on a three-server JetStream cluster', () => {
@@ -239,7 +226,11 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
       }
 
       // Each lifecycle event once (retries across the faults reused their Nats-Msg-Id).
-      const events = await stored(subjects.streamName('calls'), subjects.all('calls', call.callSid));
+      const events = await storedEvents(
+        js,
+        subjects.streamName('calls'),
+        subjects.all('calls', call.callSid),
+      );
       const types = events.map((event) => event.type as string);
       for (const type of [
         'call.started.v1',
@@ -253,7 +244,7 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
     // No final twice: one per utterance (segmentId), none at the same start for a speaker.
     for (const callSid of callSids) {
       const finals = (
-        await stored(subjects.streamName('transcripts'), subjects.all('transcripts', callSid))
+        await storedEvents(js, subjects.streamName('transcripts'), subjects.all('transcripts', callSid))
       ).filter((event) => event.type === 'transcript.final.v1');
       expect(finals.length).toBeGreaterThan(0);
       const ids = finals.map((final) => final.segmentId);

@@ -11,6 +11,7 @@ import {
   postgresForTests,
   s3ForTests,
   spawnService,
+  storedEvents,
   uniqueName,
   type PostgresForTests,
   type S3ForTests,
@@ -72,21 +73,6 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-/** Every message on a subject of a stream, decoded. */
-async function stored(family: 'calls' | 'transcripts', filter: string) {
-  const js = jetstream(nc);
-  const consumer = await js.consumers.get(subjects.streamName(family), { filter_subjects: filter });
-  const out: Array<Record<string, unknown>> = [];
-  if ((await consumer.info()).num_pending === 0) return out;
-  for (;;) {
-    const msg = await consumer.next({ expires: 2_000 });
-    if (!msg) break;
-    out.push(msg.json<Record<string, unknown>>());
-    if (msg.info.pending === 0) break;
-  }
-  return out;
-}
-
 describe('a call placed with language=de and hints', () => {
   it('is decoded with the German language token and the hints, live and from its recording', async () => {
     const callSid = newSid('CA');
@@ -105,7 +91,11 @@ describe('a call placed with language=de and hints', () => {
     });
     expect(call.twiml).toContain('<Dial');
 
-    const [started] = await stored('calls', subjects.call(callSid, 'started'));
+    const [started] = await storedEvents(
+      jetstream(nc),
+      subjects.streamName('calls'),
+      subjects.call(callSid, 'started'),
+    );
     expect(started).toMatchObject({ type: 'call.started.v1', language: 'de', hints });
 
     // The German token and <|startofprev|> + the hints' tokens, from the model's own files.
@@ -136,7 +126,11 @@ describe('a call placed with language=de and hints', () => {
     }
 
     const finals = await eventually(async () => {
-      const found = await stored('transcripts', subjects.allTranscripts('final'));
+      const found = await storedEvents(
+        jetstream(nc),
+        subjects.streamName('transcripts'),
+        subjects.allTranscripts('final'),
+      );
       const ofCall = found.filter((f) => f.callSid === callSid);
       expect(new Set(ofCall.map((f) => f.source))).toEqual(new Set(['live', 'recording']));
       return ofCall;

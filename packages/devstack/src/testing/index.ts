@@ -19,3 +19,4 @@ export {
 } from './pgbouncer-for-tests.js';
 export { createTestPki, type TestPki, type TestPkiOptions } from './test-pki.js';
 export { startRecordingProxy, type RecordingProxy, type RecordedRequest } from './recording-proxy.js';
+export { storedEvents } from './stored-events.js';
