@@ -11,6 +11,11 @@ export const GATEWAY_VARIABLES = {
     z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number'),
     'Caller ID (E.164) shown to the technician.',
   ),
+  CALLER_NUMBER_HASH_KEY: variable(
+    z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -base64 32`)'),
+    'Key of the HMAC-SHA256 that phone numbers are published as (`call.started.v1` `fromNumber`/`toNumber`); the api needs the same key to find calls by number. Rotating it breaks matching older calls. See docs/privacy.md.',
+    { secret: true },
+  ),
   PUBLIC_BASE_URL: variable(
     httpUrl.transform((url) => url.replace(/\/+$/, '')),
     'Public base URL of the gateway as Twilio sees it (signatures are computed against it, not the Host header).',
