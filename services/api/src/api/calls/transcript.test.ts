@@ -339,7 +339,7 @@ describe('GET /calls?q= (full-text search over final transcripts)', () => {
   });
 
   it('combines with the filters and pages by rank, then start, without repeats or gaps', async () => {
-    expect((await hits('q=pump&number=0100002')).map((c) => c.callSid)).toEqual([sids.oncePump]);
+    expect((await hits('q=pump&number=%2B15550100002')).map((c) => c.callSid)).toEqual([sids.oncePump]);
     expect((await hits('q=pump&from=2025-05-02T00:00:00Z')).map((c) => c.callSid)).toEqual([sids.oncePump]);
     const seen: string[] = [];
     let cursor: string | null = null;
