@@ -1,6 +1,13 @@
 import { startNatsCluster, type NatsCluster, type ServiceProcess } from '@calltx/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCOUNT_SID, AUTH_TOKEN, CALLER_ID, CALLER_NUMBER_HASH_KEY, PUBLIC_BASE_URL, eventually } from './testing/harness.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  CALLER_ID,
+  CALLER_NUMBER_HASH_KEY,
+  PUBLIC_BASE_URL,
+  eventually,
+} from './testing/harness.js';
 import { spawnGateway } from './testing/process.js';
 
 let cluster: NatsCluster;

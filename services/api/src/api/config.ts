@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { ConfigError, loadConfig, variable, type Config, type VariableSpec } from '@calltx/config';
+import {
+  CALLER_NUMBER_VARIABLES,
+  ConfigError,
+  loadConfig,
+  variable,
+  type Config,
+  type VariableSpec,
+} from '@calltx/config';
 import { twilioSid } from '@calltx/twilio-account';
 import { parseAgentEntries, parseApiKeyEntries } from './auth/credentials.js';
 
@@ -41,12 +48,8 @@ export const API_LOCAL_VARIABLES = {
     seconds(60, 7 * 86_400, 8 * 3_600),
     'Lifetime of an agent console session (its bearer token).',
   ),
-  CALLER_NUMBER_HASH_KEY: variable(
-    z.string().min(32, 'must be at least 32 characters').optional(),
-    "The gateway's CALLER_NUMBER_HASH_KEY: the calls filter `number` finds a call by its full number through the " +
-      'keyed hash. Without it, a number is matched on its last two digits only. See docs/privacy.md.',
-    { secret: true },
-  ),
+  // The gateway's key: the calls filter finds a whole number through its hash.
+  ...CALLER_NUMBER_VARIABLES,
   TWILIO_API_KEY_SID: variable(
     optionalSid('SK'),
     'Twilio API key SID (SK…) that signs Voice SDK access tokens.',

@@ -92,7 +92,9 @@ describe('POST /twilio/voice', () => {
     });
     const messages = await readStream(h.nats.nc, h.subjects.streamName('calls'));
     const ours = messages.filter((m) => m.subject.includes(callSid));
-    expect(ours.map((m) => m.subject.split('.').at(-1))).toEqual(expect.arrayContaining(['started', 'status']));
+    expect(ours.map((m) => m.subject.split('.').at(-1))).toEqual(
+      expect.arrayContaining(['started', 'status']),
+    );
     for (const { json } of ours) {
       const digits = JSON.stringify(json).replace(/\D/g, '');
       expect(digits).not.toContain('6285550187');

@@ -1,5 +1,10 @@
 import { toDatabaseError, type Pool } from '@calltx/db';
-import { hashPhoneDigits, type RecordingStatus, type TranscriptSegment, type TranscriptWord } from '@calltx/events';
+import {
+  hashPhoneDigits,
+  type RecordingStatus,
+  type TranscriptSegment,
+  type TranscriptWord,
+} from '@calltx/events';
 import { SEARCH_CONFIGS } from '../../read-model/search-config.js';
 
 /**
@@ -168,10 +173,10 @@ function snippetParts(headline: string): Array<{ text: string; highlight: boolea
 }
 
 export class CallsRepository {
-  /** @param numberHashKey CALLER_NUMBER_HASH_KEY: without it a number is matched on its last two digits only. */
+  /** @param numberHashKey CALLER_NUMBER_HASH_KEY, the gateway's: whole numbers are found through their hash. */
   constructor(
     private readonly pool: Pool,
-    private readonly numberHashKey?: string,
+    private readonly numberHashKey: string,
   ) {}
 
   /**
@@ -419,7 +424,7 @@ export class CallsRepository {
   private numberMatch(digits: string, param: (value: unknown) => string): string {
     const clear = `regexp_replace(COALESCE(c.technician_party, ''), '[^0-9]', '', 'g') LIKE ${param(`%${digits}%`)}`;
     const hashed =
-      digits.length >= MIN_FULL_NUMBER_DIGITS && this.numberHashKey !== undefined
+      digits.length >= MIN_FULL_NUMBER_DIGITS
         ? `c.technician_number_hash = ${param(hashPhoneDigits(digits, this.numberHashKey))}`
         : `c.technician_number_last2 = ${param(digits.slice(-2))}`;
     return `(${clear} OR ${hashed})`;
