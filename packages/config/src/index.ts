@@ -12,3 +12,4 @@ export {
   type Config,
 } from './variables.js';
 export { loadConfig, asRead } from './load.js';
+export { CALLER_NUMBER_VARIABLES } from './caller-numbers.js';

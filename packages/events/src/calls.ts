@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TRACKS } from './subjects.js';
+import { PartyNumber } from './caller-numbers.js';
 import { accountSid, callSid, isoTime, party, speaker, streamSid, text } from './common.js';
 
 const base = { callSid, at: isoTime };
@@ -12,8 +13,17 @@ export const CallStarted = z.object({
   type: z.literal('call.started.v1'),
   ...base,
   accountSid,
+  /**
+   * The calling and called parties as Twilio gave them when they are not phone numbers (a browser client such as
+   * `client:alice`, a SIP address). Since 0.4.0 a phone number is never published here in clear: the field is then
+   * empty and the number is in `fromNumber` / `toNumber`. Events published before 0.4.0 may hold numbers here.
+   */
   from: party,
   to: party,
+  /** The calling party's phone number as a keyed hash and its last two digits (added in 0.4.0), when it is one. */
+  fromNumber: PartyNumber.optional(),
+  /** The called party's phone number as a keyed hash and its last two digits (added in 0.4.0), when it is one. */
+  toNumber: PartyNumber.optional(),
   direction: text(64),
   /**
    * Language of the call's speech for transcription, one of WHISPER_LANGUAGES (ISO 639-1 where one exists), as the

@@ -10,6 +10,7 @@ export { STREAM_POLICIES, type FamilyPolicy } from './retention.js';
 export { encodeEvent, decodeEvent, eventFactory } from './codec.js';
 export * as schemas from './common.js';
 export { CallEvent, CallStarted, HINTS_MAX_LENGTH } from './calls.js';
+export { PartyNumber, hashPhoneDigits, partyNumber, phoneDigits } from './caller-numbers.js';
 export { RecordingEvent, RecordingStatusChanged } from './recordings.js';
 export { TranscriptEvent, TranscriptRedaction, TranscriptSegment, TranscriptWord } from './transcripts.js';
 

@@ -79,6 +79,7 @@ export function createGateway({
       authToken: config.TWILIO_AUTH_TOKEN,
       accountSid: config.TWILIO_ACCOUNT_SID,
       callerId: config.TWILIO_CALLER_ID,
+      callerNumberHashKey: config.CALLER_NUMBER_HASH_KEY,
       holdEvent: (subject, data, msgId) => publisher.hold(subject, data, msgId),
     }),
   );

@@ -1,6 +1,13 @@
 import { startNatsCluster, type NatsCluster, type ServiceProcess } from '@calltx/devstack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCOUNT_SID, AUTH_TOKEN, CALLER_ID, PUBLIC_BASE_URL, eventually } from './testing/harness.js';
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  CALLER_ID,
+  CALLER_NUMBER_HASH_KEY,
+  PUBLIC_BASE_URL,
+  eventually,
+} from './testing/harness.js';
 import { spawnGateway } from './testing/process.js';
 
 let cluster: NatsCluster;
@@ -35,6 +42,7 @@ describe('gateway process on a JetStream cluster', () => {
       TWILIO_ACCOUNT_SID: ACCOUNT_SID,
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,
       TWILIO_CALLER_ID: CALLER_ID,
+      CALLER_NUMBER_HASH_KEY,
       PUBLIC_BASE_URL,
     });
     // Observed: three JetStream requests failed or went unanswered (the first attempt and two retries), and

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { httpUrl, loadConfig, pickVariables, speakerMap, variable, type Config } from '@calltx/config';
+import {
+  CALLER_NUMBER_VARIABLES,
+  httpUrl,
+  loadConfig,
+  pickVariables,
+  speakerMap,
+  variable,
+  type Config,
+} from '@calltx/config';
 import { NATS_VARIABLES } from '@calltx/nats';
 import { RUNTIME_VARIABLES } from '@calltx/runtime';
 import { TWILIO_ACCOUNT_VARIABLES } from '@calltx/twilio-account';
@@ -11,6 +19,7 @@ export const GATEWAY_VARIABLES = {
     z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number'),
     'Caller ID (E.164) shown to the technician.',
   ),
+  ...CALLER_NUMBER_VARIABLES,
   PUBLIC_BASE_URL: variable(
     httpUrl.transform((url) => url.replace(/\/+$/, '')),
     'Public base URL of the gateway as Twilio sees it (signatures are computed against it, not the Host header).',

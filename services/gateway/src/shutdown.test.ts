@@ -7,6 +7,7 @@ import {
   ACCOUNT_SID,
   AUTH_TOKEN,
   CALLER_ID,
+  CALLER_NUMBER_HASH_KEY,
   PUBLIC_BASE_URL,
   TwilioStream,
   eventually,
@@ -36,6 +37,7 @@ describe('gateway process', () => {
         TWILIO_AUTH_TOKEN: '',
         TWILIO_ACCOUNT_SID: 'AC1',
         TWILIO_CALLER_ID: '+15005550006',
+        CALLER_NUMBER_HASH_KEY: 'dev-caller-number-hash-key-0123456789',
       }),
     ).rejects.toThrow(
       /exited with 1: gateway: Invalid configuration:\n {2}- TWILIO_ACCOUNT_SID .*\n {2}- TWILIO_AUTH_TOKEN is required\n {2}- PUBLIC_BASE_URL must be an http\(s\) URL/,
@@ -49,6 +51,7 @@ describe('gateway process', () => {
       TWILIO_ACCOUNT_SID: ACCOUNT_SID,
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,
       TWILIO_CALLER_ID: CALLER_ID,
+      CALLER_NUMBER_HASH_KEY,
       PUBLIC_BASE_URL,
       SHUTDOWN_GRACE_MS: '3000',
     });

@@ -8,7 +8,7 @@ import { partKey, streamPrefix } from './spool/object-keys.js';
 import { encodePart } from './spool/part-format.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from './testing/environment.js';
 import { startInProcess, type InProcessIngest } from './testing/in-process.js';
-import { AGENT, SPEAKERS, SyntheticCall, TECHNICIAN } from './testing/synthetic-call.js';
+import { AGENT, SPEAKERS, SyntheticCall, TECHNICIAN, TECHNICIAN_NUMBER } from './testing/synthetic-call.js';
 import { expectExactWavs } from './testing/wav-assert.js';
 
 async function keysUnder(store: ObjectStore, prefix: string): Promise<string[]> {
@@ -67,7 +67,10 @@ describe('stream-ingest', () => {
     const { rows } = await env.pool.query('SELECT * FROM calls WHERE call_sid = $1', [call.callSid]);
     expect(rows[0]).toMatchObject({
       agent_party: AGENT,
-      technician_party: TECHNICIAN,
+      technician_party: null,
+      technician_number_hash: TECHNICIAN_NUMBER.hash,
+      technician_number_last2: '23',
+      agent_number_hash: null,
       speakers: SPEAKERS,
       tracks: ['inbound', 'outbound'],
       ingest_state: 'finalized',

@@ -133,6 +133,7 @@ async function main(): Promise<void> {
         TWILIO_ACCOUNT_SID: ACCOUNT_SID,
         TWILIO_AUTH_TOKEN: AUTH_TOKEN,
         TWILIO_CALLER_ID: '+15005550006',
+        CALLER_NUMBER_HASH_KEY: 'dev-caller-number-hash-key-0123456789',
         PUBLIC_BASE_URL,
         PORT: '0',
         LOG_LEVEL: 'info',

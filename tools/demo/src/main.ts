@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,
     TWILIO_CALLER_ID: '+15005550006',
+    CALLER_NUMBER_HASH_KEY: 'dev-caller-number-hash-key-0123456789',
     TWILIO_API_BASE_URL: twilioApi.url,
     PUBLIC_BASE_URL: publicBaseUrl,
     WHISPER_MODEL_DIR: model.dir,

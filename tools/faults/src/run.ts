@@ -83,6 +83,7 @@ export async function runOnce(settings: RunSettings): Promise<RunOutcome> {
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,
     TWILIO_CALLER_ID: '+15005550006',
+    CALLER_NUMBER_HASH_KEY: 'dev-caller-number-hash-key-0123456789',
     TWILIO_API_BASE_URL: twilio.url,
     PUBLIC_BASE_URL,
     WHISPER_MODEL_DIR: root('packages/whisper/fixtures/whisper-test-random'),

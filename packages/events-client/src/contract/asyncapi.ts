@@ -25,7 +25,8 @@ const CHANNELS = {
     title: 'Call lifecycle',
     description:
       "Lifecycle of one call, from the agent's dial to the stored stream audio. `call.started.v1` carries the " +
-      "parties (the agent's client identity and the technician's number): personal data.",
+      "parties: the agent's client identity as given, and phone numbers never in clear but as a keyed hash and " +
+      'their last two digits (`fromNumber`, `toNumber`; docs/privacy.md). Personal data all the same.',
     parameters: {
       callSid: 'Twilio CallSid: CA followed by 32 hex digits.',
       event: 'The event name, as in the message list.',

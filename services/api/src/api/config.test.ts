@@ -3,9 +3,12 @@ import { ConfigError } from '@calltx/config';
 import { findApiKey, hashApiKey, hashPassword, verifyPassword } from './auth/credentials.js';
 import { loadApiConfig } from './config.js';
 
+/** Required: the gateway's key of the phone-number hash. */
+const BASE = { CALLER_NUMBER_HASH_KEY: 'test-caller-number-hash-key-0123456789' };
+
 const problemsOf = (env: Record<string, string>): readonly string[] => {
   try {
-    loadApiConfig(env);
+    loadApiConfig({ ...BASE, ...env });
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -15,7 +18,7 @@ const problemsOf = (env: Record<string, string>): readonly string[] => {
 
 describe('loadApiConfig', () => {
   it('refuses everything by default: no keys, no tokens, no agents, no calling', () => {
-    const config = loadApiConfig({});
+    const config = loadApiConfig(BASE);
     expect(config.API_KEYS).toEqual([]);
     expect(config.API_JWT_SECRET).toBeUndefined();
     expect(config.CONSOLE_AGENTS).toEqual([]);
@@ -25,6 +28,7 @@ describe('loadApiConfig', () => {
 
   it('reads API keys with their scopes and finds a key by its hash', () => {
     const config = loadApiConfig({
+      ...BASE,
       API_KEYS: `reporting:${hashApiKey('key-one')}:calls:read transcripts:read, archive:${hashApiKey('key-two')}`,
     });
     expect(config.API_KEYS.map((k) => [k.name, k.scopes])).toEqual([

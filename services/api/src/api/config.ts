@@ -1,6 +1,13 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { ConfigError, loadConfig, variable, type Config, type VariableSpec } from '@calltx/config';
+import {
+  CALLER_NUMBER_VARIABLES,
+  ConfigError,
+  loadConfig,
+  variable,
+  type Config,
+  type VariableSpec,
+} from '@calltx/config';
 import { twilioSid } from '@calltx/twilio-account';
 import { parseAgentEntries, parseApiKeyEntries } from './auth/credentials.js';
 
@@ -43,6 +50,8 @@ export const API_LOCAL_VARIABLES = {
     seconds(60, 7 * 86_400, 8 * 3_600),
     'Lifetime of an agent console session (its bearer token).',
   ),
+  // The gateway's key: the calls filter finds a whole number through its hash.
+  ...CALLER_NUMBER_VARIABLES,
   TWILIO_API_KEY_SID: variable(
     optionalSid('SK'),
     'Twilio API key SID (SK…) that signs Voice SDK access tokens.',

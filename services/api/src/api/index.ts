@@ -100,7 +100,7 @@ export function createApi(deps: ApiDeps): Api {
   router.use(live.router);
   router.use(
     callsRouter({
-      calls: new CallsRepository(deps.pool),
+      calls: new CallsRepository(deps.pool, config.CALLER_NUMBER_HASH_KEY),
       objectStore: deps.objectStore,
       urlTtlSeconds: config.RECORDING_URL_TTL_SECONDS,
       trail,

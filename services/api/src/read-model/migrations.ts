@@ -131,6 +131,19 @@ export const API_MIGRATIONS: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION api_audit_refuse_change();
     `,
   },
+  {
+    // A party that is a phone number as call.started.v1 carries it since @calltx/events 0.4.0: a keyed hash and
+    // its last two digits; agent_party / technician_party is then NULL (docs/privacy.md).
+    id: '004-call-party-numbers',
+    sql: `
+      ALTER TABLE api_calls
+        ADD COLUMN IF NOT EXISTS agent_number_hash       text,
+        ADD COLUMN IF NOT EXISTS agent_number_last2      text,
+        ADD COLUMN IF NOT EXISTS technician_number_hash  text,
+        ADD COLUMN IF NOT EXISTS technician_number_last2 text;
+      CREATE INDEX IF NOT EXISTS api_calls_technician_number_idx ON api_calls (technician_number_hash);
+    `,
+  },
 ];
 
 export const MIGRATIONS_TABLE = 'api_migrations';

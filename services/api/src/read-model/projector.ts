@@ -13,12 +13,29 @@ export class ReadModelProjector {
   async call(event: CallEvent): Promise<void> {
     switch (event.type) {
       case 'call.started.v1':
-        // The agent calls out from the browser (From: client identity) to the technician's number (To).
+        // The agent calls out from the browser (From: client identity) to the technician's number (To). A phone
+        // number comes as a keyed hash and its last two digits, its clear field empty.
         return this.upsertCall(
           'project call start',
           event,
-          ['agent_party', 'technician_party', 'started_at'],
-          [event.from, event.to, event.at],
+          [
+            'agent_party',
+            'technician_party',
+            'agent_number_hash',
+            'agent_number_last2',
+            'technician_number_hash',
+            'technician_number_last2',
+            'started_at',
+          ],
+          [
+            event.from || null,
+            event.to || null,
+            event.fromNumber?.hash ?? null,
+            event.fromNumber?.last2 ?? null,
+            event.toNumber?.hash ?? null,
+            event.toNumber?.last2 ?? null,
+            event.at,
+          ],
         );
       case 'call.stream-started.v1':
         return this.upsertCall('project stream start', event, ['stream_started_at'], [event.at]);

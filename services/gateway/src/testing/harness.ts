@@ -16,6 +16,8 @@ export { LogCapture, eventually };
 
 export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 export const AUTH_TOKEN = 'test-auth-token-0123456789abcdef';
+/** Key of the phone-number HMAC in tests: anything of 32 characters or more. */
+export const CALLER_NUMBER_HASH_KEY = 'test-caller-number-hash-key-0123456789';
 export const PUBLIC_BASE_URL = 'https://gateway.calls.example';
 export const CALLER_ID = '+15005550006';
 
@@ -46,6 +48,7 @@ export async function startGateway(
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,
     TWILIO_CALLER_ID: CALLER_ID,
+    CALLER_NUMBER_HASH_KEY,
     PUBLIC_BASE_URL,
     PORT: '0',
     ...overrides,

@@ -1,6 +1,6 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { z } from 'zod';
-import { callEvents, encodeEvent, recordingEvents, type Subjects } from '@calltx/events';
+import { callEvents, encodeEvent, partyNumber, recordingEvents, type Subjects } from '@calltx/events';
 import { type Logger } from '@calltx/runtime';
 import type { GatewayMetrics } from '../metrics.js';
 import { requireTwilioSignature } from '../twilio/signature.js';
@@ -22,6 +22,8 @@ export interface WebhookDeps {
   authToken: string;
   accountSid: string;
   callerId: string;
+  /** Phone numbers are published as an HMAC under this key, never in clear (docs/privacy.md). */
+  callerNumberHashKey: string;
   /** The gateway's bounded buffer (shared with media): resolves when stored; undefined when full. */
   holdEvent: (subject: string, data: Uint8Array, msgId: string) => Promise<void> | undefined;
 }
@@ -148,8 +150,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
       callSid: params.CallSid,
       accountSid: params.AccountSid,
       at: now(),
-      from: params.From,
-      to,
+      ...publishedParties(params.From, to, deps.callerNumberHashKey),
       direction: params.Direction,
       ...settings,
     });
@@ -270,4 +271,19 @@ export function webhookRouter(deps: WebhookDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * A party that is a phone number goes out as its keyed hash and last two digits, and its clear field empty; any
+ * other party (the agent's `client:` identity) as given: it names a user of the operator's, not a caller.
+ */
+function publishedParties(from: string, to: string, key: string) {
+  const fromNumber = partyNumber(from, key);
+  const toNumber = partyNumber(to, key);
+  return {
+    from: fromNumber ? '' : from,
+    to: toNumber ? '' : to,
+    ...(fromNumber ? { fromNumber } : {}),
+    ...(toNumber ? { toNumber } : {}),
+  };
 }

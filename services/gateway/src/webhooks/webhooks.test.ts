@@ -1,8 +1,10 @@
 import { XMLParser } from 'fast-xml-parser';
+import { hashPhoneDigits, partyNumber } from '@calltx/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ACCOUNT_SID,
   CALLER_ID,
+  CALLER_NUMBER_HASH_KEY,
   PUBLIC_BASE_URL,
   metricValue,
   postTwilio,
@@ -69,11 +71,41 @@ describe('POST /twilio/voice', () => {
     expect(stored?.json).toMatchObject({
       type: 'call.started.v1',
       callSid,
-      to: TECHNICIAN,
+      to: '',
+      toNumber: { hash: hashPhoneDigits(TECHNICIAN.slice(1), CALLER_NUMBER_HASH_KEY), last2: '23' },
       from: 'client:agent-7',
     });
+    expect(stored?.json).not.toHaveProperty('fromNumber');
     expect(stored?.msgId).toBe(`${callSid}:started`);
     expect(h.logs.text).not.toContain(TECHNICIAN.slice(1));
+  });
+
+  it('publishes no phone number in clear on the calls stream, only keyed hashes', async () => {
+    const callSid = sid('CA');
+    const caller = '+1 (628) 555-0187';
+    await postTwilio(h, '/twilio/voice', { ...voiceParams(TECHNICIAN, callSid), From: caller });
+    await postTwilio(h, '/twilio/call-status', {
+      ...voiceParams(TECHNICIAN, callSid),
+      From: caller,
+      CallStatus: 'completed',
+      CallDuration: '3',
+    });
+    const messages = await readStream(h.nats.nc, h.subjects.streamName('calls'));
+    const ours = messages.filter((m) => m.subject.includes(callSid));
+    expect(ours.map((m) => m.subject.split('.').at(-1))).toEqual(
+      expect.arrayContaining(['started', 'status']),
+    );
+    for (const { json } of ours) {
+      const digits = JSON.stringify(json).replace(/\D/g, '');
+      expect(digits).not.toContain('6285550187');
+      expect(digits).not.toContain(TECHNICIAN.slice(1));
+    }
+    expect(ours.find((m) => m.subject.endsWith('.started'))?.json).toMatchObject({
+      from: '',
+      fromNumber: partyNumber(caller, CALLER_NUMBER_HASH_KEY),
+      to: '',
+      toNumber: partyNumber(TECHNICIAN, CALLER_NUMBER_HASH_KEY),
+    });
   });
 
   it.each([

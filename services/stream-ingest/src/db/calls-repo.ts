@@ -1,4 +1,4 @@
-import { CalltxError, type Track } from '@calltx/events';
+import { CalltxError, type PartyNumber, type Track } from '@calltx/events';
 import { toDatabaseError, withTransaction, type Pool, type PoolClient } from '@calltx/db';
 import type { CallWavs } from '../finalize/call-wavs.js';
 import type { LiveProgress } from '../live/speech-sink.js';
@@ -89,22 +89,41 @@ export class CallsRepo {
     }
   }
 
+  /**
+   * A phone number arrives as a keyed hash and its last two digits only (the gateway never publishes it in clear):
+   * it is stored so; a party given in clear (the agent's `client:` identity) is stored as given.
+   */
   async callStarted(e: {
     callSid: string;
     at: string;
     accountSid: string;
     from: string;
     to: string;
+    fromNumber?: PartyNumber | undefined;
+    toNumber?: PartyNumber | undefined;
     direction: string;
   }): Promise<void> {
     // The agent calls out from the browser (From: client identity) to the technician's number (To).
     await this.query(
       'store call start',
-      `INSERT INTO calls (call_sid, account_sid, direction, agent_party, technician_party, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (call_sid) DO UPDATE SET account_sid = $2, direction = $3, agent_party = $4, technician_party = $5,
-         started_at = $6, updated_at = now()`,
-      [e.callSid, e.accountSid, e.direction, e.from, e.to, e.at],
+      `INSERT INTO calls (call_sid, account_sid, direction, agent_party, technician_party, started_at,
+         agent_number_hash, agent_number_last2, technician_number_hash, technician_number_last2)
+       VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10)
+       ON CONFLICT (call_sid) DO UPDATE SET account_sid = $2, direction = $3, agent_party = NULLIF($4, ''),
+         technician_party = NULLIF($5, ''), started_at = $6, agent_number_hash = $7, agent_number_last2 = $8,
+         technician_number_hash = $9, technician_number_last2 = $10, updated_at = now()`,
+      [
+        e.callSid,
+        e.accountSid,
+        e.direction,
+        e.from,
+        e.to,
+        e.at,
+        e.fromNumber?.hash ?? null,
+        e.fromNumber?.last2 ?? null,
+        e.toNumber?.hash ?? null,
+        e.toNumber?.last2 ?? null,
+      ],
     );
   }
 

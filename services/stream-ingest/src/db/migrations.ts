@@ -97,4 +97,16 @@ export const MIGRATIONS = [
       ALTER TABLE calls ADD COLUMN IF NOT EXISTS media_consumer_generation integer NOT NULL DEFAULT 0;
     `,
   },
+  {
+    id: '005-call-party-numbers',
+    sql: `
+      -- A party that is a phone number as the gateway publishes it: a keyed hash and its last two digits; its
+      -- agent_party / technician_party is then NULL (docs/privacy.md).
+      ALTER TABLE calls
+        ADD COLUMN IF NOT EXISTS agent_number_hash       text,
+        ADD COLUMN IF NOT EXISTS agent_number_last2      text,
+        ADD COLUMN IF NOT EXISTS technician_number_hash  text,
+        ADD COLUMN IF NOT EXISTS technician_number_last2 text;
+    `,
+  },
 ] as const;

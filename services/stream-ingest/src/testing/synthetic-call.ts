@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Upsampler2x, decodeMulaw } from '@calltx/audio';
-import { callEvents, type Subjects, type Track } from '@calltx/events';
+import { callEvents, partyNumber, type Subjects, type Track } from '@calltx/events';
 import { encodeMediaFramesV2 } from '@calltx/events/internal';
 import { publishEvent } from '@calltx/nats';
 import { FRAME_BYTES, SAMPLES_PER_MS } from '../frames/frame.js';
@@ -9,6 +9,8 @@ import { FRAME_BYTES, SAMPLES_PER_MS } from '../frames/frame.js';
 export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 export const AGENT = 'client:agent-alice';
 export const TECHNICIAN = '+15005550123';
+/** The technician's number as the gateway publishes it: a keyed hash (of a test key) and its last two digits. */
+export const TECHNICIAN_NUMBER = partyNumber(TECHNICIAN, 'test-caller-number-hash-key-0123456789')!;
 export const sid = (prefix: string) => `${prefix}${randomBytes(16).toString('hex')}`;
 export const SPEAKERS = { inbound: 'agent', outbound: 'technician' } as const;
 const MULAW_SILENCE = 0xff;
@@ -65,7 +67,8 @@ export class SyntheticCall {
         at,
         accountSid: ACCOUNT_SID,
         from: AGENT,
-        to: TECHNICIAN,
+        to: '',
+        toNumber: TECHNICIAN_NUMBER,
         direction: 'inbound',
       }),
       `${callSid}:started`,

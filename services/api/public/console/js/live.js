@@ -89,7 +89,12 @@ export class LiveView {
     const at = Date.parse(event.at);
     switch (event.type) {
       case 'call.started.v1':
-        this.upsert(event.callSid, { technician: event.to, agent: event.from, startedAt: at });
+        // A phone number comes as a keyed hash and its last two digits, never in clear (docs/privacy.md).
+        this.upsert(event.callSid, {
+          technician: event.to || (event.toNumber ? `…${event.toNumber.last2}` : undefined),
+          agent: event.from || (event.fromNumber ? `…${event.fromNumber.last2}` : undefined),
+          startedAt: at,
+        });
         break;
       case 'call.stream-started.v1':
         this.upsert(event.callSid, { startedAt: at });

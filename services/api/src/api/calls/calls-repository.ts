@@ -1,5 +1,10 @@
 import { toDatabaseError, type Pool } from '@calltx/db';
-import { type RecordingStatus, type TranscriptSegment, type TranscriptWord } from '@calltx/events';
+import {
+  hashPhoneDigits,
+  type RecordingStatus,
+  type TranscriptSegment,
+  type TranscriptWord,
+} from '@calltx/events';
 import { SEARCH_CONFIGS } from '../../read-model/search-config.js';
 
 /**
@@ -43,7 +48,7 @@ export interface CallListFilter {
   /** RFC 3339 times. */
   from?: string;
   to?: string;
-  /** Digits that the technician's number contains. */
+  /** The technician's number (digits only): whole, or at least its last two digits (see numberMatch). */
   numberDigits?: string;
   state?: CallState;
   /** Full-text search over final transcripts (websearch syntax): ranks the calls, best first. */
@@ -92,10 +97,13 @@ export interface StreamFileRow {
 }
 
 // A call row may come from a stream event before `call.started`: its start is the first time known.
+/** Input of this many digits or more is taken for a whole number, found through its hash. */
+const MIN_FULL_NUMBER_DIGITS = 7;
+
 const STARTED = 'COALESCE(c.started_at, c.stream_started_at, c.first_event_at)';
 
 const CALL_COLUMNS = `
-  c.call_sid, c.agent_party, c.technician_party, ${STARTED} AS started, c.ended_at, c.stream_stopped_at,
+  c.call_sid, c.agent_party, c.technician_party, c.agent_number_last2, c.technician_number_last2, ${STARTED} AS started, c.ended_at, c.stream_stopped_at,
   c.call_status, c.duration_ms,
   EXTRACT(EPOCH FROM (c.ended_at - ${STARTED})) * 1000 AS elapsed_ms,
   to_char(${STARTED} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started_key,
@@ -109,6 +117,8 @@ interface RawCall {
   call_sid: string;
   agent_party: string | null;
   technician_party: string | null;
+  agent_number_last2: string | null;
+  technician_number_last2: string | null;
   started: Date;
   ended_at: Date | null;
   stream_stopped_at: Date | null;
@@ -119,14 +129,17 @@ interface RawCall {
   recording_status: RecordingStatus | null;
 }
 
+/** A phone number known only by its hash shows as its last two digits behind an ellipsis: `…23`. */
+const masked = (last2: string | null) => (last2 === null ? null : `…${last2}`);
+
 const toCall = (row: RawCall): ListedCall => ({
   callSid: row.call_sid,
   startedAt: row.started,
   endedAt: row.ended_at ?? row.stream_stopped_at,
   state: row.ended_at || row.stream_stopped_at ? 'ended' : 'live',
   status: row.call_status,
-  agent: row.agent_party,
-  technician: row.technician_party,
+  agent: row.agent_party ?? masked(row.agent_number_last2),
+  technician: row.technician_party ?? masked(row.technician_number_last2),
   // The stored audio's length when there is some; else the time between start and end.
   durationMs:
     row.duration_ms ?? (row.elapsed_ms === null ? null : Math.max(0, Math.round(Number(row.elapsed_ms)))),
@@ -160,7 +173,11 @@ function snippetParts(headline: string): Array<{ text: string; highlight: boolea
 }
 
 export class CallsRepository {
-  constructor(private readonly pool: Pool) {}
+  /** @param numberHashKey CALLER_NUMBER_HASH_KEY, the gateway's: whole numbers are found through their hash. */
+  constructor(
+    private readonly pool: Pool,
+    private readonly numberHashKey: string,
+  ) {}
 
   /**
    * Newest first, keyset-paginated on (start, CallSid). With a search, only calls with a matching final
@@ -174,11 +191,7 @@ export class CallsRepository {
     const param = (value: unknown) => `$${params.push(value)}`;
     if (filter.from) where.push(`${STARTED} >= ${param(filter.from)}::timestamptz`);
     if (filter.to) where.push(`${STARTED} < ${param(filter.to)}::timestamptz`);
-    if (filter.numberDigits) {
-      where.push(
-        `regexp_replace(COALESCE(c.technician_party, ''), '[^0-9]', '', 'g') LIKE ${param(`%${filter.numberDigits}%`)}`,
-      );
-    }
+    if (filter.numberDigits) where.push(this.numberMatch(filter.numberDigits, param));
     if (filter.state) where.push(filter.state === 'ended' ? ENDED : `NOT ${ENDED}`);
     if (filter.search === undefined) {
       if (filter.after) {
@@ -401,6 +414,20 @@ export class CallsRepository {
       durationMs: r.duration_ms,
       gapFilledMs: r.gap_filled_ms,
     }));
+  }
+
+  /**
+   * A number stored in clear (calls from before numbers were hashed) matches on any digits it contains. A hashed
+   * one matches a full number (7 digits or more, with its country code) through the keyed hash, and shorter input
+   * on its last two digits only: a weaker filter, documented in docs/privacy.md.
+   */
+  private numberMatch(digits: string, param: (value: unknown) => string): string {
+    const clear = `regexp_replace(COALESCE(c.technician_party, ''), '[^0-9]', '', 'g') LIKE ${param(`%${digits}%`)}`;
+    const hashed =
+      digits.length >= MIN_FULL_NUMBER_DIGITS
+        ? `c.technician_number_hash = ${param(hashPhoneDigits(digits, this.numberHashKey))}`
+        : `c.technician_number_last2 = ${param(digits.slice(-2))}`;
+    return `(${clear} OR ${hashed})`;
   }
 
   private async query<R extends object>(operation: string, sql: string, params: unknown[]): Promise<R[]> {

@@ -34,7 +34,7 @@ const ListQuery = z.object({
     .string()
     .max(32)
     .transform((value) => value.replace(/\D/g, ''))
-    .refine((digits) => digits.length >= 3, 'must contain at least 3 digits')
+    .refine((digits) => digits.length >= 2, 'must contain at least 2 digits')
     .optional(),
   state: z.enum(['live', 'ended']).optional(),
   q: z

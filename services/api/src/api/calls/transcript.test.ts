@@ -8,7 +8,7 @@ import { createPool } from '@calltx/db';
 import { transcriptEvents } from '@calltx/events';
 import { responseProblems } from '../testing/openapi.js';
 import { KEYS, getJson, newSid, startApi, type ApiHarness } from '../testing/api-harness.js';
-import { seedCall, seedSegment } from '../testing/seed.js';
+import { CALLER_NUMBER_HASH_KEY, seedCall, seedSegment } from '../testing/seed.js';
 import { migrateReadModel } from '../../read-model/rebuild.js';
 import { ReadModelProjector } from '../../read-model/projector.js';
 import { CallsRepository } from './calls-repository.js';
@@ -339,7 +339,7 @@ describe('GET /calls?q= (full-text search over final transcripts)', () => {
   });
 
   it('combines with the filters and pages by rank, then start, without repeats or gaps', async () => {
-    expect((await hits('q=pump&number=0100002')).map((c) => c.callSid)).toEqual([sids.oncePump]);
+    expect((await hits('q=pump&number=%2B15550100002')).map((c) => c.callSid)).toEqual([sids.oncePump]);
     expect((await hits('q=pump&from=2025-05-02T00:00:00Z')).map((c) => c.callSid)).toEqual([sids.oncePump]);
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -399,7 +399,7 @@ describe('the read model on PGlite (the demo runs the api on it)', () => {
           words: [{ text: ' The', startMs: 1_000, endMs: 1_200, probability: 0.5 }],
         }),
       );
-      const repository = new CallsRepository(pool);
+      const repository = new CallsRepository(pool, CALLER_NUMBER_HASH_KEY);
       const [hit, ...rest] = await repository.list({ search: 'pump leak', limit: 10 });
       expect(rest).toEqual([]);
       expect(hit?.match?.snippet.filter((p) => p.highlight).map((p) => p.text)).toEqual(['pumps', 'leaking']);

@@ -13,6 +13,7 @@ import { hashApiKey, hashPassword, loadApiConfig, type ApiConfig } from '../inde
 import { createApiService, type ApiService } from '../../app.js';
 import type { ConsoleAndApi } from '../../console/index.js';
 import { migrateReadModel } from '../../read-model/rebuild.js';
+import { CALLER_NUMBER_HASH_KEY } from './seed.js';
 
 export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
@@ -100,6 +101,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
     TWILIO_API_KEY_SECRET: VOICE.apiKeySecret,
     TWILIO_TWIML_APP_SID: VOICE.twimlAppSid,
     RECORDING_URL_TTL_SECONDS: '120',
+    CALLER_NUMBER_HASH_KEY,
     ...options.env,
   });
   const service = await createApiService({

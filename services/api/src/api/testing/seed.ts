@@ -1,6 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import {
   callEvents,
+  partyNumber,
   recordingEvents,
   transcriptEvents,
   type Subjects,
@@ -35,6 +36,21 @@ export interface SeedCall {
   streamStoppedAt?: string | null;
 }
 
+/** The gateway's and the api's CALLER_NUMBER_HASH_KEY in tests. */
+export const CALLER_NUMBER_HASH_KEY = 'test-caller-number-hash-key-0123456789';
+
+/** The parties as the gateway publishes them: a phone number as its keyed hash, anything else as given. */
+function partiesOf(from: string, to: string) {
+  const fromNumber = partyNumber(from, CALLER_NUMBER_HASH_KEY);
+  const toNumber = partyNumber(to, CALLER_NUMBER_HASH_KEY);
+  return {
+    from: fromNumber ? '' : from,
+    to: toNumber ? '' : to,
+    ...(fromNumber ? { fromNumber } : {}),
+    ...(toNumber ? { toNumber } : {}),
+  };
+}
+
 export async function seedCall({ js, subjects, settled }: Seeder, call: SeedCall): Promise<void> {
   const { callSid } = call;
   await publishEvent(
@@ -44,8 +60,7 @@ export async function seedCall({ js, subjects, settled }: Seeder, call: SeedCall
       callSid,
       at: call.startedAt,
       accountSid: ACCOUNT_SID,
-      from: call.agent ?? 'client:alice',
-      to: call.technician ?? '+15550100000',
+      ...partiesOf(call.agent ?? 'client:alice', call.technician ?? '+15550100000'),
       direction: 'inbound',
     }),
     msgId(`${callSid}:started`),
