@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApiConfig } from '../config.js';
 import { AGENT, KEYS, getJson, newSid, startApi, type ApiHarness } from '../testing/api-harness.js';
 import { responseProblems } from '../testing/openapi.js';
-import { seedCall, seedRecording, seedSegment, seedStreamFile } from '../testing/seed.js';
+import {
+  CALLER_NUMBER_HASH_KEY,
+  seedCall,
+  seedRecording,
+  seedSegment,
+  seedStreamFile,
+} from '../testing/seed.js';
 import { openSse } from '../testing/sse-client.js';
 
 interface Entry {
@@ -255,11 +261,12 @@ describe('the audit trail', () => {
     const [last] = ((await audit(`callSid=${callSid}&limit=1`)).json as Page).entries;
     expect(last?.clientIp).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
 
-    const trust = (value: string) => loadApiConfig({ API_TRUST_PROXY: value }).API_TRUST_PROXY;
+    const load = (env: Record<string, string>) => loadApiConfig({ CALLER_NUMBER_HASH_KEY, ...env });
+    const trust = (value: string) => load({ API_TRUST_PROXY: value }).API_TRUST_PROXY;
     expect(trust('false')).toBe(false);
     expect(trust('1')).toBe(1);
     expect(trust('10.0.0.0/8, loopback')).toBe('10.0.0.0/8, loopback');
-    expect(loadApiConfig({}).API_TRUST_PROXY).toBe('loopback');
+    expect(load({}).API_TRUST_PROXY).toBe('loopback');
     expect(() => trust('ingress.example')).toThrow(/API_TRUST_PROXY/);
   });
 });
