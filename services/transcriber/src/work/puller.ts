@@ -25,6 +25,12 @@ export interface PullerOptions<S extends z.ZodType> {
 }
 
 const FETCH_EXPIRES_MS = 5_000;
+/**
+ * A puller that has neither received a message nor ended a fetch for this long says so, once, with what it waits on
+ * (a fetch still open long past its expiry, or no room because held messages have not settled): the cluster fault
+ * variant saw pullers go quiet after node restarts without failing (docs/reliability.md).
+ */
+const QUIET_WARN_MS = 6 * FETCH_EXPIRES_MS;
 /** Waits between failed fetches (the consumer looked up again each time); retried for as long as the puller runs. */
 const FETCH_RETRY: RetryPolicy = { attempts: Infinity, baseMs: 250, capMs: 5_000, jitter: 0 };
 
@@ -42,6 +48,10 @@ export class Puller<S extends z.ZodType> {
   private stopping = false;
   private loop: Promise<void> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  /** When the puller last received a message or ended a fetch, and when the open fetch (if any) began. */
+  private lastProgressAt = Date.now();
+  private fetchStartedAt: number | undefined;
+  private quietReported = false;
 
   private readonly deadLetters: DeadLetters;
 
@@ -53,6 +63,7 @@ export class Puller<S extends z.ZodType> {
     this.loop ??= this.run();
     this.heartbeat = setInterval(() => {
       for (const msg of this.held) msg.working();
+      this.reportIfQuiet();
     }, this.options.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -80,6 +91,7 @@ export class Puller<S extends z.ZodType> {
       if (this.stopping) break;
       try {
         consumer ??= await js.consumers.get(stream, name);
+        this.fetchStartedAt = Date.now();
         this.batch = await consumer.fetch({
           max_messages: capacity - this.held.size,
           expires: FETCH_EXPIRES_MS,
@@ -95,6 +107,8 @@ export class Puller<S extends z.ZodType> {
         await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(FETCH_RETRY, failures)));
       } finally {
         this.batch = undefined;
+        this.fetchStartedAt = undefined;
+        this.progressed();
       }
     }
   }
@@ -104,7 +118,29 @@ export class Puller<S extends z.ZodType> {
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
+  private progressed(): void {
+    this.lastProgressAt = Date.now();
+    this.quietReported = false;
+  }
+
+  private reportIfQuiet(): void {
+    const quietMs = Date.now() - this.lastProgressAt;
+    if (this.stopping || this.quietReported || quietMs < QUIET_WARN_MS) return;
+    this.quietReported = true;
+    this.options.logger.warn(
+      {
+        consumer: this.options.consumer,
+        quietMs,
+        held: this.held.size,
+        capacity: this.options.capacity,
+        fetchOpenMs: this.fetchStartedAt === undefined ? null : Date.now() - this.fetchStartedAt,
+      },
+      'puller quiet: no message and no fetch ended',
+    );
+  }
+
   private dispatch(msg: JsMsg): void {
+    this.progressed();
     this.held.add(msg);
     const task = this.settle(msg).finally(() => {
       this.held.delete(msg);
