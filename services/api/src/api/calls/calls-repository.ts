@@ -267,51 +267,27 @@ export class CallsRepository {
 
   /** Final transcript segments, each source in conversation order. */
   async segments(callSid: string): Promise<SegmentRow[]> {
-    const rows = await this.query<{
-      speaker: string;
-      segment_id: string;
-      source: 'live' | 'recording';
-      sequence: number;
-      start_ms: number;
-      end_ms: number;
-      text: string;
-      model_id: string;
-    }>(
+    const rows = await this.query<RawSegment>(
       'get transcript',
       `SELECT speaker, segment_id, source, sequence, start_ms::float8 AS start_ms, end_ms::float8 AS end_ms, text, model_id
          FROM api_transcript_segments WHERE call_sid = $1
          ORDER BY source, start_ms, speaker, sequence`,
       [callSid],
     );
-    return rows.map((r) => ({
-      speaker: r.speaker,
-      segmentId: r.segment_id,
-      source: r.source,
-      sequence: r.sequence,
-      startMs: r.start_ms,
-      endMs: r.end_ms,
-      text: r.text,
-      modelId: r.model_id,
-    }));
+    return rows.map(toSegment);
   }
 
   /** Final utterances of every source, with their detail, in time order (both speakers merged). */
   async utterances(callSid: string): Promise<UtteranceRow[]> {
-    const rows = await this.query<{
-      speaker: string;
-      segment_id: string;
-      source: 'live' | 'recording';
-      sequence: number;
-      start_ms: number;
-      end_ms: number;
-      text: string;
-      model_id: string;
-      language: string | null;
-      avg_logprob: number | null;
-      no_speech_prob: number | null;
-      whisper_segments: TranscriptSegment[] | null;
-      words: TranscriptWord[] | null;
-    }>(
+    const rows = await this.query<
+      RawSegment & {
+        language: string | null;
+        avg_logprob: number | null;
+        no_speech_prob: number | null;
+        whisper_segments: TranscriptSegment[] | null;
+        words: TranscriptWord[] | null;
+      }
+    >(
       'get transcript export',
       `SELECT speaker, segment_id, source, sequence, start_ms::float8 AS start_ms, end_ms::float8 AS end_ms, text,
               model_id, language, avg_logprob, no_speech_prob, whisper_segments, words
@@ -320,14 +296,7 @@ export class CallsRepository {
       [callSid],
     );
     return rows.map((r) => ({
-      speaker: r.speaker,
-      segmentId: r.segment_id,
-      source: r.source,
-      sequence: r.sequence,
-      startMs: r.start_ms,
-      endMs: r.end_ms,
-      text: r.text,
-      modelId: r.model_id,
+      ...toSegment(r),
       language: r.language,
       avgLogprob: r.avg_logprob,
       noSpeechProb: r.no_speech_prob,
@@ -437,4 +406,29 @@ export class CallsRepository {
       throw toDatabaseError(operation, error);
     }
   }
+}
+
+/** A final utterance as `api_transcript_segments` holds it, the columns every transcript read selects. */
+interface RawSegment {
+  speaker: string;
+  segment_id: string;
+  source: 'live' | 'recording';
+  sequence: number;
+  start_ms: number;
+  end_ms: number;
+  text: string;
+  model_id: string;
+}
+
+function toSegment(r: RawSegment): SegmentRow {
+  return {
+    speaker: r.speaker,
+    segmentId: r.segment_id,
+    source: r.source,
+    sequence: r.sequence,
+    startMs: r.start_ms,
+    endMs: r.end_ms,
+    text: r.text,
+    modelId: r.model_id,
+  };
 }
