@@ -16,7 +16,7 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
     }),
     deadLetters: new Counter({
       name: 'calltx_consumer_dead_letters_total',
-      help: 'Messages a consumer terminated and kept in the DEADLETTER stream, by reason (invalid, failed, max-deliveries).',
+      help: 'Messages a consumer terminated and kept in the DEADLETTER stream, by reason (invalid, failed, max-deliveries, stranded).',
       labelNames: ['consumer', 'reason'],
       registers: [registry],
     }),

@@ -160,6 +160,7 @@ const OUTCOMES: Record<DeadLetterReason, string> = {
   invalid: 'invalid',
   failed: 'failed',
   'max-deliveries': 'exhausted',
+  stranded: 'stranded',
 };
 
 /** Undefined while retrying may still help. Errors that aren't CalltxErrors are taken as retryable. */

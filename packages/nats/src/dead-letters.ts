@@ -2,8 +2,11 @@ import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg 
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
 import { CalltxError, type Subjects } from '@calltx/events';
 
-/** Why a consumer gave a message up: it can't be read, it failed for good, or it ran out of deliveries. */
-export type DeadLetterReason = 'invalid' | 'failed' | 'max-deliveries';
+/**
+ * Why a message was given up: it can't be read, it failed for good, it ran out of deliveries, or its work queue
+ * kept stranding it (stranded.ts).
+ */
+export type DeadLetterReason = 'invalid' | 'failed' | 'max-deliveries' | 'stranded';
 
 /** Headers a dead letter carries besides the original message's own (its body is the original, unchanged). */
 export const DEAD_LETTER_HEADERS = {
@@ -23,6 +26,16 @@ const oneLine = (text: string) => text.replace(/[\r\n\0]+/g, ' ').slice(0, MAX_E
 
 export class DeadLetterError extends CalltxError {}
 
+/** A message given up on, as a consumer received it or as read from its stream. */
+export interface LetterSource {
+  subject: string;
+  data: Uint8Array;
+  headers: MsgHdrs | undefined;
+  stream: string;
+  seq: number;
+  deliveries: number;
+}
+
 /**
  * Copies messages a consumer gives up on into the DEADLETTER stream, with why and where they came from, before
  * the consumer terminates them. The copy's Nats-Msg-Id is the original's stream and sequence, so a crash between
@@ -36,34 +49,45 @@ export class DeadLetters {
 
   /** Resolves once the DEADLETTER stream has stored the copy; throws a retryable DeadLetterError otherwise. */
   async keep(
-    msg: JsMsg,
+    msg: JsMsg | LetterSource,
     details: { consumer: string; reason: DeadLetterReason; error: unknown },
   ): Promise<void> {
-    const parsed = this.subjects.parse(msg.subject);
+    const source: LetterSource =
+      'info' in msg
+        ? {
+            subject: msg.subject,
+            data: msg.data,
+            headers: msg.headers,
+            stream: msg.info.stream,
+            seq: msg.seq,
+            deliveries: msg.info.deliveryCount,
+          }
+        : msg;
+    const parsed = this.subjects.parse(source.subject);
     if (parsed === null || parsed.family === 'deadletter')
-      throw new DeadLetterError(`no dead-letter subject for ${msg.subject}`);
+      throw new DeadLetterError(`no dead-letter subject for ${source.subject}`);
     const h = natsHeaders();
-    for (const [key, values] of msg.headers ?? []) {
+    for (const [key, values] of source.headers ?? []) {
       if (key.startsWith('Nats-')) continue;
       for (const value of values) h.append(key, value);
     }
-    const originalId = msg.headers?.get('Nats-Msg-Id');
+    const originalId = source.headers?.get('Nats-Msg-Id');
     if (originalId) h.set(DEAD_LETTER_HEADERS.msgId, originalId);
     const message = details.error instanceof Error ? details.error.message : String(details.error);
     h.set(DEAD_LETTER_HEADERS.reason, details.reason);
     h.set(DEAD_LETTER_HEADERS.error, oneLine(message) || '(no message)');
     h.set(DEAD_LETTER_HEADERS.consumer, details.consumer);
-    h.set(DEAD_LETTER_HEADERS.deliveries, String(msg.info.deliveryCount));
-    h.set(DEAD_LETTER_HEADERS.subject, msg.subject);
-    h.set(DEAD_LETTER_HEADERS.stream, msg.info.stream);
-    h.set(DEAD_LETTER_HEADERS.seq, String(msg.seq));
+    h.set(DEAD_LETTER_HEADERS.deliveries, String(source.deliveries));
+    h.set(DEAD_LETTER_HEADERS.subject, source.subject);
+    h.set(DEAD_LETTER_HEADERS.stream, source.stream);
+    h.set(DEAD_LETTER_HEADERS.seq, String(source.seq));
     try {
-      await this.js.publish(this.subjects.deadLetter(parsed.callSid, parsed.family), msg.data, {
+      await this.js.publish(this.subjects.deadLetter(parsed.callSid, parsed.family), source.data, {
         headers: h,
-        msgID: `${msg.info.stream}:${msg.seq}`,
+        msgID: `${source.stream}:${source.seq}`,
       });
     } catch (cause) {
-      throw new DeadLetterError(`dead letter for ${msg.subject} not stored`, { cause, retryable: true });
+      throw new DeadLetterError(`dead letter for ${source.subject} not stored`, { cause, retryable: true });
     }
   }
 }

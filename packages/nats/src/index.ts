@@ -27,7 +27,15 @@ export {
   DEAD_LETTER_HEADERS,
   replayDeadLetters,
   type DeadLetterReason,
+  type LetterSource,
   type ReplayedLetter,
   type ReplayOptions,
 } from './dead-letters.js';
 export { JETSTREAM_RETRY } from './retry-policy.js';
+export {
+  StrandedMessages,
+  REQUEUES_HEADER,
+  type StrandedAction,
+  type StrandedMessagesOptions,
+  type WorkQueueConsumer,
+} from './stranded.js';

@@ -1,9 +1,16 @@
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { ConsumerInfo, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { SpeechSegment, TranscriptionJob } from '@calltx/events/internal';
 import { createServiceHttp, type Logger, type ReadinessCheck, type ServiceHttp } from '@calltx/runtime';
-import { ensureDurableConsumer, runConsumer, type RunningConsumer } from '@calltx/nats';
+import {
+  DeadLetters,
+  ensureDurableConsumer,
+  runConsumer,
+  StrandedMessages,
+  type RunningConsumer,
+  type StrandedAction,
+} from '@calltx/nats';
 import { type ObjectStore } from '@calltx/storage';
 import { CallStarted, type Subjects } from '@calltx/events';
 import { CallSettings } from './calls/call-settings.js';
@@ -47,6 +54,20 @@ export interface Transcriber {
   /** Stops fetching, hands back work not started, waits up to `graceMs` for inferences running, frees the model. */
   stop(graceMs: number): Promise<void>;
 }
+
+/**
+ * The work-queue consumers and what becomes of a message their stream strands (packages/nats stranded.ts): live
+ * finals and recording jobs are requeued, a late partial is worthless. calls.v1 is a limits stream: nothing strands.
+ */
+const WHEN_STRANDED: Partial<Record<ConsumerKind, StrandedAction>> = {
+  final: 'requeue',
+  partial: 'drop',
+  recording: 'requeue',
+};
+/** Longer than an ack takes to remove its message, after the ack floor moved past it. */
+const STRANDED_CONFIRM_MS = 10_000;
+/** A message stranded this often kills whoever takes it: dead-lettered instead. */
+const STRANDED_MAX_REQUEUES = 3;
 
 export function createTranscriber(deps: TranscriberDeps): Transcriber {
   const { config, js, jsm, subjects, logger } = deps;
@@ -168,17 +189,35 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
     });
   };
 
+  const stranded = new StrandedMessages({
+    jsm,
+    js,
+    deadLetters: new DeadLetters(js, subjects),
+    logger,
+    confirmMs: STRANDED_CONFIRM_MS,
+    maxRequeues: STRANDED_MAX_REQUEUES,
+    onAction: (consumer, outcome) => metrics.strandedMessages.inc({ consumer, outcome }),
+  });
   let lagTimer: NodeJS.Timeout | undefined;
   const pollLag = async () => {
     for (const kind of Object.keys(specs) as ConsumerKind[]) {
-      const { stream, name } = specs[kind];
+      const { stream, name, filterSubject } = specs[kind];
+      let info: ConsumerInfo;
       try {
-        const info = await jsm.consumers.info(stream, name);
-        metrics.consumerPending.set({ consumer: name }, info.num_pending);
-        metrics.consumerAckPending.set({ consumer: name }, info.num_ack_pending);
+        info = await jsm.consumers.info(stream, name);
       } catch (error) {
         logger.debug({ err: error, consumer: name }, 'consumer lag not read');
+        continue;
       }
+      metrics.consumerPending.set({ consumer: name }, info.num_pending);
+      metrics.consumerAckPending.set({ consumer: name }, info.num_ack_pending);
+      const whenStranded = WHEN_STRANDED[kind];
+      if (whenStranded)
+        await stranded
+          .check({ stream, name, filterSubject, whenStranded }, info)
+          .catch((error: unknown) =>
+            logger.warn({ err: error, consumer: name }, 'stranded messages not freed'),
+          );
     }
   };
 

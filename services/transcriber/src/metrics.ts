@@ -19,6 +19,12 @@ export function createTranscriberMetrics(registry: Registry) {
       labelNames: ['consumer'] as const,
       registers,
     }),
+    strandedMessages: new Counter({
+      name: 'calltx_transcriber_stranded_messages_total',
+      help: 'Messages a work queue held that its consumer had given up delivering, by what was done: requeued, dropped (partials), dead-lettered.',
+      labelNames: ['consumer', 'outcome'] as const,
+      registers,
+    }),
     modelReady: new Gauge({
       name: 'calltx_transcriber_model_ready',
       help: '1 once the Whisper model is loaded and the consumers run; 0 while it is missing or corrupt.',

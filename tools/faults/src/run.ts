@@ -13,6 +13,7 @@ import { collectRun, type RunRecord } from './collect.js';
 import { runSchedule, type FaultLog, type NatsNodes } from './faults.js';
 import { Fleet, type UnexpectedExit } from './processes.js';
 import type { SchedulePlan } from './schedule.js';
+import { dumpStreamState } from './stream-state.js';
 
 export const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 
@@ -30,6 +31,8 @@ export interface RunHooks {
   streamReplicas: number;
   /** NATS nodes the schedule may kill and restart (a cluster the suite started). */
   natsNodes?: NatsNodes;
+  /** Each node's monitoring URL, read when a work queue did not drain. */
+  monitorUrls?: readonly string[];
   /** Runs beside the calls of the faulted run (the hostile-input variant's traffic); resolves with notes. */
   alongsideCalls?: (target: {
     gatewayUrl: string;
@@ -166,6 +169,16 @@ export async function runOnce(settings: RunSettings): Promise<RunOutcome> {
       from + settings.settleTimeoutMs,
     );
     const settleMs = Date.now() - from - (unsettled.length === 0 ? QUIET_MS : 0);
+    if (unsettled.some((line) => line.includes(subjects.streamName('audio')))) {
+      const file = join(settings.logDir, `${settings.label}-audio-state.json`);
+      await dumpStreamState({
+        jsm,
+        stream: subjects.streamName('audio'),
+        monitorUrls: hooks.monitorUrls ?? [],
+        file,
+      });
+      log(`${settings.label}: the AUDIO stream's and its consumers' state at the deadline: ${file}`);
+    }
     log(
       `${settings.label}: ${unsettled.length === 0 ? `settled ${(settleMs / 1000).toFixed(1)} s after the last call or restart` : `NOT settled: ${unsettled.join('; ')}`}`,
     );

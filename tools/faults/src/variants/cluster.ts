@@ -20,6 +20,7 @@ export async function clusterHooks(urls: string): Promise<RunHooks & { stop(): P
       kill: (i) => cluster.kill(i),
       start: (i) => cluster.restart(i),
     },
+    monitorUrls: cluster.monitorUrls,
     stop: () => cluster.stop(),
   };
 }
