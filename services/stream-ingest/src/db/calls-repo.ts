@@ -90,8 +90,9 @@ export class CallsRepo {
   }
 
   /**
-   * A phone number arrives as a keyed hash and its last two digits only (the gateway never publishes it in clear):
-   * it is stored so; a party given in clear (the agent's `client:` identity) is stored as given.
+   * A phone number arrives as a keyed hash and its last two digits only (the gateway never publishes it in clear
+   * on `calls.v1`): it is stored so; a party given in clear (the agent's `client:` identity) is stored as given. An
+   * empty party leaves the column alone: its clear form may have come first, from `parties.v1` (`callParties`).
    */
   async callStarted(e: {
     callSid: string;
@@ -109,8 +110,9 @@ export class CallsRepo {
       `INSERT INTO calls (call_sid, account_sid, direction, agent_party, technician_party, started_at,
          agent_number_hash, agent_number_last2, technician_number_hash, technician_number_last2)
        VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10)
-       ON CONFLICT (call_sid) DO UPDATE SET account_sid = $2, direction = $3, agent_party = NULLIF($4, ''),
-         technician_party = NULLIF($5, ''), started_at = $6, agent_number_hash = $7, agent_number_last2 = $8,
+       ON CONFLICT (call_sid) DO UPDATE SET account_sid = $2, direction = $3,
+         agent_party = COALESCE(NULLIF($4, ''), calls.agent_party),
+         technician_party = COALESCE(NULLIF($5, ''), calls.technician_party), started_at = $6, agent_number_hash = $7, agent_number_last2 = $8,
          technician_number_hash = $9, technician_number_last2 = $10, updated_at = now()`,
       [
         e.callSid,
@@ -124,6 +126,21 @@ export class CallsRepo {
         e.toNumber?.hash ?? null,
         e.toNumber?.last2 ?? null,
       ],
+    );
+  }
+
+  /**
+   * The parties as given, in clear: published on the internal `parties.v1` only where the operator keeps numbers
+   * (STORE_CALLER_NUMBERS). Either this or the call's start may come first; both upsert.
+   */
+  async callParties(e: { callSid: string; from: string; to: string }): Promise<void> {
+    // The agent calls out from the browser (From) to the technician's number (To), as in callStarted.
+    await this.query(
+      'store call parties',
+      `INSERT INTO calls (call_sid, agent_party, technician_party) VALUES ($1, NULLIF($2, ''), NULLIF($3, ''))
+       ON CONFLICT (call_sid) DO UPDATE SET agent_party = NULLIF($2, ''), technician_party = NULLIF($3, ''),
+         updated_at = now()`,
+      [e.callSid, e.from, e.to],
     );
   }
 
