@@ -40,8 +40,8 @@ export const STREAM_POLICIES: Record<Family, FamilyPolicy> = {
     workQueue: true,
   },
   parties: {
-    // Only a transport to the two tables that keep the parties: a week outlasts any consumer outage.
-    maxAgeMs: 7 * DAY,
+    // As long as CALLS, so a read-model rebuild restores the clear parties of every call it restores.
+    maxAgeMs: 30 * DAY,
     duplicateWindowMs: HOUR,
     description: 'Internal: call parties in clear (STORE_CALLER_NUMBERS only), for stream-ingest and the api',
   },
