@@ -58,26 +58,29 @@ describe('stream-ingest: parties in clear (STORE_CALLER_NUMBERS)', () => {
   it.each([
     ['after', [started, parties]],
     ['before', [parties, started]],
-  ])('stores the clear parties from parties.v1 beside the hash, whether they come %s the start', async (_, steps) => {
-    const callSid = sid('CA');
-    for (const step of steps) await step(callSid);
-    await eventually(async () =>
-      expect(await row(callSid)).toMatchObject({
-        agent_party: AGENT,
-        technician_party: TECHNICIAN,
-        technician_number_hash: TECHNICIAN_NUMBER.hash,
-        technician_number_last2: '23',
-        started_at: expect.any(Date),
-      }),
-    );
-    // A start handled again (hash only; another id, so JetStream stores it again) keeps the clear number.
-    await started(callSid, `${callSid}:started:again`);
-    await eventually(async () => {
-      const info = await env.jsm.consumers.info(env.subjects.streamName('calls'), LIFECYCLE_CONSUMER);
-      expect([info.num_pending, info.num_ack_pending]).toEqual([0, 0]);
-    });
-    expect(await row(callSid)).toMatchObject({ technician_party: TECHNICIAN });
-  });
+  ])(
+    'stores the clear parties from parties.v1 beside the hash, whether they come %s the start',
+    async (_, steps) => {
+      const callSid = sid('CA');
+      for (const step of steps) await step(callSid);
+      await eventually(async () =>
+        expect(await row(callSid)).toMatchObject({
+          agent_party: AGENT,
+          technician_party: TECHNICIAN,
+          technician_number_hash: TECHNICIAN_NUMBER.hash,
+          technician_number_last2: '23',
+          started_at: expect.any(Date),
+        }),
+      );
+      // A start handled again (hash only; another id, so JetStream stores it again) keeps the clear number.
+      await started(callSid, `${callSid}:started:again`);
+      await eventually(async () => {
+        const info = await env.jsm.consumers.info(env.subjects.streamName('calls'), LIFECYCLE_CONSUMER);
+        expect([info.num_pending, info.num_ack_pending]).toEqual([0, 0]);
+      });
+      expect(await row(callSid)).toMatchObject({ technician_party: TECHNICIAN });
+    },
+  );
 
   it('without parties.v1 (the setting off) the number is nowhere in the table in clear', async () => {
     const callSid = sid('CA');

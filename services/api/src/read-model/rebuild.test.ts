@@ -51,7 +51,12 @@ describe('the read model', () => {
     });
     await seedCall(h, { callSid: live, startedAt: '2025-05-01T11:00:00Z' });
     // Where the gateway keeps numbers in clear (STORE_CALLER_NUMBERS), the internal parties are replayed too.
-    await seedParties(h, { callSid: live, at: '2025-05-01T11:00:00Z', from: 'client:alice', to: '+15550109999' });
+    await seedParties(h, {
+      callSid: live,
+      at: '2025-05-01T11:00:00Z',
+      from: 'client:alice',
+      to: '+15550109999',
+    });
     const recordingSid = newSid('RE');
     await seedRecording(h, { recordingSid, callSid: stored, status: 'in-progress' });
     await seedRecording(h, { recordingSid, callSid: stored, status: 'completed', durationMs: 120_000 });

@@ -161,7 +161,11 @@ export function webhookRouter(deps: WebhookDeps): Router {
       ...settings,
     });
     const held = [
-      deps.holdEvent(subjects.call(params.CallSid, 'started'), encodeEvent(event), `${params.CallSid}:started`),
+      deps.holdEvent(
+        subjects.call(params.CallSid, 'started'),
+        encodeEvent(event),
+        `${params.CallSid}:started`,
+      ),
     ];
     if (deps.storeCallerNumbers)
       held.push(
