@@ -38,6 +38,8 @@ export interface StreamIngestDeps {
   lifecycleMaxDeliver: number;
   /** How often set-aside unreadable parts are retried (default 60 s). */
   partRecoveryIntervalMs?: number;
+  /** INGEST_PART_RECOVERY_GIVE_UP_MS: how long they are retried before the sweep gives up on them. */
+  partRecoveryGiveUpMs: number;
   isNatsConnected: () => boolean;
   /** NATS_STREAM_REPLICAS: per-call consumers keep their state in memory when the streams are replicated. */
   streamReplicas: number;
@@ -111,7 +113,11 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
       replicated: deps.streamReplicas > 1,
     },
     claims,
-    { sweepIntervalMs: deps.sweepIntervalMs, partRecoveryIntervalMs: deps.partRecoveryIntervalMs },
+    {
+      sweepIntervalMs: deps.sweepIntervalMs,
+      partRecoveryIntervalMs: deps.partRecoveryIntervalMs,
+      partRecoveryGiveUpMs: deps.partRecoveryGiveUpMs,
+    },
   );
   const http = createServiceHttp({
     registry,

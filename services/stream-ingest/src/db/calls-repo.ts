@@ -264,29 +264,37 @@ export class CallsRepo {
     return rows.length === 1;
   }
 
-  /** Parts set aside and not recovered yet, of finalized calls (or of one call). */
+  /**
+   * Gives up on set-aside parts still unreadable `olderThanMs` after they were set aside; returns them. Each is
+   * returned once, to the one replica whose update took it, however many run this at once.
+   */
+  async abandonUnreadableParts(olderThanMs: number): Promise<UnreadablePartRow[]> {
+    const { rows } = await this.query<RawUnreadablePart>(
+      'abandon unreadable parts',
+      `UPDATE call_unreadable_parts SET abandoned_at = now()
+       WHERE recovered_at IS NULL AND abandoned_at IS NULL
+         AND set_aside_at < now() - $1 * interval '1 millisecond'
+       RETURNING call_sid, part_key, speaker, aside_key, frames`,
+      [olderThanMs],
+    );
+    return rows.map(toUnreadablePart);
+  }
+
+  /**
+   * Parts set aside and not recovered: of one call (abandoned ones included: the call's parts are kept while
+   * any is there), or of every finalized call, for the sweep to retry (abandoned ones left out).
+   */
   async unreadableParts(callSid?: string): Promise<UnreadablePartRow[]> {
-    const { rows } = await this.query<{
-      call_sid: string;
-      part_key: string;
-      speaker: string;
-      aside_key: string;
-      frames: number;
-    }>(
+    const { rows } = await this.query<RawUnreadablePart>(
       'list unreadable parts',
       `SELECT p.call_sid, p.part_key, p.speaker, p.aside_key, p.frames
        FROM call_unreadable_parts p JOIN calls c USING (call_sid)
-       WHERE p.recovered_at IS NULL AND ($1::text IS NULL AND c.ingest_state = 'finalized' OR p.call_sid = $1)
+       WHERE p.recovered_at IS NULL
+         AND ($1::text IS NULL AND c.ingest_state = 'finalized' AND p.abandoned_at IS NULL OR p.call_sid = $1)
        ORDER BY p.call_sid, p.part_key`,
       [callSid ?? null],
     );
-    return rows.map((r) => ({
-      callSid: r.call_sid,
-      partKey: r.part_key,
-      speaker: r.speaker,
-      asideKey: r.aside_key,
-      frames: r.frames,
-    }));
+    return rows.map(toUnreadablePart);
   }
 
   /** Records a published live final, unless a later one of the speaker is recorded already. */
@@ -384,3 +392,19 @@ async function saveFiles(client: PoolClient, callSid: string, wavs: CallWavs): P
     }
   }
 }
+
+interface RawUnreadablePart {
+  call_sid: string;
+  part_key: string;
+  speaker: string;
+  aside_key: string;
+  frames: number;
+}
+
+const toUnreadablePart = (r: RawUnreadablePart): UnreadablePartRow => ({
+  callSid: r.call_sid,
+  partKey: r.part_key,
+  speaker: r.speaker,
+  asideKey: r.aside_key,
+  frames: r.frames,
+});
