@@ -3,6 +3,7 @@
  * Their subjects come from the same builder (`Subjects`) as the public ones.
  */
 import { eventFactory } from './codec.js';
+import * as parties from './parties.js';
 import * as speech from './speech.js';
 
 export {
@@ -16,8 +17,10 @@ export {
   type MediaFramesV2,
 } from './media.js';
 export { SpeechSegment, TranscriptionJob } from './speech.js';
+export { CallParties } from './parties.js';
 
 export const internalEvents = {
   speechSegment: eventFactory(speech.SpeechSegment),
   transcriptionJob: eventFactory(speech.TranscriptionJob),
+  callParties: eventFactory(parties.CallParties),
 };

@@ -39,6 +39,12 @@ export const STREAM_POLICIES: Record<Family, FamilyPolicy> = {
     description: 'Internal: post-call transcription jobs',
     workQueue: true,
   },
+  parties: {
+    // As long as CALLS, so a read-model rebuild restores the clear parties of every call it restores.
+    maxAgeMs: 30 * DAY,
+    duplicateWindowMs: HOUR,
+    description: 'Internal: call parties in clear (STORE_CALLER_NUMBERS only), for stream-ingest and the api',
+  },
   deadletter: {
     maxAgeMs: 30 * DAY,
     // One copy per original message (its stream and sequence), whatever the crashes between copy and term.

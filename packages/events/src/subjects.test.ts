@@ -34,6 +34,24 @@ describe('Subjects', () => {
     expect(subjects.parse(`deadletter.v1.${CALL}.calls.x`)).toBeNull();
   });
 
+  it('builds the internal parties family, below the call wildcard, and parses only that', () => {
+    expect(subjects.parties(CALL)).toBe(`parties.v1.${CALL}.given`);
+    expect(subjects.all('parties')).toBe('parties.v1.>');
+    expect(subjects.all('parties', CALL)).toBe(`parties.v1.${CALL}.>`);
+    expect(subjects.streamName('parties')).toBe('PARTIES');
+    expect(new Subjects('t1').parties(CALL)).toBe(`t1.parties.v1.${CALL}.given`);
+    expect(() => subjects.parties('CA12.>')).toThrow(InvalidMessageError);
+    expect(subjects.parse(subjects.parties(CALL))).toEqual({ family: 'parties', callSid: CALL });
+    expect(subjects.parse(`parties.v1.${CALL}`)).toBeNull();
+    expect(subjects.parse(`parties.v1.${CALL}.other`)).toBeNull();
+    expect(subjects.parse(`parties.v1.${CALL}.given.x`)).toBeNull();
+    expect(subjects.parse(subjects.deadLetter(CALL, 'parties'))).toEqual({
+      family: 'deadletter',
+      callSid: CALL,
+      source: 'parties',
+    });
+  });
+
   it('builds wildcards and stream names', () => {
     expect(subjects.all('media')).toBe('media.v1.>');
     expect(subjects.all('transcripts', CALL)).toBe(`transcripts.v1.${CALL}.>`);

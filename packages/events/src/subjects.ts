@@ -34,6 +34,11 @@ export const FAMILIES = {
   audio: 'audio.v1',
   /** Internal: post-call transcription jobs (one recorded channel each) from recording-fetcher. */
   transcribe: 'transcribe.v1',
+  /**
+   * Internal: a call's parties as given (`From`/`To` in clear), published only where the operator keeps them
+   * (`STORE_CALLER_NUMBERS`); never on `calls.v1` (docs/privacy.md).
+   */
+  parties: 'parties.v1',
   /** Messages a consumer gave up on (invalid, failed for good, or out of deliveries), kept for inspection and replay. */
   deadletter: 'deadletter.v1',
 } as const;
@@ -54,6 +59,7 @@ export type ParsedSubject =
   | { family: 'transcripts'; callSid: string; speaker: string; kind: TranscriptKind }
   | { family: 'audio'; callSid: string; speaker: string; kind: TranscriptKind }
   | { family: 'transcribe'; callSid: string; speaker: string }
+  | { family: 'parties'; callSid: string }
   | { family: 'deadletter'; callSid: string; source: SourceFamily };
 
 function token(kind: string, value: string, valid: (value: string) => boolean): string {
@@ -137,6 +143,14 @@ export class Subjects {
     return this.join(FAMILIES.transcribe, callSid_(callSid), speaker_(speaker));
   }
 
+  /**
+   * The call's parties as given, in clear (internal, only with STORE_CALLER_NUMBERS). The last token keeps the
+   * subject below the call's wildcard (`all('parties', callSid)`), so a purge by call finds it as in every family.
+   */
+  parties(callSid: string): string {
+    return this.join(FAMILIES.parties, callSid_(callSid), 'given');
+  }
+
   /** Where a consumer keeps a message of `source` it gave up on. */
   deadLetter(callSid: string, source: SourceFamily): string {
     return this.join(
@@ -168,6 +182,8 @@ export class Subjects {
     if (version !== 'v1' || callSid === undefined || !CALL_SID_PATTERN.test(callSid) || rest.length > 0)
       return null;
     switch (family) {
+      case 'parties':
+        return a === 'given' && b === undefined ? { family: 'parties', callSid } : null;
       case 'calls':
         return b === undefined && a !== undefined && oneOf(CALL_EVENTS)(a)
           ? { family: 'calls', callSid, event: a }

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   await provisionStreams(
     jsm,
     subjects,
-    ['calls', 'recordings', 'transcripts', 'deadletter'],
+    ['calls', 'recordings', 'transcripts', 'parties', 'deadletter'],
     logger,
     config.NATS_STREAM_REPLICAS,
   );

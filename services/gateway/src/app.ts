@@ -80,6 +80,7 @@ export function createGateway({
       accountSid: config.TWILIO_ACCOUNT_SID,
       callerId: config.TWILIO_CALLER_ID,
       callerNumberHashKey: config.CALLER_NUMBER_HASH_KEY,
+      storeCallerNumbers: config.STORE_CALLER_NUMBERS,
       holdEvent: (subject, data, msgId) => publisher.hold(subject, data, msgId),
     }),
   );

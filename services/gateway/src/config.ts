@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   CALLER_NUMBER_VARIABLES,
+  booleanFlag,
   httpUrl,
   loadConfig,
   pickVariables,
@@ -20,6 +21,13 @@ export const GATEWAY_VARIABLES = {
     'Caller ID (E.164) shown to the technician.',
   ),
   ...CALLER_NUMBER_VARIABLES,
+  STORE_CALLER_NUMBERS: variable(
+    booleanFlag(false),
+    'Keep the parties of a call (From/To) in clear too: the gateway publishes them on the internal ' +
+      '`parties.v1` subjects (stream PARTIES), and stream-ingest and the api store them beside the keyed hash. ' +
+      'Never on the public `calls.v1` events. Off: phone numbers exist only as a keyed hash and last two ' +
+      'digits. See docs/privacy.md.',
+  ),
   PUBLIC_BASE_URL: variable(
     httpUrl.transform((url) => url.replace(/\/+$/, '')),
     'Public base URL of the gateway as Twilio sees it (signatures are computed against it, not the Host header).',

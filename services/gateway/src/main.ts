@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     name: SERVICE,
     logger,
     subjects,
-    families: ['calls', 'media', 'recordings'],
+    families: ['calls', 'media', 'recordings', 'parties'],
     replicas: config.NATS_STREAM_REPLICAS,
   });
 

@@ -115,6 +115,7 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
       accountSid: config.TWILIO_ACCOUNT_SID,
       afterMs: config.RECORDING_RECONCILE_AFTER_MS,
       giveUpMs: config.RECORDING_RECONCILE_GIVE_UP_MS,
+      keepMs: config.RECORDING_RECONCILE_KEEP_MS,
       retry: fetchRetry,
       requestTimeoutMs: config.RECORDING_DOWNLOAD_TIMEOUT_MS,
     },

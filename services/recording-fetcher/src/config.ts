@@ -79,6 +79,10 @@ export const FETCHER_VARIABLES = {
     positiveInt(0, 3_600_000),
     'How long after RECORDING_RECONCILE_AFTER_MS the fetcher keeps asking (with backoff) while Twilio still lists the recording as processing, or not at all; then the call is recorded as recording-missing, counted and logged.',
   ),
+  RECORDING_RECONCILE_KEEP_MS: variable(
+    positiveInt(1_000, 30 * 24 * 3_600_000),
+    'How long a call stays in recording_reconcile once its reconciliation has ended (stored, recovered, twilio-final or recording-missing); older rows are deleted, from every replica safely. Calls still waiting are never pruned.',
+  ),
 };
 
 export type FetcherConfig = Config<typeof FETCHER_VARIABLES>;

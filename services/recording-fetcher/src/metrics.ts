@@ -35,6 +35,11 @@ export function createFetcherMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
       registers,
     }),
+    reconcilePruned: new Counter({
+      name: 'calltx_recording_fetcher_reconcile_pruned_total',
+      help: 'Settled rows of recording_reconcile deleted once older than RECORDING_RECONCILE_KEEP_MS.',
+      registers,
+    }),
     inFlight: new Gauge({
       name: 'calltx_recording_fetcher_in_flight',
       help: 'Recordings being fetched now.',

@@ -1,6 +1,7 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import { CallEvent, type Subjects } from '@calltx/events';
+import { CallParties } from '@calltx/events/internal';
 import { consumerMetrics, ensureDurableConsumer, runConsumer, type RunningConsumer } from '@calltx/nats';
 import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
 import { type CallClaims } from './claims/index.js';
@@ -17,6 +18,8 @@ import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 
 /** The durable consumer on CALLS that every replica shares. */
 export const LIFECYCLE_CONSUMER = 'stream-ingest';
+/** The durable consumer on PARTIES (numbers in clear, only with the gateway's STORE_CALLER_NUMBERS). */
+export const PARTIES_CONSUMER = 'stream-ingest-parties';
 
 export interface StreamIngestDeps {
   js: JetStreamClient;
@@ -35,6 +38,8 @@ export interface StreamIngestDeps {
   lifecycleMaxDeliver: number;
   /** How often set-aside unreadable parts are retried (default 60 s). */
   partRecoveryIntervalMs?: number;
+  /** INGEST_PART_RECOVERY_GIVE_UP_MS: how long they are retried before the sweep gives up on them. */
+  partRecoveryGiveUpMs: number;
   isNatsConnected: () => boolean;
   /** NATS_STREAM_REPLICAS: per-call consumers keep their state in memory when the streams are replicated. */
   streamReplicas: number;
@@ -108,7 +113,11 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
       replicated: deps.streamReplicas > 1,
     },
     claims,
-    { sweepIntervalMs: deps.sweepIntervalMs, partRecoveryIntervalMs: deps.partRecoveryIntervalMs },
+    {
+      sweepIntervalMs: deps.sweepIntervalMs,
+      partRecoveryIntervalMs: deps.partRecoveryIntervalMs,
+      partRecoveryGiveUpMs: deps.partRecoveryGiveUpMs,
+    },
   );
   const http = createServiceHttp({
     registry,
@@ -121,7 +130,9 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
       },
     },
   });
+  const consumed = consumerMetrics(registry);
   let lifecycle: RunningConsumer | undefined;
+  let parties: RunningConsumer | undefined;
 
   return {
     http,
@@ -150,13 +161,36 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
         schema: CallEvent,
         handle: lifecycleHandler(repo, manager, logger),
         logger,
-        metrics: consumerMetrics(registry),
+        metrics: consumed,
         concurrency: 4,
+      });
+      await ensureDurableConsumer(
+        jsm,
+        {
+          stream: subjects.streamName('parties'),
+          name: PARTIES_CONSUMER,
+          filterSubject: subjects.all('parties'),
+          ackWaitMs: 30_000,
+          maxDeliver: deps.lifecycleMaxDeliver,
+          maxAckPending: 1_000,
+        },
+        logger,
+      );
+      parties = await runConsumer({
+        js,
+        subjects,
+        stream: subjects.streamName('parties'),
+        consumer: PARTIES_CONSUMER,
+        maxDeliver: deps.lifecycleMaxDeliver,
+        schema: CallParties,
+        handle: (event) => repo.callParties(event),
+        logger,
+        metrics: consumed,
       });
       manager.start();
     },
     async stopIntake() {
-      await lifecycle?.stop();
+      await Promise.all([lifecycle?.stop(), parties?.stop()]);
     },
     releaseCalls: () => manager.stop(),
   };

@@ -31,6 +31,15 @@ export const INGEST_VARIABLES = {
     z.coerce.number().int().min(100).default(1_000),
     'stream-ingest: how often each replica looks for orphaned calls and calls ready to finalize.',
   ),
+  INGEST_PART_RECOVERY_GIVE_UP_MS: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .default(7 * 24 * 3_600_000),
+    'stream-ingest: how long a part object set aside as unreadable is retried (every minute) before the sweep gives ' +
+      "up on it, counted and warned of; its aside object and the call's parts stay for an operator (docs/reliability.md).",
+  ),
 };
 
 export type IngestConfig = Config<typeof INGEST_VARIABLES>;

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     name: SERVICE,
     logger,
     subjects,
-    families: ['calls', 'media', 'audio', 'deadletter'],
+    families: ['calls', 'media', 'audio', 'parties', 'deadletter'],
     replicas: config.NATS_STREAM_REPLICAS,
   });
   const claims = await CallClaims.open({
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     createSegmenter: (streamId) => new Segmenter(vad, { streamId }),
     timing: timingFromConfig(config, nats.nc.info?.max_payload),
     sweepIntervalMs: config.INGEST_SWEEP_INTERVAL_MS,
+    partRecoveryGiveUpMs: config.INGEST_PART_RECOVERY_GIVE_UP_MS,
     lifecycleMaxDeliver: config.DEADLETTER_MAX_DELIVER,
     isNatsConnected: nats.isConnected,
     streamReplicas: config.NATS_STREAM_REPLICAS,

@@ -72,6 +72,12 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['speaker'] as const,
       registers,
     }),
+    framesAbandoned: new Counter({
+      name: 'calltx_ingest_abandoned_part_frames_total',
+      help: 'Frames of set-aside part objects still unreadable after INGEST_PART_RECOVERY_GIVE_UP_MS: no longer retried, left for an operator.',
+      labelNames: ['speaker'] as const,
+      registers,
+    }),
     framesRecovered: new Counter({
       name: 'calltx_ingest_recovered_part_frames_total',
       help: 'Frames of set-aside part objects that became readable and were written into the WAVs afterwards.',

@@ -99,4 +99,79 @@ describe('a part object that cannot be read', () => {
     if (event.type !== 'call.audio-stored.v1') throw new Error(`unexpected ${event.type}`);
     expect(event.gapFilledMs).toEqual({ agent: 0, technician: 0 });
   });
+
+  /** A call whose agent part 2.00–2.98 s is left empty (unreadable), finalized without it. */
+  async function callWithUnreadablePart() {
+    const call = new SyntheticCall(env.js, env.subjects);
+    await call.start();
+    await call.stream(0, 2_000, 5);
+    const lost = call.framesAt(
+      'inbound',
+      Array.from({ length: 50 }, (_, i) => 2_000 + 20 * i),
+    );
+    const key = partKey(call.callSid, 'agent', 2_000, 2_980);
+    await env.store.putObject(key, Buffer.alloc(0));
+    await call.stream(3_000, 5_000, 5, ['inbound']);
+    await call.stream(2_000, 5_000, 5, ['outbound']);
+    await call.stop();
+    await eventually(
+      async () => expect((await env.repo.get(call.callSid))?.ingestState).toBe('finalized'),
+      20_000,
+    );
+    const asideKey = unreadablePartKey(call.callSid, 'agent', key);
+    const restore = () =>
+      env.store.putObject(
+        asideKey,
+        encodePart(
+          lost.map((f) => ({ timestampMs: f.timestampMs, payload: Buffer.from(f.payload, 'base64') })),
+        ),
+      );
+    return { call, key, asideKey, restore };
+  }
+
+  it('is given up on once INGEST_PART_RECOVERY_GIVE_UP_MS has passed: counted, warned of, its aside object kept and no longer retried', async () => {
+    const old = await callWithUnreadablePart();
+    const recent = await callWithUnreadablePart();
+    const abandonedFrames = () =>
+      ingest.metric('calltx_ingest_abandoned_part_frames_total', { speaker: 'agent' });
+    const recoveredFrames = () =>
+      ingest.metric('calltx_ingest_recovered_part_frames_total', { speaker: 'agent' });
+    const recoveredBefore = await recoveredFrames();
+    expect(await abandonedFrames()).toBe(0);
+    // Set aside 8 days ago: past the default bound of 7 days.
+    await env.pool.query(
+      `UPDATE call_unreadable_parts SET set_aside_at = now() - interval '8 days' WHERE call_sid = $1`,
+      [old.call.callSid],
+    );
+    await eventually(async () => expect(await abandonedFrames()).toBe(50), 20_000);
+    const warning = ingest.logs.lines.filter((l) =>
+      String(l.msg).startsWith('set-aside part still unreadable'),
+    );
+    expect(warning).toEqual([
+      expect.objectContaining({
+        level: 40,
+        callSid: old.call.callSid,
+        speaker: 'agent',
+        partKey: old.key,
+        asideKey: old.asideKey,
+        frames: 50,
+      }),
+    ]);
+    expect(Object.keys(warning[0]!).sort()).toEqual(
+      ['asideKey', 'callSid', 'frames', 'level', 'msg', 'partKey', 'service', 'speaker', 'time'].sort(),
+    );
+    expect((await env.repo.unreadableParts()).map((p) => p.callSid)).toEqual([recent.call.callSid]);
+    // Kept for an operator: the aside object, and the call's row of it (still not recovered).
+    expect((await env.store.stat(old.asideKey))?.size).toBe(0);
+    expect(await env.repo.unreadableParts(old.call.callSid)).toHaveLength(1);
+
+    // Both become readable: the sweep recovers the recent one and leaves the one it gave up on alone.
+    await old.restore();
+    await recent.restore();
+    await eventually(async () => expect(await recoveredFrames()).toBe(recoveredBefore + 50), 20_000);
+    expect(await env.repo.unreadableParts()).toEqual([]);
+    expect(await env.repo.unreadableParts(old.call.callSid)).toHaveLength(1);
+    expect(await env.store.stat(old.key)).toBeNull();
+    expect(await abandonedFrames()).toBe(50);
+  });
 });

@@ -2,6 +2,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { CallEvent, RecordingEvent, TranscriptEvent, type Subjects } from '@calltx/events';
+import { CallParties } from '@calltx/events/internal';
 import {
   consumerMetrics,
   ensureDurableConsumer,
@@ -17,10 +18,15 @@ export const READ_MODEL_CONSUMERS = {
   calls: 'api-calls',
   recordings: 'api-recordings',
   transcripts: 'api-transcripts',
+  /** Internal: the parties in clear, only where the gateway has STORE_CALLER_NUMBERS (docs/privacy.md). */
+  parties: 'api-parties',
 } as const;
 type Feed = keyof typeof READ_MODEL_CONSUMERS;
 
-/** One durable consumer per public family, shared by every api replica; transcripts: finals only. */
+/**
+ * One durable consumer per public family, and one on the internal parties, shared by every api replica;
+ * transcripts: finals only.
+ */
 export function readModelConsumerSpecs(
   subjects: Subjects,
   maxDeliver: number,
@@ -37,6 +43,7 @@ export function readModelConsumerSpecs(
     calls: spec('calls', subjects.all('calls')),
     recordings: spec('recordings', subjects.all('recordings')),
     transcripts: spec('transcripts', subjects.allTranscripts('final')),
+    parties: spec('parties', subjects.all('parties')),
   };
 }
 
@@ -58,7 +65,7 @@ export interface ReadModelFeed {
 }
 
 /**
- * Keeps the read model up to date: the three consumers run one event at a time each, in stream order. A
+ * Keeps the read model up to date: the four consumers run one event at a time each, in stream order. A
  * failure is retried with backoff and, past `maxDeliver`, dead-lettered (settleMessage), as in every service.
  */
 export async function startReadModelFeed(deps: ReadModelDeps): Promise<ReadModelFeed> {
@@ -88,6 +95,7 @@ export async function startReadModelFeed(deps: ReadModelDeps): Promise<ReadModel
     await run(specs.calls, CallEvent, (event) => projector.call(event)),
     await run(specs.recordings, RecordingEvent, (event) => projector.recording(event)),
     await run(specs.transcripts, TranscriptEvent, (event) => projector.transcript(event)),
+    await run(specs.parties, CallParties, (event) => projector.parties(event)),
   ];
   return {
     async caughtUp() {

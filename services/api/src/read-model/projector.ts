@@ -1,5 +1,6 @@
 import { toDatabaseError, withTransaction, type Pool } from '@calltx/db';
 import { type CallEvent, type RecordingEvent, type TranscriptEvent } from '@calltx/events';
+import { type CallParties } from '@calltx/events/internal';
 import { searchConfigFor } from './search-config.js';
 
 /**
@@ -12,15 +13,21 @@ export class ReadModelProjector {
 
   async call(event: CallEvent): Promise<void> {
     switch (event.type) {
-      case 'call.started.v1':
+      case 'call.started.v1': {
         // The agent calls out from the browser (From: client identity) to the technician's number (To). A phone
-        // number comes as a keyed hash and its last two digits, its clear field empty.
+        // number comes as a keyed hash and its last two digits, its clear field empty: an empty party leaves its
+        // column alone, as the clear form may have come first, from parties.v1 (`parties`).
+        const clear = (
+          [
+            ['agent_party', event.from],
+            ['technician_party', event.to],
+          ] as const
+        ).filter(([, value]) => value !== '');
         return this.upsertCall(
           'project call start',
           event,
           [
-            'agent_party',
-            'technician_party',
+            ...clear.map(([column]) => column),
             'agent_number_hash',
             'agent_number_last2',
             'technician_number_hash',
@@ -28,8 +35,7 @@ export class ReadModelProjector {
             'started_at',
           ],
           [
-            event.from || null,
-            event.to || null,
+            ...clear.map(([, value]) => value),
             event.fromNumber?.hash ?? null,
             event.fromNumber?.last2 ?? null,
             event.toNumber?.hash ?? null,
@@ -37,6 +43,7 @@ export class ReadModelProjector {
             event.at,
           ],
         );
+      }
       case 'call.stream-started.v1':
         return this.upsertCall('project stream start', event, ['stream_started_at'], [event.at]);
       case 'call.stream-stopped.v1':
@@ -53,6 +60,16 @@ export class ReadModelProjector {
       default:
         return;
     }
+  }
+
+  /** The parties in clear, from the internal parties.v1 (only where the gateway has STORE_CALLER_NUMBERS). */
+  async parties(event: CallParties): Promise<void> {
+    await this.upsertCall(
+      'project call parties',
+      event,
+      ['agent_party', 'technician_party'],
+      [event.from || null, event.to || null],
+    );
   }
 
   async recording(event: RecordingEvent): Promise<void> {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEYS, getJson, newSid, startApi, type ApiHarness } from '../api/testing/api-harness.js';
-import { seedCall, seedRecording, seedSegment, seedStreamFile } from '../api/testing/seed.js';
+import { seedCall, seedParties, seedRecording, seedSegment, seedStreamFile } from '../api/testing/seed.js';
 import { rebuildReadModel } from './rebuild.js';
 
 const reader = { apiKey: KEYS.reader };
@@ -50,6 +50,13 @@ describe('the read model', () => {
       endedAt: '2025-05-01T10:00:30Z',
     });
     await seedCall(h, { callSid: live, startedAt: '2025-05-01T11:00:00Z' });
+    // Where the gateway keeps numbers in clear (STORE_CALLER_NUMBERS), the internal parties are replayed too.
+    await seedParties(h, {
+      callSid: live,
+      at: '2025-05-01T11:00:00Z',
+      from: 'client:alice',
+      to: '+15550109999',
+    });
     const recordingSid = newSid('RE');
     await seedRecording(h, { recordingSid, callSid: stored, status: 'in-progress' });
     await seedRecording(h, { recordingSid, callSid: stored, status: 'completed', durationMs: 120_000 });
@@ -124,7 +131,7 @@ describe('the read model', () => {
           },
         ],
         [200, { recordings: [{ status: 'failed' }, { status: 'absent' }] }],
-        [200, { call: { state: 'live' } }],
+        [200, { call: { state: 'live', technician: '+15550109999' } }],
       ],
     });
 

@@ -1,9 +1,10 @@
-import type { JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { EventsClient, type Subscription } from '@calltx/events-client';
 import { DatabaseError, runMigrations, type MigrationResult, type Pool } from '@calltx/db';
 import { type Logger } from '@calltx/runtime';
-import { type Subjects } from '@calltx/events';
+import { InvalidMessageError, decodeEvent, type Subjects } from '@calltx/events';
+import { CallParties } from '@calltx/events/internal';
 import { API_MIGRATIONS, MIGRATIONS_TABLE, READ_MODEL_TABLES } from './migrations.js';
 import { ReadModelProjector } from './projector.js';
 
@@ -19,7 +20,7 @@ export interface RebuildDeps {
 }
 
 /**
- * Drops the read model, creates it empty and replays the public streams into it from their first message, each
+ * Drops the read model, creates it empty and replays the public streams (and the internal parties) into it from their first message, each
  * through an ordered consumer of its own, up to the last message stored when the replay began. The service's
  * durable consumers are left alone: replicas still running go on applying new events meanwhile, which is safe
  * because every event applies idempotently and each column has one owning event (recordings' statuses only move
@@ -50,7 +51,8 @@ export async function rebuildReadModel(deps: RebuildDeps): Promise<void> {
       'transcripts',
       (c) => c.transcripts({ startAt: 'start' }),
       (e) => projector.transcript(e),
-    ));
+    )) +
+    (await replayParties(deps, projector));
   logger.info({ skipped }, 'read model rebuilt');
 }
 
@@ -89,6 +91,38 @@ async function replay<E>(
     }
   } finally {
     await subscription.close();
+  }
+  return skipped;
+}
+
+/**
+ * The internal parties (clear numbers, only with the gateway's STORE_CALLER_NUMBERS), which the public client
+ * does not read: an ordered consumer of its own up to the last message stored now. Skips as `replay` does.
+ */
+async function replayParties(
+  { nc, jsm, subjects, logger }: RebuildDeps,
+  projector: ReadModelProjector,
+): Promise<number> {
+  const stream = subjects.streamName('parties');
+  const last = (await jsm.streams.info(stream)).state.last_seq;
+  if (last === 0) return 0;
+  let skipped = 0;
+  const messages = await (await jetstream(nc).consumers.get(stream)).consume();
+  try {
+    for await (const msg of messages) {
+      try {
+        await projector.parties(decodeEvent(CallParties, msg.data, `message on ${msg.subject}`));
+      } catch (error) {
+        const refused =
+          error instanceof InvalidMessageError || (error instanceof DatabaseError && !error.retryable);
+        if (!refused) throw error;
+        skipped += 1;
+        logger.warn({ err: error, stream, sequence: msg.seq }, 'event refused, skipped');
+      }
+      if (msg.seq >= last) break;
+    }
+  } finally {
+    await messages.close();
   }
   return skipped;
 }

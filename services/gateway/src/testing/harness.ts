@@ -58,7 +58,7 @@ export async function startGateway(
   const subjects = new Subjects(prefix);
   const nats = await connectNats({ url: natsUrl, name: 'gateway-test', logger });
   const jsm = await jetstreamManager(nats.nc);
-  const families: Family[] = ['calls', 'media', 'recordings'];
+  const families: Family[] = ['calls', 'media', 'recordings', 'parties'];
   await provisionStreams(jsm, subjects, families, logger, config.NATS_STREAM_REPLICAS);
   const js = jetstream(nats.nc);
   const gateway = createGateway({

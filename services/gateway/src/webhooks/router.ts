@@ -1,6 +1,7 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { callEvents, encodeEvent, partyNumber, recordingEvents, type Subjects } from '@calltx/events';
+import { internalEvents } from '@calltx/events/internal';
 import { type Logger } from '@calltx/runtime';
 import type { GatewayMetrics } from '../metrics.js';
 import { requireTwilioSignature } from '../twilio/signature.js';
@@ -24,6 +25,11 @@ export interface WebhookDeps {
   callerId: string;
   /** Phone numbers are published as an HMAC under this key, never in clear (docs/privacy.md). */
   callerNumberHashKey: string;
+  /**
+   * STORE_CALLER_NUMBERS: the parties also go out in clear, on the internal `parties.v1` subjects only (never on
+   * `calls.v1`), for the services that store them.
+   */
+  storeCallerNumbers: boolean;
   /** The gateway's bounded buffer (shared with media): resolves when stored; undefined when full. */
   holdEvent: (subject: string, data: Uint8Array, msgId: string) => Promise<void> | undefined;
 }
@@ -154,12 +160,24 @@ export function webhookRouter(deps: WebhookDeps): Router {
       direction: params.Direction,
       ...settings,
     });
-    const held = deps.holdEvent(
-      subjects.call(params.CallSid, 'started'),
-      encodeEvent(event),
-      `${params.CallSid}:started`,
-    );
-    if (!held) {
+    const held = [
+      deps.holdEvent(
+        subjects.call(params.CallSid, 'started'),
+        encodeEvent(event),
+        `${params.CallSid}:started`,
+      ),
+    ];
+    if (deps.storeCallerNumbers)
+      held.push(
+        deps.holdEvent(
+          subjects.parties(params.CallSid),
+          encodeEvent(
+            internalEvents.callParties({ callSid: params.CallSid, at: event.at, from: params.From, to }),
+          ),
+          `${params.CallSid}:parties`,
+        ),
+      );
+    if (held.some((h) => h === undefined)) {
       metrics.webhooks.inc({ route: 'voice', outcome: 'unavailable' });
       logger.error(
         { callSid: params.CallSid },
@@ -170,7 +188,7 @@ export function webhookRouter(deps: WebhookDeps): Router {
     }
     let timer: NodeJS.Timeout | undefined;
     const stored = await Promise.race([
-      held.then(() => true),
+      Promise.all(held).then(() => true),
       new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), VOICE_STORE_WAIT_MS))),
     ]);
     clearTimeout(timer);

@@ -64,6 +64,14 @@ export const RECORDING_MIGRATIONS = [
       CREATE INDEX IF NOT EXISTS recording_reconcile_due_idx ON recording_reconcile (due_at) WHERE state = 'waiting';
     `,
   },
+  {
+    // Settled rows are pruned by age (RECORDING_RECONCILE_KEEP_MS): find them without scanning the waiting ones.
+    id: '004-recording-reconcile-prune',
+    sql: `
+      CREATE INDEX IF NOT EXISTS recording_reconcile_settled_idx ON recording_reconcile (updated_at)
+        WHERE state <> 'waiting';
+    `,
+  },
 ] as const;
 
 export const MIGRATIONS_TABLE = 'recording_fetcher_migrations';

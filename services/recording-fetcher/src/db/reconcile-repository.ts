@@ -97,6 +97,23 @@ export class ReconcileRepository {
     );
   }
 
+  /**
+   * Deletes up to `limit` rows settled (any state but `waiting`) more than `olderThanMs` ago; returns how many.
+   * Safe from every replica at once: rows another replica is deleting are skipped, not waited for, and a row is
+   * deleted once whoever gets it. A waiting row is never touched, whatever its age.
+   */
+  async pruneSettled(olderThanMs: number, limit: number): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM recording_reconcile r
+        USING (SELECT call_sid FROM recording_reconcile
+                WHERE state <> 'waiting' AND updated_at < now() - $1 * interval '1 millisecond'
+                LIMIT $2 FOR UPDATE SKIP LOCKED) old
+        WHERE r.call_sid = old.call_sid`,
+      [olderThanMs, limit],
+    );
+    return rowCount ?? 0;
+  }
+
   async get(callSid: string): Promise<ReconcileRow | null> {
     const { rows } = await this.pool.query<{
       call_sid: string;

@@ -246,3 +246,50 @@ describe('a call whose recording callback arrived', () => {
     expect(listRequests(callSid)).toEqual([]);
   });
 });
+
+describe('settled reconciliations', () => {
+  it('are pruned once older than RECORDING_RECONCILE_KEEP_MS, each once with two replicas pruning; waiting ones never', async () => {
+    const HOUR_MS = 3_600_000;
+    const row = async (state: string, updatedAgoMs: number) => {
+      const callSid = sid('CA');
+      // Due in a day: no replica claims the waiting one during the test.
+      await stack.pool.query(
+        `INSERT INTO recording_reconcile (call_sid, due_at, state, updated_at)
+         VALUES ($1, now() + interval '1 day', $2, now() - $3 * interval '1 millisecond')`,
+        [callSid, state, updatedAgoMs],
+      );
+      return callSid;
+    };
+    const old = [
+      ...(await Promise.all(Array.from({ length: 600 }, () => row('stored', 2 * HOUR_MS)))),
+      await row('recovered', 2 * HOUR_MS),
+      await row('twilio-final', 2 * HOUR_MS),
+      await row('recording-missing', 2 * HOUR_MS),
+    ];
+    const kept = [await row('waiting', 2 * HOUR_MS), await row('stored', HOUR_MS / 2)];
+    const count = async (callSids: string[]) =>
+      (
+        await stack.pool.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM recording_reconcile WHERE call_sid = ANY($1)',
+          [callSids],
+        )
+      ).rows[0]!.n;
+    // The replicas already running keep rows 30 days (the default): nothing of these goes.
+    expect(await count(old)).toBe(old.length);
+
+    // Two replicas that keep rows an hour, pruning the same table at once (600 rows: more than one batch each).
+    const pruners = await Promise.all(
+      [1, 2].map(() => startFetcher(stack, { ...RECONCILE, RECORDING_RECONCILE_KEEP_MS: String(HOUR_MS) })),
+    );
+    try {
+      await eventually(async () => expect(await count(old)).toBe(0), 20_000);
+      expect(await count(kept)).toBe(kept.length);
+      let pruned = 0;
+      for (const { fetcher } of pruners)
+        pruned += (await fetcher.metrics.reconcilePruned.get()).values[0]!.value;
+      expect(pruned).toBe(old.length);
+    } finally {
+      await Promise.all(pruners.map((p) => p.stop()));
+    }
+  });
+});

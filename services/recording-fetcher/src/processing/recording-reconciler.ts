@@ -21,6 +21,8 @@ export interface ReconcilerSettings {
   retry: RetryPolicy;
   /** Per request to Twilio's list API. */
   requestTimeoutMs: number;
+  /** How long a settled row is kept before it is pruned (RECORDING_RECONCILE_KEEP_MS). */
+  keepMs: number;
 }
 
 export interface ReconcilerDeps {
@@ -35,6 +37,10 @@ export interface ReconcilerDeps {
 
 /** Calls claimed per round; a full batch starts the next round at once. */
 const CLAIM_BATCH = 16;
+/** Settled rows deleted per statement: short transactions, however many have piled up. */
+const PRUNE_BATCH = 500;
+/** Most time between two prunes: the table never holds much more than the rows kept. */
+const PRUNE_EVERY_MAX_MS = 10 * 60_000;
 /** Statuses after which Twilio will never produce (another) file for a recording. */
 const FINAL_WITHOUT_FILE = new Set(['absent', 'failed', 'deleted']);
 
@@ -81,9 +87,18 @@ export class RecordingReconciler {
     return Math.max(30_000, 4 * this.deps.settings.requestTimeoutMs);
   }
 
+  private get pruneEveryMs(): number {
+    return Math.min(PRUNE_EVERY_MAX_MS, this.deps.settings.keepMs);
+  }
+
   private async run(): Promise<void> {
     const signal = this.stopping.signal;
+    let prunedAt = -Infinity;
     while (!signal.aborted) {
+      if (performance.now() - prunedAt >= this.pruneEveryMs) {
+        prunedAt = performance.now();
+        await this.prune();
+      }
       let claimed = 0;
       try {
         const due = await this.deps.repository.claimDue(this.owner, this.leaseMs, CLAIM_BATCH);
@@ -98,6 +113,23 @@ export class RecordingReconciler {
       }
       if (claimed < CLAIM_BATCH) await sleep(this.pollMs, undefined, { signal }).catch(() => undefined);
     }
+  }
+
+  /** Deletes the rows settled longer ago than `keepMs`, a batch at a time; a failure waits for the next prune. */
+  private async prune(): Promise<void> {
+    const { repository, settings, logger, metrics } = this.deps;
+    let total = 0;
+    try {
+      for (;;) {
+        const deleted = await repository.pruneSettled(settings.keepMs, PRUNE_BATCH);
+        total += deleted;
+        metrics.reconcilePruned.inc(deleted);
+        if (deleted < PRUNE_BATCH || this.stopping.signal.aborted) break;
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'pruning settled reconciliations failed');
+    }
+    if (total > 0) logger.info({ pruned: total }, 'settled reconciliations pruned');
   }
 
   private async reconcile(call: DueCall): Promise<void> {

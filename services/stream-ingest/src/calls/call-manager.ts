@@ -10,6 +10,8 @@ export interface CallManagerOptions {
   maxAdoptionsPerSweep?: number;
   /** How often a sweep also retries parts set aside as unreadable. Default 60 s. */
   partRecoveryIntervalMs?: number;
+  /** How long a set-aside part is retried before it is given up on (INGEST_PART_RECOVERY_GIVE_UP_MS). */
+  partRecoveryGiveUpMs: number;
 }
 
 /**
@@ -120,7 +122,7 @@ export class CallManager {
     ) {
       this.lastPartRecovery = Date.now();
       // Not awaited: rewriting a long call's WAVs must not hold up the adoption of orphaned calls.
-      this.recovering = recoverUnreadableParts(this.deps, this.claims)
+      this.recovering = recoverUnreadableParts(this.deps, this.claims, this.options.partRecoveryGiveUpMs)
         .catch((error: unknown) => this.log.error({ err: error }, 'recovering set-aside parts failed'))
         .finally(() => (this.recovering = undefined));
     }

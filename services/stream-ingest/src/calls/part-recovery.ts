@@ -11,9 +11,28 @@ import type { OwnedCallDeps } from './owned-call.js';
  * The later pass over parts finalize set aside as unreadable, for finalized calls (their parts are kept while
  * any is pending). A part that reads now goes back under its key, the call's WAVs are written again from all its
  * parts (the same deterministic merge), recorded, and announced with a second `audio-stored`. One replica at a
- * time per call: it holds the call's claim meanwhile.
+ * time per call: it holds the call's claim meanwhile. A part still unreadable `giveUpMs` after it was set aside is
+ * given up on first: no longer retried, its aside object and the call's parts left for an operator.
  */
-export async function recoverUnreadableParts(deps: OwnedCallDeps, claims: CallClaims): Promise<void> {
+export async function recoverUnreadableParts(
+  deps: OwnedCallDeps,
+  claims: CallClaims,
+  giveUpMs: number,
+): Promise<void> {
+  for (const part of await deps.repo.abandonUnreadableParts(giveUpMs)) {
+    deps.metrics.framesAbandoned.inc({ speaker: part.speaker }, part.frames);
+    // Keys name the call, the speaker and the span: no personal data.
+    deps.logger.warn(
+      {
+        callSid: part.callSid,
+        speaker: part.speaker,
+        partKey: part.partKey,
+        asideKey: part.asideKey,
+        frames: part.frames,
+      },
+      'set-aside part still unreadable: no longer retried, its frames stay lost (the aside object is kept)',
+    );
+  }
   const byCall = new Map<string, UnreadablePartRow[]>();
   for (const part of await deps.repo.unreadableParts()) {
     byCall.set(part.callSid, [...(byCall.get(part.callSid) ?? []), part]);

@@ -90,8 +90,9 @@ export class CallsRepo {
   }
 
   /**
-   * A phone number arrives as a keyed hash and its last two digits only (the gateway never publishes it in clear):
-   * it is stored so; a party given in clear (the agent's `client:` identity) is stored as given.
+   * A phone number arrives as a keyed hash and its last two digits only (the gateway never publishes it in clear
+   * on `calls.v1`): it is stored so; a party given in clear (the agent's `client:` identity) is stored as given. An
+   * empty party leaves the column alone: its clear form may have come first, from `parties.v1` (`callParties`).
    */
   async callStarted(e: {
     callSid: string;
@@ -109,8 +110,9 @@ export class CallsRepo {
       `INSERT INTO calls (call_sid, account_sid, direction, agent_party, technician_party, started_at,
          agent_number_hash, agent_number_last2, technician_number_hash, technician_number_last2)
        VALUES ($1, $2, $3, NULLIF($4, ''), NULLIF($5, ''), $6, $7, $8, $9, $10)
-       ON CONFLICT (call_sid) DO UPDATE SET account_sid = $2, direction = $3, agent_party = NULLIF($4, ''),
-         technician_party = NULLIF($5, ''), started_at = $6, agent_number_hash = $7, agent_number_last2 = $8,
+       ON CONFLICT (call_sid) DO UPDATE SET account_sid = $2, direction = $3,
+         agent_party = COALESCE(NULLIF($4, ''), calls.agent_party),
+         technician_party = COALESCE(NULLIF($5, ''), calls.technician_party), started_at = $6, agent_number_hash = $7, agent_number_last2 = $8,
          technician_number_hash = $9, technician_number_last2 = $10, updated_at = now()`,
       [
         e.callSid,
@@ -124,6 +126,21 @@ export class CallsRepo {
         e.toNumber?.hash ?? null,
         e.toNumber?.last2 ?? null,
       ],
+    );
+  }
+
+  /**
+   * The parties as given, in clear: published on the internal `parties.v1` only where the operator keeps numbers
+   * (STORE_CALLER_NUMBERS). Either this or the call's start may come first; both upsert.
+   */
+  async callParties(e: { callSid: string; from: string; to: string }): Promise<void> {
+    // The agent calls out from the browser (From) to the technician's number (To), as in callStarted.
+    await this.query(
+      'store call parties',
+      `INSERT INTO calls (call_sid, agent_party, technician_party) VALUES ($1, NULLIF($2, ''), NULLIF($3, ''))
+       ON CONFLICT (call_sid) DO UPDATE SET agent_party = NULLIF($2, ''), technician_party = NULLIF($3, ''),
+         updated_at = now()`,
+      [e.callSid, e.from, e.to],
     );
   }
 
@@ -247,29 +264,37 @@ export class CallsRepo {
     return rows.length === 1;
   }
 
-  /** Parts set aside and not recovered yet, of finalized calls (or of one call). */
+  /**
+   * Gives up on set-aside parts still unreadable `olderThanMs` after they were set aside; returns them. Each is
+   * returned once, to the one replica whose update took it, however many run this at once.
+   */
+  async abandonUnreadableParts(olderThanMs: number): Promise<UnreadablePartRow[]> {
+    const { rows } = await this.query<RawUnreadablePart>(
+      'abandon unreadable parts',
+      `UPDATE call_unreadable_parts SET abandoned_at = now()
+       WHERE recovered_at IS NULL AND abandoned_at IS NULL
+         AND set_aside_at < now() - $1 * interval '1 millisecond'
+       RETURNING call_sid, part_key, speaker, aside_key, frames`,
+      [olderThanMs],
+    );
+    return rows.map(toUnreadablePart);
+  }
+
+  /**
+   * Parts set aside and not recovered: of one call (abandoned ones included: the call's parts are kept while
+   * any is there), or of every finalized call, for the sweep to retry (abandoned ones left out).
+   */
   async unreadableParts(callSid?: string): Promise<UnreadablePartRow[]> {
-    const { rows } = await this.query<{
-      call_sid: string;
-      part_key: string;
-      speaker: string;
-      aside_key: string;
-      frames: number;
-    }>(
+    const { rows } = await this.query<RawUnreadablePart>(
       'list unreadable parts',
       `SELECT p.call_sid, p.part_key, p.speaker, p.aside_key, p.frames
        FROM call_unreadable_parts p JOIN calls c USING (call_sid)
-       WHERE p.recovered_at IS NULL AND ($1::text IS NULL AND c.ingest_state = 'finalized' OR p.call_sid = $1)
+       WHERE p.recovered_at IS NULL
+         AND ($1::text IS NULL AND c.ingest_state = 'finalized' AND p.abandoned_at IS NULL OR p.call_sid = $1)
        ORDER BY p.call_sid, p.part_key`,
       [callSid ?? null],
     );
-    return rows.map((r) => ({
-      callSid: r.call_sid,
-      partKey: r.part_key,
-      speaker: r.speaker,
-      asideKey: r.aside_key,
-      frames: r.frames,
-    }));
+    return rows.map(toUnreadablePart);
   }
 
   /** Records a published live final, unless a later one of the speaker is recorded already. */
@@ -367,3 +392,19 @@ async function saveFiles(client: PoolClient, callSid: string, wavs: CallWavs): P
     }
   }
 }
+
+interface RawUnreadablePart {
+  call_sid: string;
+  part_key: string;
+  speaker: string;
+  aside_key: string;
+  frames: number;
+}
+
+const toUnreadablePart = (r: RawUnreadablePart): UnreadablePartRow => ({
+  callSid: r.call_sid,
+  partKey: r.part_key,
+  speaker: r.speaker,
+  asideKey: r.aside_key,
+  frames: r.frames,
+});

@@ -109,4 +109,12 @@ export const MIGRATIONS = [
         ADD COLUMN IF NOT EXISTS technician_number_last2 text;
     `,
   },
+  {
+    id: '006-unreadable-part-abandoned',
+    sql: `
+      -- A set-aside part still unreadable after INGEST_PART_RECOVERY_GIVE_UP_MS is no longer retried: the sweep
+      -- gives up on it (abandoned_at), leaving its aside object and the call's parts for an operator.
+      ALTER TABLE call_unreadable_parts ADD COLUMN IF NOT EXISTS abandoned_at timestamptz;
+    `,
+  },
 ] as const;

@@ -35,6 +35,8 @@ export interface InProcessOptions {
   sweepIntervalMs?: number;
   lifecycleMaxDeliver?: number;
   partRecoveryIntervalMs?: number;
+  /** INGEST_PART_RECOVERY_GIVE_UP_MS (default 7 days). */
+  partRecoveryGiveUpMs?: number;
   /** NATS_STREAM_REPLICAS of the environment's streams. */
   streamReplicas?: number;
 }
@@ -77,6 +79,7 @@ export async function startInProcess(
     sweepIntervalMs: options.sweepIntervalMs ?? 200,
     lifecycleMaxDeliver: options.lifecycleMaxDeliver ?? 50,
     partRecoveryIntervalMs: options.partRecoveryIntervalMs,
+    partRecoveryGiveUpMs: options.partRecoveryGiveUpMs ?? 7 * 24 * 3_600_000,
     isNatsConnected: () => !nc.isClosed(),
     streamReplicas: options.streamReplicas ?? 1,
   });

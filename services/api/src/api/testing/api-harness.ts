@@ -89,7 +89,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   const nc = await connect({ servers: natsUrlForTests() });
   const jsm = await jetstreamManager(nc);
   const subjects = new Subjects(options.subjectPrefix ?? uniqueName('api'));
-  const families = ['calls', 'recordings', 'transcripts', 'deadletter'] as const;
+  const families = ['calls', 'recordings', 'transcripts', 'parties', 'deadletter'] as const;
   await provisionStreams(jsm, subjects, [...families], logger);
   const js = jetstream(nc);
 

@@ -7,6 +7,7 @@ import {
   type Subjects,
   type TranscriptEvent,
 } from '@calltx/events';
+import { internalEvents } from '@calltx/events/internal';
 import { publishEvent } from '@calltx/nats';
 
 /**
@@ -99,6 +100,20 @@ export async function seedCall({ js, subjects, settled }: Seeder, call: SeedCall
       call.durationMs,
     );
   }
+  await settled();
+}
+
+/** The parties in clear, as the gateway publishes them on parties.v1 with STORE_CALLER_NUMBERS. */
+export async function seedParties(
+  { js, subjects, settled }: Seeder,
+  parties: { callSid: string; at: string; from: string; to: string },
+): Promise<void> {
+  await publishEvent(
+    js,
+    subjects.parties(parties.callSid),
+    internalEvents.callParties(parties),
+    msgId(`${parties.callSid}:parties`),
+  );
   await settled();
 }
 
