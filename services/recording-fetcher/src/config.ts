@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  AUDIO_REDACTION_VARIABLES,
   booleanFlag,
   ConfigError,
   loadConfig,
@@ -79,6 +80,7 @@ export const FETCHER_VARIABLES = {
     positiveInt(0, 3_600_000),
     'How long after RECORDING_RECONCILE_AFTER_MS the fetcher keeps asking (with backoff) while Twilio still lists the recording as processing, or not at all; then the call is recorded as recording-missing, counted and logged.',
   ),
+  ...AUDIO_REDACTION_VARIABLES,
 };
 
 export type FetcherConfig = Config<typeof FETCHER_VARIABLES>;

@@ -35,6 +35,12 @@ export function createFetcherMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
       registers,
     }),
+    redactedObjects: new Counter({
+      name: 'calltx_recording_fetcher_redacted_objects_total',
+      help: 'Stored recording objects rewritten with redacted spans covered (AUDIO_REDACT), by role.',
+      labelNames: ['role'] as const,
+      registers,
+    }),
     inFlight: new Gauge({
       name: 'calltx_recording_fetcher_in_flight',
       help: 'Recordings being fetched now.',

@@ -73,7 +73,12 @@ describe('stream audio redaction', () => {
   }
 
   /** Exactly zero inside the spans, bit-identical outside; returns the samples zeroed that held speech. */
-  function expectCovered(actual: Int16Array, unredacted: Int16Array, rate: number, spans: TranscriptRedaction[]) {
+  function expectCovered(
+    actual: Int16Array,
+    unredacted: Int16Array,
+    rate: number,
+    spans: TranscriptRedaction[],
+  ) {
     expect(actual.length).toBe(unredacted.length);
     const inSpan = new Uint8Array(actual.length);
     for (const { startMs, endMs } of spans) {
@@ -110,8 +115,12 @@ describe('stream audio redaction', () => {
   }
 
   it('silences spans that arrive before the WAVs and after, only there, and purges the call’s media', async () => {
-    const agentSpeech = speechMulaw('My card number is four five three nine, one four eight eight, zero three four three.');
-    const techSpeech = speechMulaw('Thanks. And my phone is four one five, five five five, zero one three two.');
+    const agentSpeech = speechMulaw(
+      'My card number is four five three nine, one four eight eight, zero three four three.',
+    );
+    const techSpeech = speechMulaw(
+      'Thanks. And my phone is four one five, five five five, zero one three two.',
+    );
     const call = new SyntheticCall(env.js, env.subjects);
     await call.start();
     const silence = (fromMs: number, ms: number) =>
@@ -135,11 +144,16 @@ describe('stream audio redaction', () => {
     ];
     await publishFinal(call, 'inbound', 'live', agentSpans);
     await publishFinal(call, 'outbound', 'recording', [{ kind: 'phone', startMs: 1_500, endMs: 2_500 }]);
-    await eventually(async () => expect((await env.repo.redactions(call.callSid)).get('agent')).toHaveLength(2));
+    await eventually(async () =>
+      expect((await env.repo.redactions(call.callSid)).get('agent')).toHaveLength(2),
+    );
     expect((await env.repo.redactions(call.callSid)).get('technician')).toBeUndefined();
 
     await call.stop();
-    await eventually(async () => expect((await env.repo.get(call.callSid))?.ingestState).toBe('finalized'), 30_000);
+    await eventually(
+      async () => expect((await env.repo.get(call.callSid))?.ingestState).toBe('finalized'),
+      30_000,
+    );
     await expectSpeakerFiles(call, 'inbound', agentSpans);
     await expectSpeakerFiles(call, 'outbound', []);
 

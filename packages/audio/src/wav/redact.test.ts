@@ -22,7 +22,19 @@ function speechWav(name: string, text: string, rate: number, channels: number): 
   const out = join(workDir, `${name}.wav`);
   execFileSync('espeak-ng', ['-w', raw, text]);
   const remix = channels === 2 ? ['remix', '1', '1v0.5'] : [];
-  execFileSync('sox', [raw, '-r', String(rate), '-c', String(channels), '-b', '16', '-e', 'signed-integer', out, ...remix]);
+  execFileSync('sox', [
+    raw,
+    '-r',
+    String(rate),
+    '-c',
+    String(channels),
+    '-b',
+    '16',
+    '-e',
+    'signed-integer',
+    out,
+    ...remix,
+  ]);
   return readFileSync(out);
 }
 
@@ -43,7 +55,9 @@ async function redact(wav: Buffer, redaction: WavRedaction, cuts: number[]): Pro
 function expectRedacted(original: Buffer, redacted: Buffer, redaction: WavRedaction): number {
   const info = parseWavHeader(original);
   expect(redacted.length).toBe(original.length);
-  expect(Buffer.compare(redacted.subarray(0, info.dataOffset), original.subarray(0, info.dataOffset))).toBe(0);
+  expect(Buffer.compare(redacted.subarray(0, info.dataOffset), original.subarray(0, info.dataOffset))).toBe(
+    0,
+  );
   const frames = info.dataBytes / info.blockAlign;
   let covered = 0;
   for (let frame = 0; frame < frames; frame++) {
@@ -54,7 +68,8 @@ function expectRedacted(original: Buffer, redacted: Buffer, redaction: WavRedact
         return frame >= start && frame < end && (span.channel === undefined || span.channel === c);
       });
       const want = inSpan ? redactedSample(redaction.fill, frame, info.sampleRate) : original.readInt16LE(at);
-      if (redacted.readInt16LE(at) !== want) throw new Error(`frame ${frame} channel ${c}: ${redacted.readInt16LE(at)}, want ${want}`);
+      if (redacted.readInt16LE(at) !== want)
+        throw new Error(`frame ${frame} channel ${c}: ${redacted.readInt16LE(at)}, want ${want}`);
       if (inSpan) covered += 1;
     }
   }
@@ -62,8 +77,18 @@ function expectRedacted(original: Buffer, redacted: Buffer, redaction: WavRedact
 }
 
 describe('redactWav', () => {
-  const mono8k = speechWav('mono8k', 'My card number is four five three nine, one four eight eight.', 8000, 1);
-  const stereo = speechWav('stereo', 'Call me back on four one five, five five five, oh one three two.', 8000, 2);
+  const mono8k = speechWav(
+    'mono8k',
+    'My card number is four five three nine, one four eight eight.',
+    8000,
+    1,
+  );
+  const stereo = speechWav(
+    'stereo',
+    'Call me back on four one five, five five five, oh one three two.',
+    8000,
+    2,
+  );
 
   it('silences exactly the span of a speech WAV and leaves every other byte as it was, however it is chunked', async () => {
     const redaction: WavRedaction = { fill: 'silence', spans: [{ startMs: 1_203, endMs: 2_417 }] };
@@ -92,7 +117,9 @@ describe('redactWav', () => {
     expect(Buffer.compare(twice, once)).toBe(0);
     expectRedacted(mono8k, once, redaction);
     const info = parseWavHeader(once);
-    const peak = Math.max(...Array.from({ length: 800 }, (_, i) => once.readInt16LE(info.dataOffset + 2 * (4_000 + i))));
+    const peak = Math.max(
+      ...Array.from({ length: 800 }, (_, i) => once.readInt16LE(info.dataOffset + 2 * (4_000 + i))),
+    );
     expect(peak).toBe(REDACTION_TONE_PEAK);
   });
 
@@ -104,8 +131,8 @@ describe('redactWav', () => {
 
   it('refuses what is not 16-bit PCM', async () => {
     const header = wavHeader({ sampleRate: 8000, channels: 1, bitsPerSample: 8, dataBytes: 100 });
-    await expect(redact(Buffer.concat([header, Buffer.alloc(100)]), { fill: 'silence', spans: [] }, [])).rejects.toThrow(
-      /16-bit PCM/,
-    );
+    await expect(
+      redact(Buffer.concat([header, Buffer.alloc(100)]), { fill: 'silence', spans: [] }, []),
+    ).rejects.toThrow(/16-bit PCM/);
   });
 });

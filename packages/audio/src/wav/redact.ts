@@ -58,12 +58,17 @@ export async function* redactWav(
   const iterator = source[Symbol.asyncIterator]();
   while (!info) {
     const next = await iterator.next();
-    if (next.done) throw new WavFormatError('truncated', `WAV ended after ${head.length} bytes, inside its header`);
+    if (next.done)
+      throw new WavFormatError('truncated', `WAV ended after ${head.length} bytes, inside its header`);
     head = Buffer.concat([head, next.value]);
     try {
       info = parseWavHeader(head);
     } catch (error) {
-      if (!(error instanceof WavFormatError) || error.problem !== 'truncated' || head.length > MAX_HEADER_BYTES)
+      if (
+        !(error instanceof WavFormatError) ||
+        error.problem !== 'truncated' ||
+        head.length > MAX_HEADER_BYTES
+      )
         throw error;
     }
   }
