@@ -4,7 +4,8 @@ import { WAV_HEADER_BYTES, parseWavHeader } from '@calltx/audio';
 import { transcriptEvents, type TranscriptRedaction, type Track } from '@calltx/events';
 import { publishEvent } from '@calltx/nats';
 import { FRAME_BYTES } from './frames/frame.js';
-import { wavKey } from './spool/object-keys.js';
+import { partKey, unreadablePartKey, wavKey } from './spool/object-keys.js';
+import { encodePart } from './spool/part-format.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from './testing/environment.js';
 import { startInProcess, type InProcessIngest } from './testing/in-process.js';
 import { framesOf, speechMulaw } from './testing/speech-audio.js';
@@ -24,6 +25,7 @@ describe('stream audio redaction', () => {
     ingest = await startInProcess(env, {
       timing: { idleFinalizeMs: 3_000, endedGraceMs: 1_000 },
       audioRedaction: { fill: 'silence' },
+      partRecoveryIntervalMs: 500,
     });
   });
 
@@ -177,5 +179,45 @@ describe('stream audio redaction', () => {
     await expectSpeakerFiles(call, 'inbound', agentSpans);
     expect(Buffer.compare(await env.store.getBuffer(wavKey(call.callSid, 'agent', 8000)), agent8k)).toBe(0);
     expect(await ingest.metric('calltx_ingest_redacted_files_total', { sample_rate: '8000' })).toBe(2);
+  });
+  it('covers the spans again when the WAVs are written anew from a recovered part', async () => {
+    const call = new SyntheticCall(env.js, env.subjects);
+    await call.start();
+    await call.stream(0, 2_000, 5);
+    // An empty object under the name of a part of the agent's 2.00–2.98 s (an upload killed midway).
+    const lost = call.framesAt(
+      'inbound',
+      Array.from({ length: 50 }, (_, i) => 2_000 + 20 * i),
+    );
+    const key = partKey(call.callSid, 'agent', 2_000, 2_980);
+    await env.store.putObject(key, Buffer.alloc(0));
+    await call.stream(3_000, 5_000, 5, ['inbound']);
+    await call.stream(2_000, 5_000, 5, ['outbound']);
+    const spans = [{ kind: 'card', startMs: 1_517, endMs: 2_503 }];
+    await publishFinal(call, 'inbound', 'live', spans);
+    await call.stop();
+    await eventually(
+      async () => expect((await env.repo.get(call.callSid))?.ingestState).toBe('finalized'),
+      30_000,
+    );
+    await expectSpeakerFiles(call, 'inbound', spans);
+
+    // The part reads again: the WAVs are written from all the parts, then covered again before re-announcing.
+    await env.store.putObject(
+      unreadablePartKey(call.callSid, 'agent', key),
+      encodePart(
+        lost.map((f) => ({ timestampMs: f.timestampMs, payload: Buffer.from(f.payload, 'base64') })),
+      ),
+    );
+    for (const f of lost) call.frames.inbound.set(f.timestampMs, Buffer.from(f.payload, 'base64'));
+    await eventually(
+      async () =>
+        expect(await ingest.metric('calltx_ingest_recovered_part_frames_total', { speaker: 'agent' })).toBe(
+          50,
+        ),
+      30_000,
+    );
+    await expectSpeakerFiles(call, 'inbound', spans);
+    await expectSpeakerFiles(call, 'outbound', []);
   });
 });
