@@ -8,6 +8,7 @@ import { transcriptEvents, type TranscriptRedaction } from '@calltx/events';
 import { publishEvent } from '@calltx/nats';
 import { sha256 } from '../testing/audio.js';
 import {
+  countBySubject,
   eventually,
   lastMessage,
   sid,
@@ -208,5 +209,25 @@ describe.each(['silence', 'tone'] as const)('recording audio redaction (%s)', (f
     );
     await check(techSpans);
     expect(Buffer.compare(await stack.store.getBuffer(`${base}/agent.wav`), agentFile)).toBe(0);
+  });
+});
+
+describe('a recording final that names no recording', () => {
+  it('is dead-lettered rather than taken for a recording it is not', async () => {
+    const stack = await startStack();
+    const fetcher = await startFetcher(stack, { AUDIO_REDACT: 'true' });
+    stacks.push({ stack, fetcher });
+    const callSid = sid('CA');
+    // A recording final whose segment id starts with the CallSid: its recording (and time base) is unknown.
+    await publishFinal(stack, callSid, 'agent', 'recording', callSid, [
+      { kind: 'card', startMs: 100, endMs: 900 },
+    ]);
+    await eventually(async () =>
+      expect(
+        await countBySubject(stack, 'deadletter', stack.subjects.deadLetter(callSid, 'transcripts')),
+      ).toEqual({ [stack.subjects.deadLetter(callSid, 'transcripts')]: 1 }),
+    );
+    const { rows } = await stack.pool.query('SELECT * FROM recording_audio_redactions');
+    expect(rows).toEqual([]);
   });
 });
