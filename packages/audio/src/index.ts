@@ -24,3 +24,15 @@ export {
 } from './wav/header.js';
 export { pcm16leBytes } from './wav/pcm-bytes.js';
 export { StereoSplitter } from './wav/stereo-splitter.js';
+export {
+  REDACTION_TONE_HZ,
+  REDACTION_TONE_PEAK,
+  redactStoredWav,
+  redactWav,
+  redactedSample,
+  spanFrames,
+  type RedactionFill,
+  type RedactionSpan,
+  type RewritableStore,
+  type WavRedaction,
+} from './wav/redact.js';

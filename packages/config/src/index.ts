@@ -13,3 +13,4 @@ export {
 } from './variables.js';
 export { loadConfig, asRead } from './load.js';
 export { CALLER_NUMBER_VARIABLES } from './caller-numbers.js';
+export { AUDIO_REDACTION_VARIABLES } from './audio-redaction.js';

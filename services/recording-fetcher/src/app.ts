@@ -2,7 +2,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { RetryPolicy } from '@calltx/retry';
-import { CallEvent, RecordingEvent, type Subjects } from '@calltx/events';
+import { CallEvent, RecordingEvent, TranscriptEvent, type Subjects } from '@calltx/events';
 import { consumerMetrics, ensureDurableConsumer, runConsumer, type RunningConsumer } from '@calltx/nats';
 import { createObjectStore, objectStoreConfig, type ObjectStore } from '@calltx/storage';
 import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
@@ -12,6 +12,7 @@ import { RecordingsRepository } from './db/recordings-repository.js';
 import { createFetcherMetrics, type FetcherMetrics } from './metrics.js';
 import { RecordingProcessor } from './processing/recording-processor.js';
 import { RecordingReconciler } from './processing/recording-reconciler.js';
+import { recordingRedactionHandler, type AudioRedaction } from './redaction/recording-redaction.js';
 import { TwilioRecordingApi } from './twilio/recording-api.js';
 import { RedirectPolicy } from './twilio/redirect-policy.js';
 
@@ -27,6 +28,8 @@ export const UPLOAD_AHEAD_BYTES = 256 * 1024;
 export const CONSUMER_NAME = 'recording-fetcher';
 /** Its consumer of `calls.v1.*.ended`, which tells the reconciler which calls to check. */
 export const ENDED_CALLS_CONSUMER_NAME = 'recording-fetcher-ended-calls';
+/** Its consumer of the public transcript finals (AUDIO_REDACT): the recording finals' redacted spans. */
+export const REDACTIONS_CONSUMER_NAME = 'recording-fetcher-redactions';
 /** Redeliveries of one callback before JetStream gives up (infrastructure outages are retried with backoff up to 30 s). */
 const MAX_DELIVER = 100;
 /** Longest wait between two downloads of a recording, or two checks of a call at Twilio. */
@@ -79,6 +82,9 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
     config.TWILIO_AUTH_TOKEN,
   );
   const speakers = config.RECORDING_CHANNEL_SPEAKERS;
+  const audioRedaction: AudioRedaction | undefined = config.AUDIO_REDACT
+    ? { fill: config.AUDIO_REDACT_FILL }
+    : undefined;
   // The fetcher's one retry curve: downloads within a delivery, and the reconciler's checks at Twilio.
   const fetchRetry: RetryPolicy = {
     attempts: config.RECORDING_FETCH_ATTEMPTS,
@@ -108,6 +114,7 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
     logger,
     metrics,
     signal: shutdown.signal,
+    audioRedaction,
   });
 
   const reconciler = new RecordingReconciler({
@@ -142,6 +149,7 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
   const consumed = consumerMetrics(registry);
   let consumer: RunningConsumer | undefined;
   let endedCalls: RunningConsumer | undefined;
+  let redactions: RunningConsumer | undefined;
   return {
     http,
     metrics,
@@ -196,11 +204,49 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
         logger,
         metrics: consumed,
       });
+      if (audioRedaction) {
+        const transcripts = subjects.streamName('transcripts');
+        await ensureDurableConsumer(
+          jsm,
+          {
+            stream: transcripts,
+            name: REDACTIONS_CONSUMER_NAME,
+            filterSubject: subjects.allTranscripts('final'),
+            ackWaitMs: config.RECORDING_ACK_WAIT_MS,
+            maxDeliver: MAX_DELIVER,
+            maxAckPending: 256,
+          },
+          logger,
+        );
+        redactions = await runConsumer({
+          js,
+          subjects,
+          stream: transcripts,
+          consumer: REDACTIONS_CONSUMER_NAME,
+          maxDeliver: MAX_DELIVER,
+          schema: TranscriptEvent,
+          handle: recordingRedactionHandler({
+            store,
+            repository,
+            metrics,
+            logger,
+            audioRedaction,
+            leaseMs: config.RECORDING_ACK_WAIT_MS,
+          }),
+          logger,
+          metrics: consumed,
+        });
+      }
       reconciler.start();
     },
     async stop(waitMs) {
       if (!consumer) return;
-      const stopped = Promise.all([consumer.stop(), endedCalls?.stop(), reconciler.stop()]);
+      const stopped = Promise.all([
+        consumer.stop(),
+        endedCalls?.stop(),
+        redactions?.stop(),
+        reconciler.stop(),
+      ]);
       const timer = setTimeout(() => shutdown.abort(), waitMs);
       await stopped;
       clearTimeout(timer);

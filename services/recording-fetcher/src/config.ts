@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  AUDIO_REDACTION_VARIABLES,
   booleanFlag,
   ConfigError,
   loadConfig,
@@ -83,6 +84,7 @@ export const FETCHER_VARIABLES = {
     positiveInt(1_000, 30 * 24 * 3_600_000),
     'How long a call stays in recording_reconcile once its reconciliation has ended (stored, recovered, twilio-final or recording-missing); older rows are deleted, from every replica safely. Calls still waiting are never pruned.',
   ),
+  ...AUDIO_REDACTION_VARIABLES,
 };
 
 export type FetcherConfig = Config<typeof FETCHER_VARIABLES>;

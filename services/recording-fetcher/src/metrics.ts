@@ -40,6 +40,12 @@ export function createFetcherMetrics(registry: Registry) {
       help: 'Settled rows of recording_reconcile deleted once older than RECORDING_RECONCILE_KEEP_MS.',
       registers,
     }),
+    redactedObjects: new Counter({
+      name: 'calltx_recording_fetcher_redacted_objects_total',
+      help: 'Stored recording objects rewritten with redacted spans covered (AUDIO_REDACT), by role.',
+      labelNames: ['role'] as const,
+      registers,
+    }),
     inFlight: new Gauge({
       name: 'calltx_recording_fetcher_in_flight',
       help: 'Recordings being fetched now.',

@@ -1,6 +1,6 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
-import { CallEvent, type Subjects } from '@calltx/events';
+import { CallEvent, TranscriptEvent, type Subjects } from '@calltx/events';
 import { CallParties } from '@calltx/events/internal';
 import { consumerMetrics, ensureDurableConsumer, runConsumer, type RunningConsumer } from '@calltx/nats';
 import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
@@ -15,11 +15,15 @@ import type { IngestConfig } from './config.js';
 import { CallsRepo } from './db/calls-repo.js';
 import { speechPublisher, type SegmenterLike } from './live/speech-publisher.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
+import { redactionHandler, type AudioRedaction } from './redaction/stream-redaction.js';
 
 /** The durable consumer on CALLS that every replica shares. */
 export const LIFECYCLE_CONSUMER = 'stream-ingest';
 /** The durable consumer on PARTIES (numbers in clear, only with the gateway's STORE_CALLER_NUMBERS). */
 export const PARTIES_CONSUMER = 'stream-ingest-parties';
+
+/** Its durable consumer of the public transcript finals (AUDIO_REDACT): their redacted spans. */
+export const REDACTIONS_CONSUMER = 'stream-ingest-redactions';
 
 export interface StreamIngestDeps {
   js: JetStreamClient;
@@ -43,6 +47,8 @@ export interface StreamIngestDeps {
   isNatsConnected: () => boolean;
   /** NATS_STREAM_REPLICAS: per-call consumers keep their state in memory when the streams are replicated. */
   streamReplicas: number;
+  /** AUDIO_REDACT on (undefined: off): stream WAVs get the live finals' redacted spans covered. */
+  audioRedaction?: AudioRedaction;
 }
 
 export interface StreamIngest {
@@ -111,6 +117,7 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
       speechSinks,
       timing: deps.timing,
       replicated: deps.streamReplicas > 1,
+      audioRedaction: deps.audioRedaction,
     },
     claims,
     {
@@ -133,6 +140,7 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
   const consumed = consumerMetrics(registry);
   let lifecycle: RunningConsumer | undefined;
   let parties: RunningConsumer | undefined;
+  let redactions: RunningConsumer | undefined;
 
   return {
     http,
@@ -187,10 +195,44 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
         logger,
         metrics: consumed,
       });
+      if (deps.audioRedaction) {
+        const transcripts = subjects.streamName('transcripts');
+        await ensureDurableConsumer(
+          jsm,
+          {
+            stream: transcripts,
+            name: REDACTIONS_CONSUMER,
+            filterSubject: subjects.allTranscripts('final'),
+            ackWaitMs: 60_000,
+            maxDeliver: deps.lifecycleMaxDeliver,
+            maxAckPending: 1_000,
+          },
+          logger,
+        );
+        redactions = await runConsumer({
+          js,
+          subjects,
+          stream: transcripts,
+          consumer: REDACTIONS_CONSUMER,
+          maxDeliver: deps.lifecycleMaxDeliver,
+          schema: TranscriptEvent,
+          handle: redactionHandler({
+            store,
+            repo,
+            metrics,
+            logger,
+            claims,
+            audioRedaction: deps.audioRedaction,
+          }),
+          logger,
+          metrics: consumed,
+          concurrency: 4,
+        });
+      }
       manager.start();
     },
     async stopIntake() {
-      await Promise.all([lifecycle?.stop(), parties?.stop()]);
+      await Promise.all([lifecycle?.stop(), parties?.stop(), redactions?.stop()]);
     },
     releaseCalls: () => manager.stop(),
   };

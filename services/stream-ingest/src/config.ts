@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, loadConfig, variable, type Config } from '@calltx/config';
+import { AUDIO_REDACTION_VARIABLES, ConfigError, loadConfig, variable, type Config } from '@calltx/config';
 import { DATABASE_VARIABLES } from '@calltx/db';
 import { DEAD_LETTER_VARIABLES, NATS_VARIABLES } from '@calltx/nats';
 import { RUNTIME_VARIABLES } from '@calltx/runtime';
@@ -11,6 +11,7 @@ export const INGEST_VARIABLES = {
   ...STORAGE_VARIABLES,
   ...RUNTIME_VARIABLES,
   ...DEAD_LETTER_VARIABLES,
+  ...AUDIO_REDACTION_VARIABLES,
   STREAM_IDLE_FINALIZE_MS: variable(
     z.coerce.number().int().min(1_000).default(60_000),
     'stream-ingest: a call whose media has been silent this long without a stream stop is finalized (its WAVs written).',

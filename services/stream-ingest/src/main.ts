@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     name: SERVICE,
     logger,
     subjects,
-    families: ['calls', 'media', 'audio', 'parties', 'deadletter'],
+    families: ['calls', 'media', 'audio', 'parties', 'transcripts', 'deadletter'],
     replicas: config.NATS_STREAM_REPLICAS,
   });
   const claims = await CallClaims.open({
@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     lifecycleMaxDeliver: config.DEADLETTER_MAX_DELIVER,
     isNatsConnected: nats.isConnected,
     streamReplicas: config.NATS_STREAM_REPLICAS,
+    ...(config.AUDIO_REDACT ? { audioRedaction: { fill: config.AUDIO_REDACT_FILL } } : {}),
   });
   await ingest.start();
   const port = await ingest.http.listen(config.PORT);

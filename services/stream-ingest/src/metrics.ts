@@ -84,6 +84,12 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['speaker'] as const,
       registers,
     }),
+    redactedFiles: new Counter({
+      name: 'calltx_ingest_redacted_files_total',
+      help: 'Stream WAVs rewritten with redacted spans covered (AUDIO_REDACT), by sample rate.',
+      labelNames: ['sample_rate'] as const,
+      registers,
+    }),
     claimsLost: new Counter({
       name: 'calltx_ingest_claims_lost_total',
       help: 'Calls this replica stopped processing because its claim lapsed.',

@@ -72,6 +72,24 @@ export const RECORDING_MIGRATIONS = [
         WHERE state <> 'waiting';
     `,
   },
+  {
+    // Spans of recording finals the transcriber redacted (AUDIO_REDACT), in recording time (ms from the first
+    // sample of the recording's files). Only ever added: an object whose redactions_applied equals the count of
+    // spans it covers holds every one of them (0 whenever it is stored anew).
+    id: '005-recording-audio-redactions',
+    sql: `
+      CREATE TABLE IF NOT EXISTS recording_audio_redactions (
+        recording_sid text NOT NULL CHECK (recording_sid ~ '^RE[0-9a-fA-F]{32}$'),
+        speaker text NOT NULL,
+        start_ms integer NOT NULL,
+        end_ms integer NOT NULL,
+        kind text NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (recording_sid, speaker, start_ms, end_ms)
+      );
+      ALTER TABLE recording_objects ADD COLUMN IF NOT EXISTS redactions_applied integer NOT NULL DEFAULT 0;
+    `,
+  },
 ] as const;
 
 export const MIGRATIONS_TABLE = 'recording_fetcher_migrations';

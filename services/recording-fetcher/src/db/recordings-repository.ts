@@ -32,6 +32,13 @@ export interface RecordingRow {
   objects: RecordingObjectRow[];
 }
 
+/** A redacted span of a recording final, in recording time. */
+export interface AudioRedactionSpan {
+  kind: string;
+  startMs: number;
+  endMs: number;
+}
+
 export interface CallbackFacts {
   recordingSid: string;
   callSid: string;
@@ -218,6 +225,75 @@ export class RecordingsRepository {
     const result = await this.pool.query(
       `UPDATE recordings SET events_published_at = now(), updated_at = now() WHERE recording_sid = $1 AND ${HELD_BY_2}`,
       [recordingSid, owner],
+    );
+    fenced(result, recordingSid);
+  }
+
+  /** Records a recording final's redacted spans (a repeat changes nothing). */
+  async addRedactions(
+    recordingSid: string,
+    speaker: string,
+    spans: readonly AudioRedactionSpan[],
+  ): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO recording_audio_redactions (recording_sid, speaker, start_ms, end_ms, kind)
+       SELECT $1, $2, s.start_ms, s.end_ms, s.kind
+         FROM unnest($3::int[], $4::int[], $5::text[]) AS s (start_ms, end_ms, kind)
+       ON CONFLICT DO NOTHING`,
+      [
+        recordingSid,
+        speaker,
+        spans.map((s) => s.startMs),
+        spans.map((s) => s.endMs),
+        spans.map((s) => s.kind),
+      ],
+    );
+  }
+
+  /** Every redacted span of the recording, by speaker. */
+  async redactions(recordingSid: string): Promise<Map<string, AudioRedactionSpan[]>> {
+    const { rows } = await this.pool.query<{
+      speaker: string;
+      start_ms: number;
+      end_ms: number;
+      kind: string;
+    }>(
+      `SELECT speaker, start_ms, end_ms, kind FROM recording_audio_redactions WHERE recording_sid = $1
+       ORDER BY speaker, start_ms, end_ms`,
+      [recordingSid],
+    );
+    const bySpeaker = new Map<string, AudioRedactionSpan[]>();
+    for (const r of rows) {
+      bySpeaker.set(r.speaker, [
+        ...(bySpeaker.get(r.speaker) ?? []),
+        { kind: r.kind, startMs: r.start_ms, endMs: r.end_ms },
+      ]);
+    }
+    return bySpeaker;
+  }
+
+  /** Per object role, the spans its stored content covers. */
+  async redactionsApplied(recordingSid: string): Promise<Map<string, number>> {
+    const { rows } = await this.pool.query<{ role: string; redactions_applied: number }>(
+      'SELECT role, redactions_applied FROM recording_objects WHERE recording_sid = $1',
+      [recordingSid],
+    );
+    return new Map(rows.map((r) => [r.role, r.redactions_applied]));
+  }
+
+  /** Records an object rewritten with `applied` spans covered (fenced by the lease). */
+  async objectRedacted(
+    recordingSid: string,
+    owner: string,
+    role: string,
+    rewritten: { bytes: number; sha256: string },
+    applied: number,
+  ): Promise<void> {
+    const result = await this.pool.query(
+      `UPDATE recording_objects SET bytes = $4, sha256 = $5, redactions_applied = $6
+        WHERE recording_sid = $1 AND role = $3
+          AND EXISTS (SELECT 1 FROM recordings WHERE recording_sid = $1 AND ${HELD_BY_2})`,
+      [recordingSid, owner, role, rewritten.bytes, rewritten.sha256, applied],
     );
     fenced(result, recordingSid);
   }

@@ -19,6 +19,7 @@ import type { FetcherMetrics } from '../metrics.js';
 import { deleteRecordingAtTwilio } from '../twilio/delete-recording.js';
 import type { TwilioRecordingApi } from '../twilio/recording-api.js';
 import type { RedirectPolicy } from '../twilio/redirect-policy.js';
+import { applyRecordingRedactions, type AudioRedaction } from '../redaction/recording-redaction.js';
 
 type StatusCallback = Extract<RecordingEvent, { type: 'recording.status.v1' }>;
 
@@ -45,6 +46,8 @@ export interface ProcessorDeps {
   metrics: FetcherMetrics;
   /** Aborted on shutdown: work in flight is abandoned (and redelivered elsewhere). */
   signal: AbortSignal;
+  /** AUDIO_REDACT on (undefined: off): stored objects get the recording finals' redacted spans covered. */
+  audioRedaction?: AudioRedaction | undefined;
 }
 
 /** Where a recording's objects live: derived from the SIDs only, so every retry writes the same keys. */
@@ -241,9 +244,21 @@ export class RecordingProcessor {
   }
 
   /** Steps after `stored`, each skipped once recorded: events, then (optionally) deletion at Twilio. */
-  private async finish(row: RecordingRow, owner: string, signal: AbortSignal): Promise<void> {
-    const { repository, settings, js, subjects, api, logger } = this.deps;
+  private async finish(stored: RecordingRow, owner: string, signal: AbortSignal): Promise<void> {
+    const { repository, settings, js, subjects, api, logger, audioRedaction } = this.deps;
     if (signal.aborted) throw whyStopped(signal);
+    let row = stored;
+    if (audioRedaction) {
+      // Spans recorded before the objects were (re)stored: normally none, since recording transcripts are made
+      // from these files, but a fetch repeated after a failure stores them anew.
+      const rewritten = await applyRecordingRedactions(
+        { ...this.deps, audioRedaction },
+        row.recordingSid,
+        owner,
+        signal,
+      );
+      if (rewritten > 0) row = (await repository.get(row.recordingSid)) ?? row;
+    }
     if (!row.eventsPublishedAt) {
       const at = (row.storedAt ?? new Date()).toISOString();
       const durationMs = row.durationMs ?? 0;

@@ -112,3 +112,18 @@ export async function deleteMediaConsumers(
     }
   }
 }
+
+/**
+ * Removes the call's frames from MEDIA (AUDIO_REDACT): once its WAVs are written they are the only copy left, so
+ * the unredacted audio does not outlive them there for the stream's 3 days.
+ */
+export async function purgeCallMedia(
+  jsm: JetStreamManager,
+  subjects: Subjects,
+  callSid: string,
+): Promise<number> {
+  const { purged } = await jsm.streams.purge(subjects.streamName('media'), {
+    filter: subjects.all('media', callSid),
+  });
+  return purged;
+}

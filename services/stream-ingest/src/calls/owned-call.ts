@@ -14,7 +14,13 @@ import { resumeLivePath, type LiveResumeSettings } from '../live/resume.js';
 import type { SpeechSinkFactory } from '../live/speech-sink.js';
 import type { IngestMetrics, RejectReason } from '../metrics.js';
 import { TrackSpool } from '../spool/track-spool.js';
-import { deleteMediaConsumers, mediaConsumerDrained, openMediaConsumer } from './media-consumer.js';
+import { applyStreamRedactions, type AudioRedaction } from '../redaction/stream-redaction.js';
+import {
+  deleteMediaConsumers,
+  mediaConsumerDrained,
+  openMediaConsumer,
+  purgeCallMedia,
+} from './media-consumer.js';
 
 export interface CallTiming {
   partFlushMs: number;
@@ -45,6 +51,8 @@ export interface OwnedCallDeps {
   timing: CallTiming;
   /** NATS_STREAM_REPLICAS > 1. */
   replicated: boolean;
+  /** AUDIO_REDACT on: the WAVs get the live finals' redacted spans, and the call's MEDIA messages are purged. */
+  audioRedaction?: AudioRedaction | undefined;
 }
 
 export type FinalizeTrigger = 'stopped' | 'ended' | 'idle';
@@ -396,6 +404,9 @@ export class OwnedCall {
 
   private async announceAndClean(): Promise<void> {
     const { jsm, subjects, repo, store } = this.deps;
+    // Spans that arrived while the call was live (and after a crash, any not applied yet): before the
+    // announcement, so it carries the hashes of the redacted files.
+    await applyStreamRedactions({ ...this.deps, logger: this.log }, this.callSid, () => this.claim.isHeld());
     const files = await announceAudioStored(this.deps, this.callSid, `${this.callSid}:audio-stored`, () =>
       this.claim.isHeld(),
     );
@@ -410,12 +421,18 @@ export class OwnedCall {
     if (!this.claim.isHeld()) return;
     const generation = Math.max(this.consumer?.generation ?? 0, this.row.mediaConsumerGeneration);
     await deleteMediaConsumers(jsm, subjects, this.callSid, generation);
+    if (this.deps.audioRedaction) {
+      const purged = await purgeCallMedia(jsm, subjects, this.callSid);
+      this.log.info({ purged }, 'call media purged');
+    }
     // Parts set aside as unreadable may become readable: the WAVs are then written again from all the parts.
     if ((await repo.unreadableParts(this.callSid)).length === 0) {
       for (const speaker of new Set(files.map((f) => f.speaker))) {
         for (const part of await listParts(store, this.callSid, speaker)) await store.remove(part.key);
       }
     }
+    // Spans that landed during the linger: their handlers found the call held and retry, but need not wait.
+    await applyStreamRedactions({ ...this.deps, logger: this.log }, this.callSid, () => this.claim.isHeld());
     await repo.markFinalized(this.callSid);
     this.log.info('call finalized');
     await this.claim.release();

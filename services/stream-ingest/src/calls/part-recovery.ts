@@ -5,6 +5,7 @@ import { announceAudioStored } from '../finalize/announce.js';
 import { announcedEnds, listParts, writeCallWavs } from '../finalize/call-wavs.js';
 import { setAsideUnreadable } from '../finalize/unreadable-parts.js';
 import { PartFormatError, decodePart } from '../spool/part-format.js';
+import { applyStreamRedactions } from '../redaction/stream-redaction.js';
 import type { OwnedCallDeps } from './owned-call.js';
 
 /**
@@ -86,6 +87,8 @@ async function recoverCall(
     wavs,
     readable.map((part) => part.partKey),
   );
+  // Written anew from the parts: the redacted spans are covered again before anything announces the files.
+  await applyStreamRedactions(deps, callSid, () => claim.isHeld());
   for (const part of readable) {
     await store.remove(part.asideKey);
     metrics.framesRecovered.inc({ speaker: part.speaker }, part.frames);

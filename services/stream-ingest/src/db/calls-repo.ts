@@ -29,6 +29,15 @@ export interface StreamFileRow {
   durationMs: number;
   sha256: string;
   gapFilledMs: number;
+  /** Redaction spans of the speaker covered in the stored content. */
+  redactionsApplied: number;
+}
+
+/** A redacted span of a live final, in call time. */
+export interface AudioRedactionSpan {
+  kind: string;
+  startMs: number;
+  endMs: number;
 }
 
 const CALL_COLUMNS = `call_sid, ingest_state, tracks, speakers, stream_stopped_at, ended_at, frames_expected, frames_lost, last_timestamp_ms, media_consumer_generation`;
@@ -349,9 +358,10 @@ export class CallsRepo {
       duration_ms: number;
       sha256: string;
       gap_filled_ms: number;
+      redactions_applied: number;
     }>(
       'list stream files',
-      `SELECT speaker, sample_rate, object_key, bytes, duration_ms, sha256, gap_filled_ms
+      `SELECT speaker, sample_rate, object_key, bytes, duration_ms, sha256, gap_filled_ms, redactions_applied
        FROM call_stream_files WHERE call_sid = $1 ORDER BY speaker, sample_rate`,
       [callSid],
     );
@@ -363,7 +373,52 @@ export class CallsRepo {
       durationMs: r.duration_ms,
       sha256: r.sha256,
       gapFilledMs: r.gap_filled_ms,
+      redactionsApplied: r.redactions_applied,
     }));
+  }
+
+  /** Records a live final's redacted spans (a repeat changes nothing). */
+  async addRedactions(callSid: string, speaker: string, spans: readonly AudioRedactionSpan[]): Promise<void> {
+    await this.query(
+      'record audio redactions',
+      `INSERT INTO call_audio_redactions (call_sid, speaker, start_ms, end_ms, kind)
+       SELECT $1, $2, s.start_ms, s.end_ms, s.kind
+         FROM unnest($3::int[], $4::int[], $5::text[]) AS s (start_ms, end_ms, kind)
+       ON CONFLICT DO NOTHING`,
+      [callSid, speaker, spans.map((s) => s.startMs), spans.map((s) => s.endMs), spans.map((s) => s.kind)],
+    );
+  }
+
+  /** Every redacted span of the call, by speaker. */
+  async redactions(callSid: string): Promise<Map<string, AudioRedactionSpan[]>> {
+    const { rows } = await this.query<{ speaker: string; start_ms: number; end_ms: number; kind: string }>(
+      'read audio redactions',
+      `SELECT speaker, start_ms, end_ms, kind FROM call_audio_redactions WHERE call_sid = $1
+       ORDER BY speaker, start_ms, end_ms`,
+      [callSid],
+    );
+    const bySpeaker = new Map<string, AudioRedactionSpan[]>();
+    for (const r of rows) {
+      const spans = bySpeaker.get(r.speaker) ?? [];
+      spans.push({ kind: r.kind, startMs: r.start_ms, endMs: r.end_ms });
+      bySpeaker.set(r.speaker, spans);
+    }
+    return bySpeaker;
+  }
+
+  /** Records a stream WAV rewritten with `applied` spans covered. */
+  async fileRedacted(
+    callSid: string,
+    file: Pick<StreamFileRow, 'speaker' | 'sampleRate'>,
+    rewritten: { bytes: number; sha256: string },
+    applied: number,
+  ): Promise<void> {
+    await this.query(
+      'record redacted stream file',
+      `UPDATE call_stream_files SET bytes = $4, sha256 = $5, redactions_applied = $6
+       WHERE call_sid = $1 AND speaker = $2 AND sample_rate = $3`,
+      [callSid, file.speaker, file.sampleRate, rewritten.bytes, rewritten.sha256, applied],
+    );
   }
 }
 
@@ -376,7 +431,7 @@ async function saveFiles(client: PoolClient, callSid: string, wavs: CallWavs): P
         `INSERT INTO call_stream_files (call_sid, speaker, sample_rate, object_key, bytes, duration_ms, sha256, gap_filled_ms, frames)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (call_sid, speaker, sample_rate) DO UPDATE SET object_key = $4, bytes = $5, duration_ms = $6,
-           sha256 = $7, gap_filled_ms = $8, frames = $9, stored_at = now()`,
+           sha256 = $7, gap_filled_ms = $8, frames = $9, redactions_applied = 0, stored_at = now()`,
         [
           callSid,
           s.speaker,

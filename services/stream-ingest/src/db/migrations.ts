@@ -117,4 +117,22 @@ export const MIGRATIONS = [
       ALTER TABLE call_unreadable_parts ADD COLUMN IF NOT EXISTS abandoned_at timestamptz;
     `,
   },
+  {
+    id: '007-stream-audio-redactions',
+    sql: `
+      -- Spans of live finals the transcriber redacted (AUDIO_REDACT), in call time (the stream WAVs' time base).
+      -- Only ever added: a file whose redactions_applied equals its speaker's count holds every one of them.
+      CREATE TABLE IF NOT EXISTS call_audio_redactions (
+        call_sid     text NOT NULL,
+        speaker      text NOT NULL,
+        start_ms     integer NOT NULL,
+        end_ms       integer NOT NULL,
+        kind         text NOT NULL,
+        received_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (call_sid, speaker, start_ms, end_ms)
+      );
+      -- Spans of the speaker covered in the stored content (0 whenever it is written anew from the parts).
+      ALTER TABLE call_stream_files ADD COLUMN IF NOT EXISTS redactions_applied integer NOT NULL DEFAULT 0;
+    `,
+  },
 ] as const;

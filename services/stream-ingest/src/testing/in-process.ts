@@ -6,6 +6,7 @@ import { CallClaims } from '../claims/index.js';
 import { createLogger, createMetricsRegistry, type Logger } from '@calltx/runtime';
 import { createStreamIngest, timingFromConfig, type StreamIngest } from '../app.js';
 import type { CallTiming } from '../calls/owned-call.js';
+import type { AudioRedaction } from '../redaction/stream-redaction.js';
 import { SERVICE, type TestEnvironment } from './environment.js';
 
 import { LogCapture } from '@calltx/devstack';
@@ -39,6 +40,8 @@ export interface InProcessOptions {
   partRecoveryGiveUpMs?: number;
   /** NATS_STREAM_REPLICAS of the environment's streams. */
   streamReplicas?: number;
+  /** AUDIO_REDACT on, with this fill. */
+  audioRedaction?: AudioRedaction;
 }
 
 /** The service's app (createStreamIngest) in this process, with its own NATS connection, on a test environment. */
@@ -82,6 +85,7 @@ export async function startInProcess(
     partRecoveryGiveUpMs: options.partRecoveryGiveUpMs ?? 7 * 24 * 3_600_000,
     isNatsConnected: () => !nc.isClosed(),
     streamReplicas: options.streamReplicas ?? 1,
+    ...(options.audioRedaction ? { audioRedaction: options.audioRedaction } : {}),
   });
   await ingest.start();
   let stopping: Promise<void> | undefined;
