@@ -15,9 +15,11 @@ export {
   type MediaBatch,
   type MediaFramesV2,
 } from './media.js';
-export { SpeechSegment, TranscriptionJob } from './speech.js';
+export { ErasureDone, ErasureRequested, SpeechSegment, TranscriptionJob } from './speech.js';
 
 export const internalEvents = {
   speechSegment: eventFactory(speech.SpeechSegment),
   transcriptionJob: eventFactory(speech.TranscriptionJob),
+  erasureRequested: eventFactory(speech.ErasureRequested),
+  erasureDone: eventFactory(speech.ErasureDone),
 };
