@@ -31,3 +31,4 @@ export {
   type ReplayOptions,
 } from './dead-letters.js';
 export { JETSTREAM_RETRY } from './retry-policy.js';
+export { followErasedCalls, startErasureConsumer, type ErasureConsumerOptions } from './erasure-consumer.js';
