@@ -1,7 +1,13 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import { CallEvent, type Subjects } from '@calltx/events';
-import { consumerMetrics, ensureDurableConsumer, runConsumer, type RunningConsumer } from '@calltx/nats';
+import {
+  consumerMetrics,
+  ensureDurableConsumer,
+  runConsumer,
+  startErasureConsumer,
+  type RunningConsumer,
+} from '@calltx/nats';
 import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
 import { type CallClaims } from './claims/index.js';
 import { type ObjectStore } from '@calltx/storage';
@@ -12,6 +18,7 @@ import { lifecycleHandler } from './calls/lifecycle.js';
 import type { CallTiming } from './calls/owned-call.js';
 import type { IngestConfig } from './config.js';
 import { CallsRepo } from './db/calls-repo.js';
+import { CallErasure } from './erasure/call-erasure.js';
 import { speechPublisher, type SegmenterLike } from './live/speech-publisher.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 
@@ -86,6 +93,7 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
   const { js, jsm, subjects, store, pool, claims, logger, registry } = deps;
   const metrics = createIngestMetrics(registry);
   const repo = new CallsRepo(pool);
+  const erasure = new CallErasure(pool, repo, store);
   const speechSinks = speechPublisher({
     js,
     subjects,
@@ -122,6 +130,7 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
     },
   });
   let lifecycle: RunningConsumer | undefined;
+  let erasures: RunningConsumer | undefined;
 
   return {
     http,
@@ -148,15 +157,25 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
         consumer: LIFECYCLE_CONSUMER,
         maxDeliver: deps.lifecycleMaxDeliver,
         schema: CallEvent,
-        handle: lifecycleHandler(repo, manager, logger),
+        handle: lifecycleHandler(repo, manager, logger, (callSid) => erasure.isErased(callSid)),
         logger,
         metrics: consumerMetrics(registry),
         concurrency: 4,
       });
+      erasures = await startErasureConsumer({
+        js,
+        jsm,
+        subjects,
+        service: 'stream-ingest',
+        erase: (callSid) => erasure.erase(callSid),
+        logger,
+        registry,
+        maxDeliver: deps.lifecycleMaxDeliver,
+      });
       manager.start();
     },
     async stopIntake() {
-      await lifecycle?.stop();
+      await Promise.all([lifecycle?.stop(), erasures?.stop()]);
     },
     releaseCalls: () => manager.stop(),
   };

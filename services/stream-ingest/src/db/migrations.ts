@@ -109,4 +109,11 @@ export const MIGRATIONS = [
         ADD COLUMN IF NOT EXISTS technician_number_last2 text;
     `,
   },
+  {
+    id: '006-erased-calls',
+    sql: `
+      -- Tombstones of erased calls (the CallSid only): later events of the call are ignored.
+      CREATE TABLE IF NOT EXISTS ingest_erased_calls (call_sid text PRIMARY KEY);
+    `,
+  },
 ] as const;
