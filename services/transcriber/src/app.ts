@@ -3,7 +3,13 @@ import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { SpeechSegment, TranscriptionJob } from '@calltx/events/internal';
 import { createServiceHttp, type Logger, type ReadinessCheck, type ServiceHttp } from '@calltx/runtime';
-import { ensureDurableConsumer, runConsumer, type RunningConsumer } from '@calltx/nats';
+import {
+  ensureDurableConsumer,
+  followErasedCalls,
+  runConsumer,
+  startErasureConsumer,
+  type RunningConsumer,
+} from '@calltx/nats';
 import { type ObjectStore } from '@calltx/storage';
 import { CallStarted, type Subjects } from '@calltx/events';
 import { CallSettings } from './calls/call-settings.js';
@@ -11,6 +17,7 @@ import { CallSettingsStore } from './calls/settings-store.js';
 import { threadsPerInference, type TranscriberConfig } from './config.js';
 import { CONSUMER_NAMES, consumerSpecs, type ConsumerKind } from './consumers.js';
 import { TranscriptStore } from './db/transcript-store.js';
+import { CallErasure } from './erasure/call-erasure.js';
 import { ModelLoader, type LoadedModels, type ModelStatus } from './engine/model-loader.js';
 import { handleFinal, handlePartial, type LiveDeps } from './live/segment-handler.js';
 import { PartialGate } from './live/partial-gate.js';
@@ -53,6 +60,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
   const metrics = createTranscriberMetrics(deps.registry);
   const store = new TranscriptStore(deps.pool);
   const callSettingsStore = new CallSettingsStore(deps.pool);
+  const erasure = new CallErasure(deps.pool);
   const slots = new WorkSlots(config.TRANSCRIBER_CONCURRENCY);
   const gate = new PartialGate(config.PARTIAL_MAX_AGE_MS);
   const specs = consumerSpecs(subjects, config.TRANSCRIBER_ACK_WAIT_MS, config.DEADLETTER_MAX_DELIVER);
@@ -98,6 +106,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
       logger,
       metrics,
     });
+    erasure.onForget((callSid) => settings.forget(callSid));
     const live: LiveDeps = {
       recognizer: loaded.recognizer,
       settings,
@@ -118,7 +127,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
         maxDeliver: specs.final.maxDeliver,
         schema: SpeechSegment,
         capacity: 2 * concurrency,
-        handle: (segment) => handleFinal(live, segment),
+        handle: (segment) => erasure.unlessErased(segment.callSid, () => handleFinal(live, segment)),
       }),
       new Puller({
         ...common,
@@ -128,7 +137,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
         schema: SpeechSegment,
         // Enough held partials to notice superseded ones while finals run.
         capacity: 4 * concurrency,
-        handle: (segment) => handlePartial(live, segment),
+        handle: (segment) => erasure.unlessErased(segment.callSid, () => handlePartial(live, segment)),
       }),
       new Puller({
         ...common,
@@ -139,7 +148,9 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
         // One job at a time: its steps already fill idle slots, and held jobs would wait for nothing.
         capacity: 1,
         handle: (job, msg) =>
-          handleRecordingJob({ ...live, vad: loaded.vad, objects: deps.objects }, job, msg),
+          erasure.unlessErased(job.callSid, () =>
+            handleRecordingJob({ ...live, vad: loaded.vad, objects: deps.objects }, job, msg),
+          ),
       }),
     );
     for (const puller of pullers) puller.start();
@@ -159,13 +170,32 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
       maxDeliver: specs.calls.maxDeliver,
       schema: CallStarted,
       handle: (event) =>
-        callSettingsStore.record({
-          callSid: event.callSid,
-          language: event.language ?? null,
-          hints: event.hints ?? null,
-          startedAt: event.at,
-        }),
+        erasure.unlessErased(event.callSid, () =>
+          callSettingsStore.record({
+            callSid: event.callSid,
+            language: event.language ?? null,
+            hints: event.hints ?? null,
+            startedAt: event.at,
+          }),
+        ),
     });
+  };
+
+  // The call's transcripts and settings go; every replica forgets it from its caches on call.erased.v1.
+  let erasures: RunningConsumer | undefined;
+  let erased: { stop(): Promise<void> } | undefined;
+  const consumeErasures = async () => {
+    erasures = await startErasureConsumer({
+      js,
+      jsm,
+      subjects,
+      service: 'transcriber',
+      erase: (callSid) => erasure.erase(callSid),
+      logger,
+      registry: deps.registry,
+      maxDeliver: config.DEADLETTER_MAX_DELIVER,
+    });
+    erased = await followErasedCalls(js, subjects, (callSid) => erasure.forget(callSid), logger);
   };
 
   let lagTimer: NodeJS.Timeout | undefined;
@@ -195,6 +225,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
     async start() {
       for (const spec of Object.values(specs)) await ensureDurableConsumer(jsm, spec, logger);
       await consumeCallStarts();
+      await consumeErasures();
       let polling = false;
       lagTimer = setInterval(() => {
         if (polling) return;
@@ -213,7 +244,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
       loader.stop();
       clearInterval(lagTimer);
       for (const puller of pullers) puller.halt();
-      const callsStopped = callsConsumer?.stop();
+      const callsStopped = Promise.all([callsConsumer?.stop(), erasures?.stop(), erased?.stop()]);
       // Messages waiting for a slot go back to the queue at once; inferences running finish.
       slots.close();
       const settled = Promise.all([loading, callsStopped, ...pullers.map((puller) => puller.settled())]);
