@@ -64,6 +64,11 @@ export const RECORDING_MIGRATIONS = [
       CREATE INDEX IF NOT EXISTS recording_reconcile_due_idx ON recording_reconcile (due_at) WHERE state = 'waiting';
     `,
   },
+  {
+    // Tombstones of erased calls (the CallSid only): a late callback or reconcile of the call is ignored.
+    id: '004-erased-calls',
+    sql: `CREATE TABLE IF NOT EXISTS fetcher_erased_calls (call_sid text PRIMARY KEY);`,
+  },
 ] as const;
 
 export const MIGRATIONS_TABLE = 'recording_fetcher_migrations';

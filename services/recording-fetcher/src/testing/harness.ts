@@ -17,7 +17,7 @@ export { LogCapture, eventually };
 
 export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 export const AUTH_TOKEN = 'test-auth-token-0123456789abcdef';
-export const FAMILIES: Family[] = ['calls', 'recordings', 'transcribe', 'deadletter'];
+export const FAMILIES: Family[] = ['calls', 'recordings', 'transcribe', 'deadletter', 'erasure'];
 
 export const sid = (prefix: 'CA' | 'RE') => `${prefix}${randomBytes(16).toString('hex')}`;
 
