@@ -22,37 +22,43 @@ export interface ErasureRouteDeps {
 export function erasureRouter({ calls, coordinator, trail, logger }: ErasureRouteDeps): Router {
   const router = Router();
   const { repository } = coordinator;
-  router.delete('/calls/:callSid', trail.as('call.erase'), requireScopes('calls:delete'), async (req, res) => {
-    const callSid = String(req.params.callSid);
-    if (!CALL_SID_PATTERN.test(callSid)) throw invalidRequest('callSid must be CA followed by 32 hex digits');
-    let attempt: ErasureAttempt | null;
-    const known = await repository.get(callSid);
-    if (known) {
-      attempt = known.state === 'erased' ? null : await repository.again(callSid);
-    } else {
-      const [call, segments, recordings] = await Promise.all([
-        calls.get(callSid),
-        calls.segments(callSid),
-        calls.recordings(callSid),
-      ]);
-      if (!call && segments.length === 0 && recordings.length === 0)
-        throw new ApiError(404, 'not_found', 'no such call');
-      // The services would write more of it after the erasure: erase a call once it is over.
-      if (call && call.state !== 'ended') throw new ApiError(409, 'conflict', 'the call has not ended yet');
-      attempt = await repository.request(callSid, principalOf(res).subject);
-    }
-    if (attempt) {
-      try {
-        await coordinator.publishRequest(attempt);
-      } catch (error) {
-        // The request is recorded: the sweeper asks again after ERASURE_RESUME_AFTER_SECONDS.
-        logger.warn({ err: error, callSid }, 'erasure request not published yet, the sweeper will');
+  router.delete(
+    '/calls/:callSid',
+    trail.as('call.erase'),
+    requireScopes('calls:delete'),
+    async (req, res) => {
+      const callSid = String(req.params.callSid);
+      if (!CALL_SID_PATTERN.test(callSid))
+        throw invalidRequest('callSid must be CA followed by 32 hex digits');
+      let attempt: ErasureAttempt | null;
+      const known = await repository.get(callSid);
+      if (known) {
+        attempt = known.state === 'erased' ? null : await repository.again(callSid);
+      } else {
+        const [call, segments, recordings] = await Promise.all([
+          calls.get(callSid),
+          calls.segments(callSid),
+          calls.recordings(callSid),
+        ]);
+        if (!call && segments.length === 0 && recordings.length === 0)
+          throw new ApiError(404, 'not_found', 'no such call');
+        // The services would write more of it after the erasure: erase a call once it is over.
+        if (call && call.state !== 'ended') throw new ApiError(409, 'conflict', 'the call has not ended yet');
+        attempt = await repository.request(callSid, principalOf(res).subject);
       }
-    }
-    const state = (await repository.get(callSid))?.state ?? 'requested';
-    auditAbout(res, { detail: { state } });
-    await recordAudit(req, res, 202);
-    res.status(202).json({ callSid, state });
-  });
+      if (attempt) {
+        try {
+          await coordinator.publishRequest(attempt);
+        } catch (error) {
+          // The request is recorded: the sweeper asks again after ERASURE_RESUME_AFTER_SECONDS.
+          logger.warn({ err: error, callSid }, 'erasure request not published yet, the sweeper will');
+        }
+      }
+      const state = (await repository.get(callSid))?.state ?? 'requested';
+      auditAbout(res, { detail: { state } });
+      await recordAudit(req, res, 202);
+      res.status(202).json({ callSid, state });
+    },
+  );
   return router;
 }

@@ -48,10 +48,15 @@ export class ErasureSweeper {
     const resumed = await repository.claimStale(this.settings.resumeAfterSeconds, BATCH);
     await this.publish(resumed);
     const expired =
-      this.settings.retentionDays > 0 ? await repository.requestExpired(this.settings.retentionDays, BATCH) : [];
+      this.settings.retentionDays > 0
+        ? await repository.requestExpired(this.settings.retentionDays, BATCH)
+        : [];
     await this.publish(expired);
     if (resumed.length > 0 || expired.length > 0)
-      this.logger.info({ resumed: resumed.length, expired: expired.length }, 'erasures requested by the sweeper');
+      this.logger.info(
+        { resumed: resumed.length, expired: expired.length },
+        'erasures requested by the sweeper',
+      );
     return { resumed: resumed.map((a) => a.callSid), expired: expired.map((a) => a.callSid) };
   }
 

@@ -46,7 +46,8 @@ export class CallErasure {
     const sids = new Set([...known.rows.map((r) => r.recording_sid), ...listed.map((r) => r.sid)]);
     // A 404 counts as deleted: a retry after a crash deletes what is left.
     for (const sid of sids) await deleteRecordingAtTwilio(this.api, sid, this.requestTimeoutMs);
-    for await (const object of this.store.list(recordingsPrefix(callSid))) await this.store.remove(object.key);
+    for await (const object of this.store.list(recordingsPrefix(callSid)))
+      await this.store.remove(object.key);
     // recording_objects go with their recordings (ON DELETE CASCADE).
     await this.query('erase recordings', 'DELETE FROM recordings WHERE call_sid = $1', [callSid]);
     await this.query('erase reconcile', 'DELETE FROM recording_reconcile WHERE call_sid = $1', [callSid]);

@@ -17,9 +17,11 @@ export class CallErasure {
 
   async erase(callSid: string): Promise<void> {
     // First, so that no replica adopts the call again while its data goes.
-    await this.query('record erased call', 'INSERT INTO ingest_erased_calls (call_sid) VALUES ($1) ON CONFLICT DO NOTHING', [
-      callSid,
-    ]);
+    await this.query(
+      'record erased call',
+      'INSERT INTO ingest_erased_calls (call_sid) VALUES ($1) ON CONFLICT DO NOTHING',
+      [callSid],
+    );
     const call = await this.repo.get(callSid);
     // Its owner is still writing parts or WAVs: erase once they are stored (the request comes back later).
     if (call && (call.ingestState === 'active' || call.ingestState === 'stored'))
