@@ -100,6 +100,7 @@ describe("the recording-fetcher's erasure", () => {
     );
     expect(await stack.objects(call.callSid)).toEqual([]);
     expect(await rowsOf(call.callSid)).toBe(0);
+    expect(stack.twilio.hasRecording(call.recordingSid)).toBe(false);
 
     // The other call is whole.
     expect(await stack.objects(other.callSid)).toHaveLength(3);

@@ -91,6 +91,9 @@ export class RecordingProcessor {
     };
     const context = { recordingSid: event.recordingSid, callSid: event.callSid };
     if (await this.deps.isErased(event.callSid)) {
+      // A recording finished after the erasure (the call's last seconds) is not kept at Twilio either.
+      if (event.status === 'completed')
+        await deleteRecordingAtTwilio(this.deps.api, event.recordingSid, settings.limits.timeoutMs);
       logger.info(context, 'callback of an erased call: ignored');
       return;
     }
