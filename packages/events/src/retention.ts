@@ -49,6 +49,6 @@ export const STREAM_POLICIES: Record<Family, FamilyPolicy> = {
     maxAgeMs: 30 * DAY,
     // The api's sweeper re-publishes a request under a new id (its attempt number), so an hour is enough.
     duplicateWindowMs: HOUR,
-    description: 'Internal: call erasure requests and each service\'s confirmation (CallSid only)',
+    description: "Internal: call erasure requests and each service's confirmation (CallSid only)",
   },
 };

@@ -79,7 +79,7 @@ const SUMMARIES: Record<string, string> = {
   'call.mark.v1': 'A media stream mark.',
   'call.ended.v1': 'The call ended (terminal call status).',
   'call.audio-stored.v1': 'The streamed audio of every speaker is stored as WAV files.',
-  'call.erased.v1': "The call was erased everywhere; forget it. Nothing of the call follows.",
+  'call.erased.v1': 'The call was erased everywhere; forget it. Nothing of the call follows.',
   'recording.status.v1':
     "Twilio's recording status callback; when the callback was lost, the same event as read back from Twilio's Recordings list (same Nats-Msg-Id).",
   'recording.stored.v1': 'The recording is archived: dual-channel file and one file per speaker.',

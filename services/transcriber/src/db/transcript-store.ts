@@ -160,9 +160,10 @@ export class TranscriptStore {
 
   private async erased(callSid: string): Promise<boolean> {
     try {
-      const { rowCount } = await this.pool.query('SELECT 1 FROM transcriber_erased_calls WHERE call_sid = $1', [
-        callSid,
-      ]);
+      const { rowCount } = await this.pool.query(
+        'SELECT 1 FROM transcriber_erased_calls WHERE call_sid = $1',
+        [callSid],
+      );
       return (rowCount ?? 0) > 0;
     } catch (error) {
       throw toDatabaseError('read erased call', error);
