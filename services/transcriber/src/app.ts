@@ -137,7 +137,9 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
         schema: SpeechSegment,
         // Enough held partials to notice superseded ones while finals run.
         capacity: 4 * concurrency,
-        handle: (segment) => erasure.unlessErased(segment.callSid, () => handlePartial(live, segment)),
+        // Not checked for erasure: a partial is never stored, and a lookup would age it past PARTIAL_MAX_AGE_MS
+        // under load; the call's segments are purged from AUDIO with the call.
+        handle: (segment) => handlePartial(live, segment),
       }),
       new Puller({
         ...common,
