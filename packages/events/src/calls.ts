@@ -122,6 +122,15 @@ export const AudioStored = z.object({
   gapFilledMs: z.record(speaker, z.number().int().min(0)),
 });
 
+/**
+ * The call was erased everywhere (added in 0.4.0): its objects, rows and stream messages are gone. Consumers forget
+ * the call too (caches, read models, copies). Nothing of the call is published after it.
+ */
+export const CallErased = z.object({
+  type: z.literal('call.erased.v1'),
+  ...base,
+});
+
 export const CallEvent = z.discriminatedUnion('type', [
   CallStarted,
   CallStatusChanged,
@@ -132,5 +141,6 @@ export const CallEvent = z.discriminatedUnion('type', [
   Dtmf,
   Mark,
   AudioStored,
+  CallErased,
 ]);
 export type CallEvent = z.infer<typeof CallEvent>;

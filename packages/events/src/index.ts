@@ -9,7 +9,7 @@ export { WHISPER_LANGUAGES } from './languages.js';
 export { STREAM_POLICIES, type FamilyPolicy } from './retention.js';
 export { encodeEvent, decodeEvent, eventFactory } from './codec.js';
 export * as schemas from './common.js';
-export { CallEvent, CallStarted, HINTS_MAX_LENGTH } from './calls.js';
+export { CallErased, CallEvent, CallStarted, HINTS_MAX_LENGTH } from './calls.js';
 export { PartyNumber, hashPhoneDigits, partyNumber, phoneDigits } from './caller-numbers.js';
 export { RecordingEvent, RecordingStatusChanged } from './recordings.js';
 export { TranscriptEvent, TranscriptRedaction, TranscriptSegment, TranscriptWord } from './transcripts.js';
@@ -24,6 +24,7 @@ export const callEvents = {
   dtmf: eventFactory(calls.Dtmf),
   mark: eventFactory(calls.Mark),
   audioStored: eventFactory(calls.AudioStored),
+  erased: eventFactory(calls.CallErased),
 };
 
 export const recordingEvents = {

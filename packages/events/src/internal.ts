@@ -16,11 +16,13 @@ export {
   type MediaBatch,
   type MediaFramesV2,
 } from './media.js';
-export { SpeechSegment, TranscriptionJob } from './speech.js';
+export { ErasureDone, ErasureRequested, SpeechSegment, TranscriptionJob } from './speech.js';
 export { CallParties } from './parties.js';
 
 export const internalEvents = {
   speechSegment: eventFactory(speech.SpeechSegment),
   transcriptionJob: eventFactory(speech.TranscriptionJob),
   callParties: eventFactory(parties.CallParties),
+  erasureRequested: eventFactory(speech.ErasureRequested),
+  erasureDone: eventFactory(speech.ErasureDone),
 };

@@ -51,4 +51,10 @@ export const STREAM_POLICIES: Record<Family, FamilyPolicy> = {
     duplicateWindowMs: HOUR,
     description: 'Messages consumers gave up on, with the reason (replay: pnpm deadletter:replay)',
   },
+  erasure: {
+    maxAgeMs: 30 * DAY,
+    // The api's sweeper re-publishes a request under a new id (its attempt number), so an hour is enough.
+    duplicateWindowMs: HOUR,
+    description: "Internal: call erasure requests and each service's confirmation (CallSid only)",
+  },
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ERASURE_SERVICES } from './subjects.js';
 import { callSid, isoTime, recordingSid, speaker, text } from './common.js';
 
 /**
@@ -34,3 +35,20 @@ export const TranscriptionJob = z.object({
   durationMs: z.number().int().min(0),
 });
 export type TranscriptionJob = z.infer<typeof TranscriptionJob>;
+
+/** Internal: erase one call everywhere (the api asks, on `DELETE /calls/{callSid}` or for retention). */
+export const ErasureRequested = z.object({
+  type: z.literal('erasure.requested.v1'),
+  callSid,
+  requestedAt: isoTime,
+});
+export type ErasureRequested = z.infer<typeof ErasureRequested>;
+
+/** Internal: one service holds nothing of the call any more (rows, objects), only its tombstone. */
+export const ErasureDone = z.object({
+  type: z.literal('erasure.done.v1'),
+  callSid,
+  service: z.enum(ERASURE_SERVICES),
+  at: isoTime,
+});
+export type ErasureDone = z.infer<typeof ErasureDone>;

@@ -14,6 +14,7 @@ export const CALL_EVENTS = [
   'mark',
   'ended',
   'audio-stored',
+  'erased',
 ] as const;
 export type CallEventName = (typeof CALL_EVENTS)[number];
 
@@ -41,6 +42,8 @@ export const FAMILIES = {
   parties: 'parties.v1',
   /** Messages a consumer gave up on (invalid, failed for good, or out of deliveries), kept for inspection and replay. */
   deadletter: 'deadletter.v1',
+  /** Internal: erasure of one call, asked of every service holding its data (`requested`), and their answers (`done.<service>`). */
+  erasure: 'erasure.v1',
 } as const;
 export type Family = keyof typeof FAMILIES;
 /** Families whose messages are consumed, and so may end as dead letters. */
@@ -48,6 +51,10 @@ export type SourceFamily = Exclude<Family, 'deadletter'>;
 const SOURCE_FAMILIES = (Object.keys(FAMILIES) as Family[]).filter(
   (family): family is SourceFamily => family !== 'deadletter',
 );
+
+/** The services that hold a call's data and confirm its erasure (`erasure.v1.<CallSid>.done.<service>`). */
+export const ERASURE_SERVICES = ['stream-ingest', 'transcriber', 'recording-fetcher'] as const;
+export type ErasureService = (typeof ERASURE_SERVICES)[number];
 
 export const CALL_SID_PATTERN = /^CA[0-9a-fA-F]{32}$/;
 const SPEAKER_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
@@ -60,7 +67,9 @@ export type ParsedSubject =
   | { family: 'audio'; callSid: string; speaker: string; kind: TranscriptKind }
   | { family: 'transcribe'; callSid: string; speaker: string }
   | { family: 'parties'; callSid: string }
-  | { family: 'deadletter'; callSid: string; source: SourceFamily };
+  | { family: 'deadletter'; callSid: string; source: SourceFamily }
+  | { family: 'erasure'; callSid: string; step: 'requested' }
+  | { family: 'erasure'; callSid: string; step: 'done'; service: ErasureService };
 
 function token(kind: string, value: string, valid: (value: string) => boolean): string {
   // Subject tokens come from the outside world (Twilio, configs): a '.', '*' or '>' would reroute messages.
@@ -160,6 +169,31 @@ export class Subjects {
     );
   }
 
+  /** The request to erase one call everywhere (published by the api). */
+  erasureRequested(callSid: string): string {
+    return this.join(FAMILIES.erasure, callSid_(callSid), 'requested');
+  }
+
+  /** A service's confirmation that it holds nothing of the call any more. */
+  erasureDone(callSid: string, service: ErasureService): string {
+    return this.join(
+      FAMILIES.erasure,
+      callSid_(callSid),
+      'done',
+      token('erasure service', service, oneOf(ERASURE_SERVICES)),
+    );
+  }
+
+  /** Wildcard over every call's erasure request (each service's consumer). */
+  allErasureRequests(): string {
+    return this.join(FAMILIES.erasure, '*', 'requested');
+  }
+
+  /** Wildcard over every service's confirmation for every call (the api's consumer). */
+  allErasureDone(): string {
+    return this.join(FAMILIES.erasure, '*', 'done', '*');
+  }
+
   /** Wildcard over a family, optionally narrowed to one call. */
   all(family: Family, callSid?: string): string {
     return callSid === undefined
@@ -211,6 +245,11 @@ export class Subjects {
       case 'deadletter':
         return b === undefined && a !== undefined && oneOf(SOURCE_FAMILIES)(a)
           ? { family: 'deadletter', callSid, source: a }
+          : null;
+      case 'erasure':
+        if (a === 'requested' && b === undefined) return { family: 'erasure', callSid, step: 'requested' };
+        return a === 'done' && b !== undefined && oneOf(ERASURE_SERVICES)(b)
+          ? { family: 'erasure', callSid, step: 'done', service: b }
           : null;
       default:
         return null;

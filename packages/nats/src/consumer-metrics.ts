@@ -6,7 +6,19 @@ export interface ConsumerMetrics {
   seconds: Histogram<'consumer'>;
 }
 
+const byRegistry = new WeakMap<Registry, ConsumerMetrics>();
+
+/** The consumer metrics of a registry: made once, shared by every consumer registering with it. */
 export function consumerMetrics(registry: Registry): ConsumerMetrics {
+  let metrics = byRegistry.get(registry);
+  if (!metrics) {
+    metrics = createConsumerMetrics(registry);
+    byRegistry.set(registry, metrics);
+  }
+  return metrics;
+}
+
+function createConsumerMetrics(registry: Registry): ConsumerMetrics {
   return {
     messages: new Counter({
       name: 'calltx_consumer_messages_total',

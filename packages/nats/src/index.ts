@@ -39,3 +39,4 @@ export {
   type StrandedMessagesOptions,
   type WorkQueueConsumer,
 } from './stranded.js';
+export { followErasedCalls, startErasureConsumer, type ErasureConsumerOptions } from './erasure-consumer.js';

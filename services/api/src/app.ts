@@ -8,6 +8,8 @@ import { type Subjects } from '@calltx/events';
 import type { ApiConfig } from './api/config.js';
 import { mountConsoleAndApi, type ConsoleAndApi } from './console/index.js';
 import { startReadModelFeed, type ReadModelFeed } from './read-model/consumers.js';
+import { ErasureCoordinator, startErasureFeed, type ErasureFeed } from './erasure/coordinator.js';
+import { ErasureSweeper } from './erasure/sweeper.js';
 
 export interface ApiServiceDeps {
   config: ApiConfig;
@@ -33,6 +35,8 @@ export interface ApiService {
   http: ServiceHttp;
   consoleAndApi: ConsoleAndApi;
   readModel: ReadModelFeed;
+  erasures: ErasureFeed;
+  sweeper: ErasureSweeper;
 }
 
 /** The read API and the agent console over the read model, which the public events keep up to date. */
@@ -45,7 +49,15 @@ export async function createApiService(deps: ApiServiceDeps): Promise<ApiService
       postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
     },
   });
+  const erasure = new ErasureCoordinator({
+    pool,
+    js: deps.js,
+    jsm: deps.jsm,
+    subjects: deps.subjects,
+    logger: deps.logger,
+  });
   const consoleAndApi = mountConsoleAndApi(http.app, {
+    erasure,
     config: deps.config,
     pool,
     objectStore: deps.objectStore,
@@ -65,5 +77,24 @@ export async function createApiService(deps: ApiServiceDeps): Promise<ApiService
     registry,
     maxDeliver: deps.maxDeliver,
   });
-  return { http, consoleAndApi, readModel };
+  const erasures = await startErasureFeed(erasure, {
+    pool,
+    js: deps.js,
+    jsm: deps.jsm,
+    subjects: deps.subjects,
+    logger: deps.logger,
+    registry,
+    maxDeliver: deps.maxDeliver,
+  });
+  const sweeper = new ErasureSweeper(
+    erasure,
+    {
+      retentionDays: deps.config.RETENTION_DAYS,
+      resumeAfterSeconds: deps.config.ERASURE_RESUME_AFTER_SECONDS,
+      intervalMs: deps.config.ERASURE_SWEEP_INTERVAL_SECONDS * 1000,
+    },
+    deps.logger,
+  );
+  sweeper.start();
+  return { http, consoleAndApi, readModel, erasures, sweeper };
 }

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   await provisionStreams(
     jsm,
     subjects,
-    ['calls', 'recordings', 'transcripts', 'parties', 'deadletter'],
+    ['calls', 'recordings', 'transcripts', 'parties', 'deadletter', 'erasure'],
     logger,
     config.NATS_STREAM_REPLICAS,
   );
@@ -57,6 +57,9 @@ async function main(): Promise<void> {
   shutdown.add('live event streams', () => service.consoleAndApi.close());
   shutdown.add('http', () => service.http.close());
   shutdown.add('read model consumers', () => service.readModel.stop());
+  shutdown.add('erasures', async () => {
+    await Promise.all([service.sweeper.stop(), service.erasures.stop()]);
+  });
   shutdown.add('nats', () => nats.nc.drain());
   shutdown.add('postgres', () => pool.end());
   shutdown.installSignalHandlers();

@@ -3,11 +3,18 @@ import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { RetryPolicy } from '@calltx/retry';
 import { CallEvent, RecordingEvent, TranscriptEvent, type Subjects } from '@calltx/events';
-import { consumerMetrics, ensureDurableConsumer, runConsumer, type RunningConsumer } from '@calltx/nats';
+import {
+  consumerMetrics,
+  ensureDurableConsumer,
+  runConsumer,
+  startErasureConsumer,
+  type RunningConsumer,
+} from '@calltx/nats';
 import { createObjectStore, objectStoreConfig, type ObjectStore } from '@calltx/storage';
 import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
 import type { FetcherConfig } from './config.js';
 import { ReconcileRepository } from './db/reconcile-repository.js';
+import { CallErasure } from './erasure/call-erasure.js';
 import { RecordingsRepository } from './db/recordings-repository.js';
 import { createFetcherMetrics, type FetcherMetrics } from './metrics.js';
 import { RecordingProcessor } from './processing/recording-processor.js';
@@ -92,7 +99,9 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
     capMs: FETCH_RETRY_CAP_MS,
     jitter: 0,
   };
+  const erasure = new CallErasure(pool, store, api, config.RECORDING_DOWNLOAD_TIMEOUT_MS);
   const processor = new RecordingProcessor({
+    isErased: (callSid) => erasure.isErased(callSid),
     settings: {
       accountSid: config.TWILIO_ACCOUNT_SID,
       channelSpeakers: [speakers['1']!, speakers['2']!],
@@ -150,6 +159,7 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
   let consumer: RunningConsumer | undefined;
   let endedCalls: RunningConsumer | undefined;
   let redactions: RunningConsumer | undefined;
+  let erasures: RunningConsumer | undefined;
   return {
     http,
     metrics,
@@ -200,7 +210,10 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
         consumer: ENDED_CALLS_CONSUMER_NAME,
         maxDeliver: MAX_DELIVER,
         schema: CallEvent,
-        handle: (event) => reconciler.handleCallEvent(event),
+        // An erased call's end (a redelivery) must not start a check that would find its recordings again.
+        handle: async (event) => {
+          if (!(await erasure.isErased(event.callSid))) await reconciler.handleCallEvent(event);
+        },
         logger,
         metrics: consumed,
       });
@@ -226,6 +239,7 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
           maxDeliver: MAX_DELIVER,
           schema: TranscriptEvent,
           handle: recordingRedactionHandler({
+            isErased: (callSid) => erasure.isErased(callSid),
             store,
             repository,
             metrics,
@@ -237,6 +251,16 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
           metrics: consumed,
         });
       }
+      erasures = await startErasureConsumer({
+        js,
+        jsm,
+        subjects,
+        service: 'recording-fetcher',
+        erase: (callSid) => erasure.erase(callSid),
+        logger,
+        registry,
+        maxDeliver: MAX_DELIVER,
+      });
       reconciler.start();
     },
     async stop(waitMs) {
@@ -245,6 +269,7 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
         consumer.stop(),
         endedCalls?.stop(),
         redactions?.stop(),
+        erasures?.stop(),
         reconciler.stop(),
       ]);
       const timer = setTimeout(() => shutdown.abort(), waitMs);

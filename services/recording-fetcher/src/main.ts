@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     name: SERVICE,
     logger,
     subjects,
-    families: ['calls', 'recordings', 'transcribe', 'transcripts', 'deadletter'],
+    families: ['calls', 'recordings', 'transcribe', 'transcripts', 'deadletter', 'erasure'],
     replicas: config.NATS_STREAM_REPLICAS,
   });
 

@@ -59,6 +59,7 @@ describe('migrate entry point', () => {
     );
     await client.end();
     expect(rows.map((r) => r.table_name)).toEqual([
+      'fetcher_erased_calls',
       'recording_audio_redactions',
       'recording_fetcher_migrations',
       'recording_objects',

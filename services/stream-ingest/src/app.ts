@@ -2,7 +2,13 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import { CallEvent, TranscriptEvent, type Subjects } from '@calltx/events';
 import { CallParties } from '@calltx/events/internal';
-import { consumerMetrics, ensureDurableConsumer, runConsumer, type RunningConsumer } from '@calltx/nats';
+import {
+  consumerMetrics,
+  ensureDurableConsumer,
+  runConsumer,
+  startErasureConsumer,
+  type RunningConsumer,
+} from '@calltx/nats';
 import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
 import { type CallClaims } from './claims/index.js';
 import { type ObjectStore } from '@calltx/storage';
@@ -13,6 +19,7 @@ import { lifecycleHandler } from './calls/lifecycle.js';
 import type { CallTiming } from './calls/owned-call.js';
 import type { IngestConfig } from './config.js';
 import { CallsRepo } from './db/calls-repo.js';
+import { CallErasure } from './erasure/call-erasure.js';
 import { speechPublisher, type SegmenterLike } from './live/speech-publisher.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 import { redactionHandler, type AudioRedaction } from './redaction/stream-redaction.js';
@@ -97,6 +104,7 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
   const { js, jsm, subjects, store, pool, claims, logger, registry } = deps;
   const metrics = createIngestMetrics(registry);
   const repo = new CallsRepo(pool);
+  const erasure = new CallErasure(pool, repo, store);
   const speechSinks = speechPublisher({
     js,
     subjects,
@@ -141,6 +149,7 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
   let lifecycle: RunningConsumer | undefined;
   let parties: RunningConsumer | undefined;
   let redactions: RunningConsumer | undefined;
+  let erasures: RunningConsumer | undefined;
 
   return {
     http,
@@ -167,7 +176,7 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
         consumer: LIFECYCLE_CONSUMER,
         maxDeliver: deps.lifecycleMaxDeliver,
         schema: CallEvent,
-        handle: lifecycleHandler(repo, manager, logger),
+        handle: lifecycleHandler(repo, manager, logger, (callSid) => erasure.isErased(callSid)),
         logger,
         metrics: consumed,
         concurrency: 4,
@@ -217,6 +226,7 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
           maxDeliver: deps.lifecycleMaxDeliver,
           schema: TranscriptEvent,
           handle: redactionHandler({
+            isErased: (callSid) => erasure.isErased(callSid),
             store,
             repo,
             metrics,
@@ -229,10 +239,20 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
           concurrency: 4,
         });
       }
+      erasures = await startErasureConsumer({
+        js,
+        jsm,
+        subjects,
+        service: 'stream-ingest',
+        erase: (callSid) => erasure.erase(callSid),
+        logger,
+        registry,
+        maxDeliver: deps.lifecycleMaxDeliver,
+      });
       manager.start();
     },
     async stopIntake() {
-      await Promise.all([lifecycle?.stop(), parties?.stop(), redactions?.stop()]);
+      await Promise.all([lifecycle?.stop(), parties?.stop(), redactions?.stop(), erasures?.stop()]);
     },
     releaseCalls: () => manager.stop(),
   };

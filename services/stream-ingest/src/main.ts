@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     name: SERVICE,
     logger,
     subjects,
-    families: ['calls', 'media', 'audio', 'parties', 'transcripts', 'deadletter'],
+    families: ['calls', 'media', 'audio', 'parties', 'transcripts', 'deadletter', 'erasure'],
     replicas: config.NATS_STREAM_REPLICAS,
   });
   const claims = await CallClaims.open({

@@ -6,7 +6,9 @@ import { createServiceHttp, type Logger, type ReadinessCheck, type ServiceHttp }
 import {
   DeadLetters,
   ensureDurableConsumer,
+  followErasedCalls,
   runConsumer,
+  startErasureConsumer,
   StrandedMessages,
   type RunningConsumer,
   type StrandedAction,
@@ -18,6 +20,7 @@ import { CallSettingsStore } from './calls/settings-store.js';
 import { threadsPerInference, type TranscriberConfig } from './config.js';
 import { CONSUMER_NAMES, consumerSpecs, type ConsumerKind } from './consumers.js';
 import { TranscriptStore } from './db/transcript-store.js';
+import { CallErasure } from './erasure/call-erasure.js';
 import { ModelLoader, type LoadedModels, type ModelStatus } from './engine/model-loader.js';
 import { handleFinal, handlePartial, type LiveDeps } from './live/segment-handler.js';
 import { PartialGate } from './live/partial-gate.js';
@@ -74,6 +77,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
   const metrics = createTranscriberMetrics(deps.registry);
   const store = new TranscriptStore(deps.pool);
   const callSettingsStore = new CallSettingsStore(deps.pool);
+  const erasure = new CallErasure(deps.pool);
   const slots = new WorkSlots(config.TRANSCRIBER_CONCURRENCY);
   const gate = new PartialGate(config.PARTIAL_MAX_AGE_MS);
   const specs = consumerSpecs(subjects, config.TRANSCRIBER_ACK_WAIT_MS, config.DEADLETTER_MAX_DELIVER);
@@ -119,6 +123,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
       logger,
       metrics,
     });
+    erasure.onForget((callSid) => settings.forget(callSid));
     const live: LiveDeps = {
       recognizer: loaded.recognizer,
       settings,
@@ -139,7 +144,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
         maxDeliver: specs.final.maxDeliver,
         schema: SpeechSegment,
         capacity: 2 * concurrency,
-        handle: (segment) => handleFinal(live, segment),
+        handle: (segment) => erasure.unlessErased(segment.callSid, () => handleFinal(live, segment)),
       }),
       new Puller({
         ...common,
@@ -149,6 +154,8 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
         schema: SpeechSegment,
         // Enough held partials to notice superseded ones while finals run.
         capacity: 4 * concurrency,
+        // Not checked for erasure: a partial is never stored, and a lookup would age it past PARTIAL_MAX_AGE_MS
+        // under load; the call's segments are purged from AUDIO with the call.
         handle: (segment) => handlePartial(live, segment),
       }),
       new Puller({
@@ -160,7 +167,9 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
         // One job at a time: its steps already fill idle slots, and held jobs would wait for nothing.
         capacity: 1,
         handle: (job, msg) =>
-          handleRecordingJob({ ...live, vad: loaded.vad, objects: deps.objects }, job, msg),
+          erasure.unlessErased(job.callSid, () =>
+            handleRecordingJob({ ...live, vad: loaded.vad, objects: deps.objects }, job, msg),
+          ),
       }),
     );
     for (const puller of pullers) puller.start();
@@ -180,12 +189,14 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
       maxDeliver: specs.calls.maxDeliver,
       schema: CallStarted,
       handle: (event) =>
-        callSettingsStore.record({
-          callSid: event.callSid,
-          language: event.language ?? null,
-          hints: event.hints ?? null,
-          startedAt: event.at,
-        }),
+        erasure.unlessErased(event.callSid, () =>
+          callSettingsStore.record({
+            callSid: event.callSid,
+            language: event.language ?? null,
+            hints: event.hints ?? null,
+            startedAt: event.at,
+          }),
+        ),
     });
   };
 
@@ -198,6 +209,23 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
     maxRequeues: STRANDED_MAX_REQUEUES,
     onAction: (consumer, outcome) => metrics.strandedMessages.inc({ consumer, outcome }),
   });
+  // The call's transcripts and settings go; every replica forgets it from its caches on call.erased.v1.
+  let erasures: RunningConsumer | undefined;
+  let erased: { stop(): Promise<void> } | undefined;
+  const consumeErasures = async () => {
+    erasures = await startErasureConsumer({
+      js,
+      jsm,
+      subjects,
+      service: 'transcriber',
+      erase: (callSid) => erasure.erase(callSid),
+      logger,
+      registry: deps.registry,
+      maxDeliver: config.DEADLETTER_MAX_DELIVER,
+    });
+    erased = await followErasedCalls(js, subjects, (callSid) => erasure.forget(callSid), logger);
+  };
+
   let lagTimer: NodeJS.Timeout | undefined;
   const pollLag = async () => {
     for (const kind of Object.keys(specs) as ConsumerKind[]) {
@@ -234,6 +262,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
     async start() {
       for (const spec of Object.values(specs)) await ensureDurableConsumer(jsm, spec, logger);
       await consumeCallStarts();
+      await consumeErasures();
       let polling = false;
       lagTimer = setInterval(() => {
         if (polling) return;
@@ -252,7 +281,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
       loader.stop();
       clearInterval(lagTimer);
       for (const puller of pullers) puller.halt();
-      const callsStopped = callsConsumer?.stop();
+      const callsStopped = Promise.all([callsConsumer?.stop(), erasures?.stop(), erased?.stop()]);
       // Messages waiting for a slot go back to the queue at once; inferences running finish.
       slots.close();
       const settled = Promise.all([loading, callsStopped, ...pullers.map((puller) => puller.settled())]);

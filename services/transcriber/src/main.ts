@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     name: SERVICE,
     logger,
     subjects,
-    families: ['calls', 'audio', 'transcribe', 'transcripts', 'deadletter'],
+    families: ['calls', 'audio', 'transcribe', 'transcripts', 'deadletter', 'erasure'],
     replicas: config.NATS_STREAM_REPLICAS,
   });
   const pool = createPool(databaseConnection(config), {

@@ -26,7 +26,8 @@ const CHANNELS = {
     description:
       "Lifecycle of one call, from the agent's dial to the stored stream audio. `call.started.v1` carries the " +
       "parties: the agent's client identity as given, and phone numbers never in clear but as a keyed hash and " +
-      'their last two digits (`fromNumber`, `toNumber`; docs/privacy.md). Personal data all the same.',
+      'their last two digits (`fromNumber`, `toNumber`; docs/privacy.md). Personal data all the same. ' +
+      '`call.erased.v1` ends a call that was erased: its other messages are purged from every stream.',
     parameters: {
       callSid: 'Twilio CallSid: CA followed by 32 hex digits.',
       event: 'The event name, as in the message list.',
@@ -41,6 +42,7 @@ const CHANNELS = {
       'call.mark.v1': 'mark',
       'call.ended.v1': 'ended',
       'call.audio-stored.v1': 'audio-stored',
+      'call.erased.v1': 'erased',
     },
   },
   recordings: {
@@ -77,6 +79,7 @@ const SUMMARIES: Record<string, string> = {
   'call.mark.v1': 'A media stream mark.',
   'call.ended.v1': 'The call ended (terminal call status).',
   'call.audio-stored.v1': 'The streamed audio of every speaker is stored as WAV files.',
+  'call.erased.v1': 'The call was erased everywhere; forget it. Nothing of the call follows.',
   'recording.status.v1':
     "Twilio's recording status callback; when the callback was lost, the same event as read back from Twilio's Recordings list (same Nats-Msg-Id).",
   'recording.stored.v1': 'The recording is archived: dual-channel file and one file per speaker.',

@@ -9,6 +9,7 @@ import {
   type VariableSpec,
 } from '@calltx/config';
 import { twilioSid } from '@calltx/twilio-account';
+import { ERASURE_VARIABLES } from '../erasure/variables.js';
 import { parseAgentEntries, parseApiKeyEntries } from './auth/credentials.js';
 
 const seconds = (min: number, max: number, fallback: number) =>
@@ -23,8 +24,9 @@ export const API_LOCAL_VARIABLES = {
   API_KEYS: variable(
     z.string().transform(parseApiKeyEntries).default([]),
     'API keys, comma-separated `name:sha256hex[:scope scope…]` entries: the SHA-256 (hex) of each key, never the key. ' +
-      'Scopes: calls:read, transcripts:read, recordings:read, voice:call, audit:read; the three call read scopes ' +
-      'when omitted (audit:read, which reads the audit trail, only when named). ' +
+      'Scopes: calls:read, transcripts:read, recordings:read, voice:call, audit:read, calls:delete; the three call ' +
+      'read scopes when omitted (audit:read, which reads the audit trail, and calls:delete, which erases a call, ' +
+      'only when named). ' +
       'Generate with `pnpm credentials api-key <name>`.',
   ),
   API_JWT_SECRET: variable(
@@ -93,6 +95,7 @@ export const API_LOCAL_VARIABLES = {
     z.coerce.number().int().min(1).default(200),
     'Live event streams (Server-Sent Events) served at once; more are refused with 503.',
   ),
+  ...ERASURE_VARIABLES,
 } as const satisfies Record<string, VariableSpec>;
 
 const isProxyAddress = (entry: string): boolean => {

@@ -9,6 +9,7 @@ export type ApiErrorCode =
   | 'forbidden'
   | 'invalid_request'
   | 'not_found'
+  | 'conflict'
   | 'too_many_requests'
   | 'unavailable'
   | 'not_configured'

@@ -17,6 +17,8 @@ import { apiErrorHandler, notFoundHandler } from './errors.js';
 import { liveRouter } from './live/live-routes.js';
 import { createApiMetrics } from './metrics.js';
 import { voiceTokenRouter } from './voice/voice-token.js';
+import type { ErasureCoordinator } from '../erasure/coordinator.js';
+import { erasureRouter } from '../erasure/erasure-routes.js';
 
 export { API_LOCAL_VARIABLES, loadApiConfig, type ApiConfig } from './config.js';
 export { SCOPES, type Scope, hashApiKey, generateApiKey, hashPassword } from './auth/credentials.js';
@@ -38,6 +40,8 @@ export interface ApiDeps {
   registry?: Registry;
   /** SSE keep-alive comment interval (tests shorten it). */
   heartbeatMs?: number;
+  /** Erases calls (`DELETE /calls/{callSid}`); without it the route answers 404. */
+  erasure?: ErasureCoordinator;
 }
 
 export interface Api {
@@ -98,9 +102,11 @@ export function createApi(deps: ApiDeps): Api {
   router.use(voiceTokenRouter(voice));
   // Before the calls routes: /calls/stream is not a CallSid.
   router.use(live.router);
+  const calls = new CallsRepository(deps.pool, config.CALLER_NUMBER_HASH_KEY);
+  if (deps.erasure) router.use(erasureRouter({ calls, coordinator: deps.erasure, trail, logger }));
   router.use(
     callsRouter({
-      calls: new CallsRepository(deps.pool, config.CALLER_NUMBER_HASH_KEY),
+      calls,
       objectStore: deps.objectStore,
       urlTtlSeconds: config.RECORDING_URL_TTL_SECONDS,
       trail,

@@ -144,6 +144,26 @@ export const API_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS api_calls_technician_number_idx ON api_calls (technician_number_hash);
     `,
   },
+  {
+    // Erasures asked for (DELETE /calls/{callSid}, RETENTION_DAYS): the state of each is its row, never a
+    // session. Kept after the call is erased as its tombstone (the CallSid only): the projector drops later events
+    // of the call. Not a projection of events: a rebuild keeps it.
+    id: '005-erasures',
+    sql: `
+      CREATE TABLE IF NOT EXISTS api_erasures (
+        call_sid      text PRIMARY KEY CHECK (call_sid ~ '^CA[0-9a-fA-F]{32}$'),
+        requested_at  timestamptz NOT NULL DEFAULT now(),
+        -- API key name or token subject, or 'retention'.
+        actor         text NOT NULL,
+        state         text NOT NULL DEFAULT 'requested' CHECK (state IN ('requested', 'purged', 'erased')),
+        confirmed     text[] NOT NULL DEFAULT '{}',
+        -- Requests published so far: the Nats-Msg-Id of each is the CallSid and this number.
+        attempts      integer NOT NULL DEFAULT 0,
+        updated_at    timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX IF NOT EXISTS api_erasures_unfinished_idx ON api_erasures (updated_at) WHERE state <> 'erased';
+    `,
+  },
 ];
 
 export const MIGRATIONS_TABLE = 'api_migrations';

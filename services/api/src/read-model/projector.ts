@@ -1,6 +1,7 @@
 import { toDatabaseError, withTransaction, type Pool } from '@calltx/db';
 import { type CallEvent, type RecordingEvent, type TranscriptEvent } from '@calltx/events';
 import { type CallParties } from '@calltx/events/internal';
+import { forgetCallRows, isErasing } from '../erasure/erasures-repository.js';
 import { searchConfigFor } from './search-config.js';
 
 /**
@@ -12,6 +13,8 @@ export class ReadModelProjector {
   constructor(private readonly pool: Pool) {}
 
   async call(event: CallEvent): Promise<void> {
+    if (event.type === 'call.erased.v1') return this.forget(event.callSid);
+    if (await isErasing(this.pool, event.callSid)) return;
     switch (event.type) {
       case 'call.started.v1': {
         // The agent calls out from the browser (From: client identity) to the technician's number (To). A phone
@@ -73,6 +76,7 @@ export class ReadModelProjector {
   }
 
   async recording(event: RecordingEvent): Promise<void> {
+    if (await isErasing(this.pool, event.callSid)) return;
     switch (event.type) {
       case 'recording.status.v1':
         return this.recordingStatus(event);
@@ -99,6 +103,7 @@ export class ReadModelProjector {
    * on finals published before transcripts.v1 carried it.
    */
   async transcript(event: TranscriptEvent): Promise<void> {
+    if (await isErasing(this.pool, event.callSid)) return;
     if (!event.final) return;
     await this.query(
       'project transcript segment',
@@ -128,6 +133,15 @@ export class ReadModelProjector {
   }
 
   /** A call row may come from any of its events, in any order: its first known time is the earliest. */
+  /** The call was erased: none of its rows stays (another replica's erasure deleted them already, or a rebuild). */
+  private async forget(callSid: string): Promise<void> {
+    try {
+      await withTransaction(this.pool, (client) => forgetCallRows(client, callSid));
+    } catch (error) {
+      throw toDatabaseError('forget erased call', error);
+    }
+  }
+
   private async upsertCall(
     operation: string,
     event: { callSid: string; at: string },

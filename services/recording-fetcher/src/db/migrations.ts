@@ -90,6 +90,11 @@ export const RECORDING_MIGRATIONS = [
       ALTER TABLE recording_objects ADD COLUMN IF NOT EXISTS redactions_applied integer NOT NULL DEFAULT 0;
     `,
   },
+  {
+    // Tombstones of erased calls (the CallSid only): a late callback or reconcile of the call is ignored.
+    id: '006-erased-calls',
+    sql: `CREATE TABLE IF NOT EXISTS fetcher_erased_calls (call_sid text PRIMARY KEY);`,
+  },
 ] as const;
 
 export const MIGRATIONS_TABLE = 'recording_fetcher_migrations';

@@ -48,6 +48,8 @@ export interface ProcessorDeps {
   signal: AbortSignal;
   /** AUDIO_REDACT on (undefined: off): stored objects get the recording finals' redacted spans covered. */
   audioRedaction?: AudioRedaction | undefined;
+  /** Whether the call was erased: its callbacks are ignored, nothing of it is archived again. */
+  isErased: (callSid: string) => Promise<boolean>;
 }
 
 /** Where a recording's objects live: derived from the SIDs only, so every retry writes the same keys. */
@@ -91,6 +93,13 @@ export class RecordingProcessor {
       errorCode: event.errorCode,
     };
     const context = { recordingSid: event.recordingSid, callSid: event.callSid };
+    if (await this.deps.isErased(event.callSid)) {
+      // A recording finished after the erasure (the call's last seconds) is not kept at Twilio either.
+      if (event.status === 'completed')
+        await deleteRecordingAtTwilio(this.deps.api, event.recordingSid, settings.limits.timeoutMs);
+      logger.info(context, 'callback of an erased call: ignored');
+      return;
+    }
     switch (event.status) {
       case 'in-progress':
         await repository.noteInProgress(facts);
@@ -116,6 +125,11 @@ export class RecordingProcessor {
     // As long as JetStream waits for a silent delivery: by the time it redelivers, the lease has lapsed.
     const lease = await RecordingLease.claim(repository, event.recordingSid, settings.ackWaitMs);
     if (!lease) throw new RecordingBusyError(event.recordingSid);
+    // Under the lease: an erasure that began meanwhile waits for leases, so one of the two sees the other.
+    if (await this.deps.isErased(event.callSid)) {
+      await lease.release();
+      return;
+    }
     const signal = AbortSignal.any([this.deps.signal, lease.signal]);
     // Tells JetStream this delivery is alive, so a long download is not redelivered to another replica.
     const heartbeat = setInterval(() => msg.working(), Math.max(250, settings.ackWaitMs / 3));

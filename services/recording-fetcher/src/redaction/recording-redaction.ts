@@ -76,12 +76,15 @@ export async function applyRecordingRedactions(
  * spans are recorded and, once the recording is stored, applied under its lease (while another delivery holds
  * it, the final is redelivered later; the archive applies every span recorded before it finishes).
  */
-export function recordingRedactionHandler(deps: RecordingRedactionDeps & { leaseMs: number }) {
+export function recordingRedactionHandler(
+  deps: RecordingRedactionDeps & { leaseMs: number; isErased: (callSid: string) => Promise<boolean> },
+) {
   return async (event: TranscriptEvent): Promise<void> => {
     // Live transcripts are in stream time: stream-ingest covers its own files.
     if (event.type !== 'transcript.final.v1' || event.source !== 'recording') return;
     const spans = event.redactions ?? [];
-    if (spans.length === 0) return;
+    // A final of an erased call (published as the erasure ran) leaves nothing behind.
+    if (spans.length === 0 || (await deps.isErased(event.callSid))) return;
     // A recording transcript's segment id is `<RecordingSid>:<speaker>:<sequence>` (the transcriber's segmenter
     // stream id): the only place the event names its recording.
     const recordingSid = event.segmentId.split(':')[0] ?? '';

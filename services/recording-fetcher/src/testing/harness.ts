@@ -17,7 +17,14 @@ export { LogCapture, eventually };
 
 export const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 export const AUTH_TOKEN = 'test-auth-token-0123456789abcdef';
-export const FAMILIES: Family[] = ['calls', 'recordings', 'transcribe', 'transcripts', 'deadletter'];
+export const FAMILIES: Family[] = [
+  'calls',
+  'recordings',
+  'transcribe',
+  'transcripts',
+  'deadletter',
+  'erasure',
+];
 
 export const sid = (prefix: 'CA' | 'RE') => `${prefix}${randomBytes(16).toString('hex')}`;
 

@@ -8,8 +8,18 @@ import type { CallManager } from './call-manager.js';
  * Postgres, and on stream start claims the call for this replica. Stops and ends are only recorded here; the
  * owner, wherever it runs, sees them at its next check (at once when it is this replica).
  */
-export function lifecycleHandler(repo: CallsRepo, manager: CallManager, logger: Logger) {
+export function lifecycleHandler(
+  repo: CallsRepo,
+  manager: CallManager,
+  logger: Logger,
+  isErased: (callSid: string) => Promise<boolean>,
+) {
   return async (event: CallEvent): Promise<void> => {
+    // An erased call's data is gone for good: a late event must not bring any of it back.
+    if (await isErased(event.callSid)) {
+      logger.info({ callSid: event.callSid, type: event.type }, 'event of an erased call: ignored');
+      return;
+    }
     switch (event.type) {
       case 'call.started.v1':
         await repo.callStarted(event);

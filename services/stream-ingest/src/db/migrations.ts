@@ -135,4 +135,11 @@ export const MIGRATIONS = [
       ALTER TABLE call_stream_files ADD COLUMN IF NOT EXISTS redactions_applied integer NOT NULL DEFAULT 0;
     `,
   },
+  {
+    id: '008-erased-calls',
+    sql: `
+      -- Tombstones of erased calls (the CallSid only): later events of the call are ignored.
+      CREATE TABLE IF NOT EXISTS ingest_erased_calls (call_sid text PRIMARY KEY);
+    `,
+  },
 ] as const;

@@ -69,12 +69,15 @@ export async function applyStreamRedactions(
  * Handles the public transcript finals (consumer `stream-ingest-redactions`): a live final's redacted spans are
  * recorded, and applied at once when the call's WAVs are stored; before that, finalize applies them.
  */
-export function redactionHandler(deps: StreamRedactionDeps & { claims: CallClaims }) {
+export function redactionHandler(
+  deps: StreamRedactionDeps & { claims: CallClaims; isErased: (callSid: string) => Promise<boolean> },
+) {
   return async (event: TranscriptEvent): Promise<void> => {
     // Recording transcripts are in the recording's time base: the recording-fetcher covers its own files.
     if (event.type !== 'transcript.final.v1' || event.source !== 'live') return;
     const spans = event.redactions ?? [];
-    if (spans.length === 0) return;
+    // A final of an erased call (published as the erasure ran) leaves nothing behind.
+    if (spans.length === 0 || (await deps.isErased(event.callSid))) return;
     const { repo, claims } = deps;
     await repo.addRedactions(event.callSid, event.speaker, spans);
     // Recorded before the state is read: finalize marks the call stored before it reads the spans, so one of

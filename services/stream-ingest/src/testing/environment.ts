@@ -9,7 +9,15 @@ import { eventually } from '@calltx/devstack';
 
 export { eventually };
 
-export const FAMILIES: Family[] = ['calls', 'media', 'audio', 'parties', 'transcripts', 'deadletter'];
+export const FAMILIES: Family[] = [
+  'calls',
+  'media',
+  'audio',
+  'parties',
+  'transcripts',
+  'deadletter',
+  'erasure',
+];
 export const SERVICE = 'stream-ingest';
 
 /** Real NATS (a unique subject prefix), a fresh S3 bucket and a fresh Postgres schema with the ingest's tables. */

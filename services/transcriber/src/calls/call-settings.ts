@@ -29,6 +29,12 @@ export class CallSettings {
     },
   ) {}
 
+  /** The call was erased: its settings (hints may be personal data) leave this cache. */
+  forget(callSid: string): void {
+    this.resolved.delete(callSid);
+    this.waited.delete(callSid);
+  }
+
   async forCall(callSid: string): Promise<DecodeSettings> {
     const cached = this.resolved.get(callSid);
     if (cached) return cached;

@@ -54,6 +54,13 @@ export const TRANSCRIBER_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: '005-erased-calls',
+    sql: `
+      -- Tombstones of erased calls (the CallSid only): work for the call arriving later is dropped.
+      CREATE TABLE IF NOT EXISTS transcriber_erased_calls (call_sid text PRIMARY KEY);
+    `,
+  },
 ];
 
 export const MIGRATIONS_TABLE = 'transcriber_migrations';

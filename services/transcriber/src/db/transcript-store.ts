@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { DatabaseError, toDatabaseError } from '@calltx/db';
 import type { TranscriptRedaction } from '@calltx/events';
 import type { RecognisedWord, TimedText } from '../engine/recognizer.js';
+import { CallErasedError } from '../erasure/call-erasure.js';
 
 export type TranscriptSource = 'live' | 'recording';
 
@@ -115,8 +116,10 @@ export class TranscriptStore {
   async insert(segment: StoredSegment): Promise<{ stored: StoredSegment; inserted: boolean }> {
     try {
       const { rows } = await this.pool.query<Row>(
+        // Not for a call erased while it was being transcribed.
         `INSERT INTO transcript_segments (${COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
+          WHERE NOT EXISTS (SELECT 1 FROM transcriber_erased_calls WHERE call_sid = $1)
          ON CONFLICT (call_sid, speaker, segment_id, source) DO NOTHING
          RETURNING ${COLUMNS}`,
         [
@@ -145,6 +148,7 @@ export class TranscriptStore {
     }
     // Another replica stored it first (a redelivery raced the original): its row is the one to publish.
     const existing = await this.find(segment);
+    if (!existing && (await this.erased(segment.callSid))) throw new CallErasedError(segment.callSid);
     if (!existing) {
       throw new DatabaseError('store transcript segment', undefined, {
         message: 'the conflicting row vanished',
@@ -152,6 +156,18 @@ export class TranscriptStore {
       });
     }
     return { stored: existing, inserted: false };
+  }
+
+  private async erased(callSid: string): Promise<boolean> {
+    try {
+      const { rowCount } = await this.pool.query(
+        'SELECT 1 FROM transcriber_erased_calls WHERE call_sid = $1',
+        [callSid],
+      );
+      return (rowCount ?? 0) > 0;
+    } catch (error) {
+      throw toDatabaseError('read erased call', error);
+    }
   }
 
   /** A call's finals of one speaker and source, in utterance order. */

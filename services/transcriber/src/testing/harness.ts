@@ -20,7 +20,7 @@ export { LogCapture, eventually };
 
 /** The committed random-weights Whisper model (onnx-community layout), kept by the engine's package. */
 export const TEST_MODEL_DIR = FIXTURE_DIR;
-export const FAMILIES: Family[] = ['calls', 'audio', 'transcribe', 'transcripts', 'deadletter'];
+export const FAMILIES: Family[] = ['calls', 'audio', 'transcribe', 'transcripts', 'deadletter', 'erasure'];
 
 export const sid = (prefix: 'CA' | 'RE') => `${prefix}${randomBytes(16).toString('hex')}`;
 

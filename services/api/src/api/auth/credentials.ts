@@ -7,9 +7,10 @@ export const SCOPES = [
   'recordings:read',
   'voice:call',
   'audit:read',
+  'calls:delete',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
-/** What an API key may do when its entry names no scopes (audit:read only when named). */
+/** What an API key may do when its entry names no scopes (audit:read and calls:delete only when named). */
 export const READ_SCOPES: readonly Scope[] = ['calls:read', 'transcripts:read', 'recordings:read'];
 /** What a signed-in console agent may do. */
 export const AGENT_SCOPES: readonly Scope[] = [...READ_SCOPES, 'voice:call'];

@@ -89,7 +89,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
   const nc = await connect({ servers: natsUrlForTests() });
   const jsm = await jetstreamManager(nc);
   const subjects = new Subjects(options.subjectPrefix ?? uniqueName('api'));
-  const families = ['calls', 'recordings', 'transcripts', 'parties', 'deadletter'] as const;
+  const families = ['calls', 'recordings', 'transcripts', 'parties', 'deadletter', 'erasure'] as const;
   await provisionStreams(jsm, subjects, [...families], logger);
   const js = jetstream(nc);
 
@@ -151,6 +151,7 @@ export async function startApi(options: ApiHarnessOptions = {}): Promise<ApiHarn
       await mounted.close();
       await http.close();
       await service.readModel.stop();
+      await Promise.all([service.sweeper.stop(), service.erasures.stop()]);
       for (const family of families) {
         await jsm.streams.delete(subjects.streamName(family)).catch(() => undefined);
       }
