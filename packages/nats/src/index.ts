@@ -35,7 +35,9 @@ export { JETSTREAM_RETRY } from './retry-policy.js';
 export {
   StrandedMessages,
   REQUEUES_HEADER,
+  stepDownConsumerLeader,
   type StrandedAction,
+  type StrandedOutcome,
   type StrandedMessagesOptions,
   type WorkQueueConsumer,
 } from './stranded.js';

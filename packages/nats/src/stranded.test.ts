@@ -70,6 +70,7 @@ function janitor(actions: string[], maxRequeues = 2): StrandedMessages {
     logger,
     confirmMs: 0,
     maxRequeues,
+    stepDown: async (stream, consumer) => void actions.push(`step-down ${stream} ${consumer}`),
     onAction: (consumer, outcome) => actions.push(`${consumer}:${outcome}`),
   });
 }
@@ -164,5 +165,28 @@ describe('stranded work-queue messages', () => {
     expect(letter?.header.get(DEAD_LETTER_HEADERS.reason)).toBe('stranded');
     expect(letter?.header.get(REQUEUES_HEADER)).toBe('1');
     expect(Array.from(letter?.data ?? [])).toEqual([9]);
+  });
+
+  it('asks the leader to step down when its consumer sees nothing while the stream holds messages for it', async () => {
+    const actions: string[] = [];
+    const j = janitor(actions);
+    await js.publish(subjects.audio(callSid, 'agent', 'final'), new Uint8Array([7]), {
+      msgID: 'final-stale',
+    });
+    const healthy = await jsm.consumers.info(audio, finals.name);
+    expect(healthy.num_pending).toBe(1);
+    await check(j, finals);
+    await check(j, finals);
+    expect(actions).toEqual([]);
+
+    // What a consumer leader on a replica that fell behind reports: nothing pending, the floor below the message.
+    const stale = { ...healthy, num_pending: 0 };
+    await j.check(finals, stale);
+    expect(actions).toEqual([]);
+    await j.check(finals, stale);
+    expect(actions).toEqual([`step-down ${audio} finals`, 'finals:leader-stepped-down']);
+
+    await take(finals.name, 1, () => true);
+    expect(await onStream()).toBe(0);
   });
 });

@@ -7,7 +7,7 @@ import {
   type MsgRequest,
   type StoredMsg,
 } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { DeadLetters } from './dead-letters.js';
 
@@ -33,8 +33,30 @@ export interface StrandedMessagesOptions {
   confirmMs: number;
   /** Requeues of one message before it is dead-lettered instead (a message that kills whoever handles it). */
   maxRequeues: number;
-  /** Called once per message acted on: requeued, dropped or dead-lettered. */
-  onAction: (consumer: string, outcome: 'requeued' | 'dropped' | 'dead-lettered') => void;
+  /** Asks the consumer's leader to step down (`stepDownConsumerLeader` in production). */
+  stepDown: (stream: string, consumer: string) => Promise<void>;
+  /** Called once per message acted on (requeued, dropped, dead-lettered) and per leader asked to step down. */
+  onAction: (consumer: string, outcome: StrandedOutcome) => void;
+}
+
+export type StrandedOutcome = 'requeued' | 'dropped' | 'dead-lettered' | 'leader-stepped-down';
+
+/**
+ * Asks a replicated consumer's leader to hand over to another replica (JetStream API
+ * `CONSUMER.LEADER.STEPDOWN`, which nats.js 3 does not wrap).
+ */
+export async function stepDownConsumerLeader(
+  nc: NatsConnection,
+  stream: string,
+  consumer: string,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const reply = await nc.request(`$JS.API.CONSUMER.LEADER.STEPDOWN.${stream}.${consumer}`, undefined, {
+    timeout: timeoutMs,
+  });
+  const answer = reply.json<{ success?: boolean; error?: { description?: string } }>();
+  if (!answer.success)
+    throw new Error(`consumer leader step-down refused: ${answer.error?.description ?? 'no reason'}`);
 }
 
 /** At most this many messages are read per consumer and look, so a large backlog costs one bounded pass. */
@@ -51,6 +73,11 @@ const MAX_PER_LOOK = 100;
  * processed removes its message a moment after the floor moves), it is put back on the same subject as a new
  * message (`requeue`, counted in `Calltx-Requeues`; the republish's Nats-Msg-Id names the stranded copy, so
  * replicas looking at once requeue it once), or deleted (`drop`); past `maxRequeues` it is dead-lettered.
+ *
+ * The other way a work queue withholds messages: a consumer leader whose own replica of the stream fell behind
+ * (replicas of an R3 file stream drift apart after SIGKILLs on NATS 2.9) sees nothing to deliver while the stream
+ * leader holds messages for it above the ack floor. Seen that way twice, `confirmMs` apart, the consumer's leader
+ * is asked to step down, so a replica that has the messages takes over.
  */
 export class StrandedMessages {
   /** `<stream>:<seq>` → when first seen stranded. */
@@ -62,6 +89,7 @@ export class StrandedMessages {
   async check(consumer: WorkQueueConsumer, info: ConsumerInfo): Promise<void> {
     const floor = info.ack_floor.stream_seq;
     const now = Date.now();
+    await this.checkLeader(consumer, info, now);
     const stranded = await this.strandedBelow(consumer, floor);
     const prefix = `${consumer.stream}:`;
     const current = new Set(stranded.map((m) => `${prefix}${m.seq}`));
@@ -80,17 +108,45 @@ export class StrandedMessages {
     }
   }
 
+  private async checkLeader(consumer: WorkQueueConsumer, info: ConsumerInfo, now: number): Promise<void> {
+    const key = `leader:${consumer.stream}:${consumer.name}`;
+    const idle = info.num_pending === 0 && info.num_ack_pending === 0;
+    const waiting = idle ? await this.next(consumer, info.ack_floor.stream_seq + 1) : null;
+    const firstSeen = this.seen.get(key);
+    if (waiting === null) {
+      this.seen.delete(key);
+      return;
+    }
+    if (firstSeen === undefined) {
+      this.seen.set(key, now);
+      return;
+    }
+    if (now - firstSeen < this.options.confirmMs) return;
+    this.seen.delete(key);
+    await this.options.stepDown(consumer.stream, consumer.name);
+    this.options.onAction(consumer.name, 'leader-stepped-down');
+    this.options.logger.warn(
+      { consumer: consumer.name, stream: consumer.stream, seq: waiting.seq, leader: info.cluster?.leader },
+      'consumer saw nothing to deliver while its stream held messages for it: its leader was asked to step down',
+    );
+  }
+
+  /** The first message of the consumer's subjects at or after `seq`, as the stream leader has it. */
+  private async next(consumer: WorkQueueConsumer, seq: number): Promise<StoredMsg | null> {
+    // STREAM.MSG.GET takes next_by_subj since NATS 2.9; the client types it for direct gets only.
+    const query = { seq, next_by_subj: consumer.filterSubject } as MsgRequest;
+    return this.options.jsm.streams.getMessage(consumer.stream, query).catch((error: unknown) => {
+      if (isNoMessage(error)) return null;
+      throw error;
+    });
+  }
+
   private async strandedBelow(consumer: WorkQueueConsumer, floor: number): Promise<StoredMsg[]> {
     const { jsm } = this.options;
     const first = (await jsm.streams.info(consumer.stream)).state.first_seq;
     const found: StoredMsg[] = [];
     for (let seq = first; seq <= floor && found.length < MAX_PER_LOOK;) {
-      // STREAM.MSG.GET takes next_by_subj since NATS 2.9; the client types it for direct gets only.
-      const query = { seq, next_by_subj: consumer.filterSubject } as MsgRequest;
-      const message = await jsm.streams.getMessage(consumer.stream, query).catch((error: unknown) => {
-        if (isNoMessage(error)) return null;
-        throw error;
-      });
+      const message = await this.next(consumer, seq);
       if (message === null || message.seq > floor) break;
       found.push(message);
       seq = message.seq + 1;
@@ -102,7 +158,7 @@ export class StrandedMessages {
     const { js, jsm, deadLetters, logger, onAction, maxRequeues } = this.options;
     const requeues = Number(message.header.get(REQUEUES_HEADER) || '0');
     const context = { consumer: consumer.name, stream: consumer.stream, seq: message.seq, requeues };
-    let outcome: 'requeued' | 'dropped' | 'dead-lettered';
+    let outcome: StrandedOutcome;
     if (consumer.whenStranded === 'drop') {
       outcome = 'dropped';
     } else if (requeues >= maxRequeues) {

@@ -1,4 +1,5 @@
 import type { ConsumerInfo, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { SpeechSegment, TranscriptionJob } from '@calltx/events/internal';
@@ -10,6 +11,7 @@ import {
   runConsumer,
   startErasureConsumer,
   StrandedMessages,
+  stepDownConsumerLeader,
   type RunningConsumer,
   type StrandedAction,
 } from '@calltx/nats';
@@ -41,6 +43,8 @@ export interface TranscriberDeps {
   logger: Logger;
   registry: Registry;
   isNatsConnected: () => boolean;
+  /** For the JetStream API requests nats.js does not wrap (a consumer leader's step-down). */
+  nc: NatsConnection;
 }
 
 export interface Transcriber {
@@ -207,6 +211,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
     logger,
     confirmMs: STRANDED_CONFIRM_MS,
     maxRequeues: STRANDED_MAX_REQUEUES,
+    stepDown: (stream, consumer) => stepDownConsumerLeader(deps.nc, stream, consumer),
     onAction: (consumer, outcome) => metrics.strandedMessages.inc({ consumer, outcome }),
   });
   // The call's transcripts and settings go; every replica forgets it from its caches on call.erased.v1.

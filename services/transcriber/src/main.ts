@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     logger,
     registry,
     isNatsConnected: nats.isConnected,
+    nc: nats.nc,
   });
   const port = await transcriber.http.listen(config.PORT);
   logger.info({ port, modelDir: config.WHISPER_MODEL_DIR }, 'transcriber listening');

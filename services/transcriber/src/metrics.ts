@@ -21,7 +21,7 @@ export function createTranscriberMetrics(registry: Registry) {
     }),
     strandedMessages: new Counter({
       name: 'calltx_transcriber_stranded_messages_total',
-      help: 'Messages a work queue held that its consumer had given up delivering, by what was done: requeued, dropped (partials), dead-lettered.',
+      help: 'Messages a work queue held that its consumer would not deliver, by what was done: requeued, dropped (partials), dead-lettered; leader-stepped-down counts consumer leaders asked to hand over.',
       labelNames: ['consumer', 'outcome'] as const,
       registers,
     }),

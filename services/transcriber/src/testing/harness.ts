@@ -167,6 +167,7 @@ export async function startTranscriber(
     logger,
     registry: createMetricsRegistry('transcriber'),
     isNatsConnected: () => !nc.isClosed(),
+    nc,
   });
   const port = await transcriber.http.listen(0, '127.0.0.1');
   await transcriber.start();
