@@ -43,9 +43,11 @@ export async function handlePartial(deps: LiveDeps, segment: SpeechSegment): Pro
   const reason = gate.check(segment);
   if (reason) return drop(reason);
   const settings = await deps.settings.forCall(segment.callSid);
+  const waiting = performance.now();
   const result = await deps.slots.run(PRIORITY.partial, async () => {
     const late = gate.check(segment);
     if (late) return late;
+    metrics.stageSeconds.observe({ kind: 'partial', stage: 'queue' }, (performance.now() - waiting) / 1000);
     return recognize(deps, segment, settings, 'partial');
   });
   if (typeof result === 'string') return drop(result);
@@ -63,6 +65,9 @@ export async function handlePartial(deps: LiveDeps, segment: SpeechSegment): Pro
  */
 export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promise<void> {
   deps.gate.noteFinal(segment.segmentId);
+  // From the end of the audio (gateway's clock) to this replica holding the segment.
+  const delivered = Math.max(0, Date.now() - Date.parse(segment.audioEndAt)) / 1000;
+  deps.metrics.stageSeconds.observe({ kind: 'final', stage: 'delivery' }, delivered);
   const key = {
     callSid: segment.callSid,
     speaker: segment.speaker,
@@ -71,7 +76,12 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
   };
   const { stored, found } = await deps.store.findOrTranscribe(key, async () => {
     const settings = await deps.settings.forCall(segment.callSid);
-    const result = await deps.slots.run(PRIORITY.final, () => recognize(deps, segment, settings, 'final'));
+    const waiting = performance.now();
+    const result = await deps.slots.run(PRIORITY.final, () => {
+      const queued = (performance.now() - waiting) / 1000;
+      deps.metrics.stageSeconds.observe({ kind: 'final', stage: 'queue' }, queued);
+      return recognize(deps, segment, settings, 'final');
+    });
     return deps.redactor.final({
       ...detailInCallTime(result, segment.startMs, segment.endMs),
       sequence: segment.sequence,
@@ -127,6 +137,10 @@ async function recognize<K extends 'partial' | 'final'>(
     'transcribed',
   );
   deps.metrics.inferenceSeconds.observe({ kind }, result.inferenceMs / 1000);
+  const { logMelMs, encoderMs, decoderMs, wordsMs } = result.stages;
+  const stages = { 'log-mel': logMelMs, encoder: encoderMs, decoder: decoderMs, 'word-timing': wordsMs };
+  for (const [stage, ms] of Object.entries(stages))
+    deps.metrics.stageSeconds.observe({ kind, stage }, ms / 1000);
   deps.metrics.audioSeconds.inc({ kind }, pcm.length / 16_000);
   return result as K extends 'final' ? DetailedRecognition : Recognition;
 }
