@@ -258,11 +258,13 @@ async function run(
 
   const decoderDone = performance.now();
   let words: WhisperWord[] | undefined;
+  let wordsMs = 0;
   if (model.wordTiming && (options.wordTimestamps ?? true)) {
     const sotSequence = prompt.slice(sotIndex).filter((t) => t !== config.tokens.noTimestamps);
     words = rejected
       ? []
       : await alignWords(model, audioFeatures, sotSequence, textTokens, samples16k.length, language);
+    wordsMs = performance.now() - decoderDone;
   }
 
   return {
@@ -283,7 +285,7 @@ async function run(
       logMelMs: melDone - started,
       encoderMs: encoderDone - melDone,
       decoderMs: decoderDone - encoderDone,
-      wordsMs: performance.now() - decoderDone,
+      wordsMs,
     },
   };
 }

@@ -55,6 +55,8 @@ const { values: args } = parseArgs({
     /** Extra service variables for A/B runs, `NAME=value` (repeatable). */
     env: { type: 'string', multiple: true, default: [] },
     quantized: { type: 'string', default: 'true' },
+    /** The transcriber's entry point, relative to the repository (A/B runs against another build). */
+    service: { type: 'string', default: 'services/transcriber/dist/main.js' },
     'skip-engine': { type: 'boolean', default: false },
     'skip-service': { type: 'boolean', default: false },
   },
@@ -82,7 +84,7 @@ const machineLoad = () =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-const TRANSCRIBER_MAIN = `${REPO}services/transcriber/dist/main.js`;
+const TRANSCRIBER_MAIN = `${REPO}${args.service}`;
 /** The segmenter's defaults (packages/speech): a partial per second of speech, a final after 500 ms of silence. */
 const PARTIAL_EVERY_MS = 1000;
 const END_SILENCE_MS = 500;

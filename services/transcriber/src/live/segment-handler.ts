@@ -74,32 +74,41 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
     segmentId: segment.segmentId,
     source: 'live' as const,
   };
-  const { stored, found } = await deps.store.findOrTranscribe(key, async () => {
-    const settings = await deps.settings.forCall(segment.callSid);
-    const waiting = performance.now();
-    const result = await deps.slots.run(PRIORITY.final, () => {
-      const queued = (performance.now() - waiting) / 1000;
-      deps.metrics.stageSeconds.observe({ kind: 'final', stage: 'queue' }, queued);
-      return recognize(deps, segment, settings, 'final');
+  // The work slot is held until the final is published, not just inferred: an inference started meanwhile would
+  // hold this replica's event loop (onnxruntime-node runs sessions on it), and the final's INSERT and publish
+  // acknowledgement would wait behind it.
+  let release: (() => void) | undefined;
+  try {
+    const { stored, found } = await deps.store.findOrTranscribe(key, async () => {
+      const settings = await deps.settings.forCall(segment.callSid);
+      const waiting = performance.now();
+      release = await deps.slots.acquire(PRIORITY.final);
+      deps.metrics.stageSeconds.observe(
+        { kind: 'final', stage: 'queue' },
+        (performance.now() - waiting) / 1000,
+      );
+      const result = await recognize(deps, segment, settings, 'final');
+      return deps.redactor.final({
+        ...detailInCallTime(result, segment.startMs, segment.endMs),
+        sequence: segment.sequence,
+        startMs: segment.startMs,
+        endMs: segment.endMs,
+        text: result.text,
+        modelId: deps.recognizer.modelId,
+        audioEndAt: segment.audioEndAt,
+        inferenceMs: result.inferenceMs,
+      });
     });
-    return deps.redactor.final({
-      ...detailInCallTime(result, segment.startMs, segment.endMs),
-      sequence: segment.sequence,
-      startMs: segment.startMs,
-      endMs: segment.endMs,
-      text: result.text,
-      modelId: deps.recognizer.modelId,
-      audioEndAt: segment.audioEndAt,
-      inferenceMs: result.inferenceMs,
-    });
-  });
-  if (found) {
-    deps.logger.info(
-      { callSid: segment.callSid, segmentId: segment.segmentId },
-      'final already stored, republishing it',
-    );
+    if (found) {
+      deps.logger.info(
+        { callSid: segment.callSid, segmentId: segment.segmentId },
+        'final already stored, republishing it',
+      );
+    }
+    await deps.publisher.final(stored);
+  } finally {
+    release?.();
   }
-  await deps.publisher.final(stored);
   deps.logger.debug(
     {
       callSid: segment.callSid,
