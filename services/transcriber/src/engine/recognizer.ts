@@ -69,10 +69,10 @@ export interface DetailedRecognition extends Recognition {
 /** The model cannot serve this service's configuration (e.g. a language an English-only model lacks). */
 export class ModelUnusableError extends CalltxError {}
 
-/** Inference failed on one utterance: a redelivery may succeed (e.g. after memory pressure), so retryable. */
 const toMs = (seconds: number): number => Math.round(seconds * 1000);
 const STAGES = ['logMelMs', 'encoderMs', 'decoderMs', 'wordsMs'] as const;
 
+/** Inference failed on one utterance: a redelivery may succeed (e.g. after memory pressure), so retryable. */
 export class RecognitionError extends CalltxError {
   constructor(cause: unknown) {
     // Input the engine refuses fails again on every delivery.
