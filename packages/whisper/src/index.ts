@@ -15,6 +15,7 @@ export {
   TOKEN_BUDGET_BASE,
   type TranscribeOptions,
   type TranscribeResult,
+  type TranscribeTiming,
   type WhisperSegment,
   type StopReason,
   type RejectReason,

@@ -117,10 +117,17 @@ describe('word timing (timestamped fixture vs openai-whisper timing.py in PyTorc
       expect(plain.wordTiming).toBe(false);
       const result = await transcribe(plain, audio.get('vowel-5s')!, { language: 'en' });
       expect(result).not.toHaveProperty('words');
+      expect(result.timing.wordsMs).toBe(0);
     } finally {
       await plain.release();
     }
     const off = await transcribe(model, audio.get('vowel-5s')!, { language: 'en', wordTimestamps: false });
     expect(off).not.toHaveProperty('words');
+  });
+
+  it('says where its time went: log-mel, encoder, decoder and the word-timing pass, each measured', async () => {
+    const { timing } = await transcribe(model, audio.get('vowel-5s')!, { language: 'en' });
+    expect(Object.keys(timing).sort()).toEqual(['decoderMs', 'encoderMs', 'logMelMs', 'wordsMs']);
+    for (const ms of Object.values(timing)) expect(ms).toBeGreaterThan(0);
   });
 });

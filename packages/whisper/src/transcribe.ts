@@ -73,6 +73,17 @@ export interface TranscribeResult {
   rejected: RejectReason | null;
   /** The token budget this call ran with. */
   tokenBudget: number;
+  /** Where the call's time went, in ms: what an operator sizes replicas by. */
+  timing: TranscribeTiming;
+}
+
+/** Wall time per stage of one transcribe() call, in ms (decoder includes language detection and the logit rules). */
+export interface TranscribeTiming {
+  logMelMs: number;
+  encoderMs: number;
+  decoderMs: number;
+  /** The word-timing pass (0 without word timing). */
+  wordsMs: number;
 }
 
 /** Generous speech rate: ~3 words/s is fast talk, ~1.3 tokens a word, plus timestamp pairs. */
@@ -183,8 +194,11 @@ async function run(
     throw new TranscribeInputError('this model is English-only: language must be "en" and task "transcribe"');
   }
 
+  const started = performance.now();
   const mel = logMel(samples16k, model.melBuffer, config.nMels);
+  const melDone = performance.now();
   const audioFeatures = await model.encode(mel);
+  const encoderDone = performance.now();
   const language = config.isMultilingual
     ? (options.language ?? (await detectLanguage(model, audioFeatures)))
     : null;
@@ -242,12 +256,15 @@ async function run(
     rejected = 'no-speech';
   else if (ratio > (options.compressionRatioThreshold ?? 2.4)) rejected = 'compression-ratio';
 
+  const decoderDone = performance.now();
   let words: WhisperWord[] | undefined;
+  let wordsMs = 0;
   if (model.wordTiming && (options.wordTimestamps ?? true)) {
     const sotSequence = prompt.slice(sotIndex).filter((t) => t !== config.tokens.noTimestamps);
     words = rejected
       ? []
       : await alignWords(model, audioFeatures, sotSequence, textTokens, samples16k.length, language);
+    wordsMs = performance.now() - decoderDone;
   }
 
   return {
@@ -264,6 +281,12 @@ async function run(
     stopReason,
     rejected,
     tokenBudget: budget,
+    timing: {
+      logMelMs: melDone - started,
+      encoderMs: encoderDone - melDone,
+      decoderMs: decoderDone - encoderDone,
+      wordsMs,
+    },
   };
 }
 

@@ -19,7 +19,7 @@ export const TRANSCRIBER_VARIABLES = {
   ...DEAD_LETTER_VARIABLES,
   TRANSCRIBER_CONCURRENCY: variable(
     positiveInt(1, 1),
-    'Inferences one replica runs at once; each holds its own copy of the model in memory. Scale with replicas first.',
+    'Inferences one replica holds at once; each holds its own copy of the model in memory. onnxruntime-node runs every session step on the event loop, so they take turns rather than overlap: more cores are used by more replicas (one per core, TRANSCRIBER_THREADS 1), not by raising this.',
   ),
   TRANSCRIBER_THREADS: variable(
     positiveInt(0, 0),

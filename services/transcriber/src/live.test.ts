@@ -233,6 +233,21 @@ describe('live speech segments', () => {
     expect(
       await metricValue(running.baseUrl, 'calltx_transcriber_latency_seconds_count', { kind: 'final' }),
     ).toBeGreaterThanOrEqual(8);
+    // Where each final's time went, stage by stage (what the capacity benchmark splits latency by).
+    for (const stage of ['delivery', 'queue', 'log-mel', 'encoder', 'decoder', 'word-timing'])
+      expect(
+        await metricValue(running.baseUrl, 'calltx_transcriber_stage_seconds_count', {
+          kind: 'final',
+          stage,
+        }),
+        stage,
+      ).toBeGreaterThanOrEqual(8);
+    expect(
+      await metricValue(running.baseUrl, 'calltx_transcriber_stage_seconds_count', {
+        kind: 'partial',
+        stage: 'encoder',
+      }),
+    ).toBeGreaterThanOrEqual(1);
     await eventually(async () =>
       expect(
         await metricValue(running.baseUrl, 'calltx_transcriber_consumer_pending', {

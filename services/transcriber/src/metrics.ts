@@ -37,6 +37,13 @@ export function createTranscriberMetrics(registry: Registry) {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16],
       registers,
     }),
+    stageSeconds: new Histogram({
+      name: 'calltx_transcriber_stage_seconds',
+      help: "Where a live utterance's time goes, by kind (partial, final) and stage: delivery (end of the audio to this replica holding a final), queue (waiting for a work slot), log-mel, encoder, decoder (generation), word-timing.",
+      labelNames: ['kind', 'stage'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8],
+      registers,
+    }),
     audioSeconds: new Counter({
       name: 'calltx_transcriber_audio_seconds_total',
       help: 'Seconds of audio transcribed, by kind; against inference seconds it gives the real-time factor.',

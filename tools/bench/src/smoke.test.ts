@@ -33,6 +33,54 @@ describe('benchmarks still run end to end', () => {
     expect(typeof summary.ingestKiBPerCall).toBe('number');
   }, 150_000);
 
+  it('bench:transcriber, 1 call for 3 s on the small test model: finals arrive, split by stage, summed up as JSON', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        script('transcriber'),
+        '--model',
+        'packages/whisper/fixtures/whisper-test-random',
+        '--skip-engine',
+        '--calls',
+        '1',
+        '--seconds',
+        '3',
+      ],
+      { timeout: 200_000 },
+    );
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      bench: string;
+      replicas: number;
+      droppedFinals: number;
+      steps: Array<{ calls: number; partialsSent: number; stagesMs: Record<string, number | null> }>;
+    };
+    expect(summary).toMatchObject({ bench: 'transcriber', droppedFinals: 0 });
+    expect(summary.replicas).toBeGreaterThanOrEqual(1);
+    expect(summary.steps).toHaveLength(1);
+    expect(summary.steps[0]!.partialsSent).toBeGreaterThan(0);
+    for (const stage of ['delivery', 'queue', 'log-mel', 'encoder', 'decoder'])
+      expect(typeof summary.steps[0]!.stagesMs[stage], stage).toBe('number');
+  }, 240_000);
+
+  it('transcriber levers, 1 round on the small test model: every ratio and the event-loop figure reported', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        script('transcriber-levers'),
+        '--model',
+        'packages/whisper/fixtures/whisper-test-random',
+        '--rounds',
+        '1',
+      ],
+      { timeout: 120_000 },
+    );
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(summary).toMatchObject({ bench: 'transcriber-levers', rounds: 1 });
+    for (const key of ['encoderBatchOf2Ratio', 'encoderPreallocatedRatio', 'decoderPreallocatedLogitsRatio'])
+      expect(summary[key], key).toBeGreaterThan(0);
+    expect(summary.eventLoopBlockedMs).toBeGreaterThanOrEqual(0);
+  }, 150_000);
+
   it('bench:fetcher, a 1-minute recording: stored, timed beside sox, peak RSS read', async () => {
     const { stdout } = await run(process.execPath, [script('fetcher'), '--minutes', '1', '--rounds', '1'], {
       timeout: 120_000,

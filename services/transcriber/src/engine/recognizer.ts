@@ -3,6 +3,7 @@ import { CalltxError } from '@calltx/events';
 import {
   CHUNK_SAMPLES,
   encodePrevious,
+  type TranscribeTiming,
   loadWhisperModel,
   transcribe,
   TranscribeInputError,
@@ -48,6 +49,8 @@ export interface RecognisedWord extends TimedText {
 export interface Recognition {
   text: string;
   inferenceMs: number;
+  /** inferenceMs split by stage, summed over the 30 s windows. */
+  stages: TranscribeTiming;
   /** The decoder's prompt (of the first 30 s window): what the language and hints became. */
   prompt: number[];
 }
@@ -66,9 +69,10 @@ export interface DetailedRecognition extends Recognition {
 /** The model cannot serve this service's configuration (e.g. a language an English-only model lacks). */
 export class ModelUnusableError extends CalltxError {}
 
-/** Inference failed on one utterance: a redelivery may succeed (e.g. after memory pressure), so retryable. */
 const toMs = (seconds: number): number => Math.round(seconds * 1000);
+const STAGES = ['logMelMs', 'encoderMs', 'decoderMs', 'wordsMs'] as const;
 
+/** Inference failed on one utterance: a redelivery may succeed (e.g. after memory pressure), so retryable. */
 export class RecognitionError extends CalltxError {
   constructor(cause: unknown) {
     // Input the engine refuses fails again on every delivery.
@@ -168,12 +172,12 @@ export class Recognizer {
 
   /** A partial's text: no timestamps, no word timing (neither is published for partials). */
   async recognize(pcm16k: Int16Array, settings = this.defaults): Promise<Recognition> {
-    const { text, inferenceMs, prompt } = await this.run(pcm16k, {
+    const { text, inferenceMs, stages, prompt } = await this.run(pcm16k, {
       ...settings,
       withTimestamps: false,
       wordTimestamps: false,
     });
-    return { text, inferenceMs, prompt };
+    return { text, inferenceMs, stages, prompt };
   }
 
   /** A final's text with Whisper's segments, language, confidence and, when the model can, word timings. */
@@ -205,12 +209,14 @@ export class Recognizer {
       let prompt: number[] | undefined;
       let avgLogprob = 0;
       let noSpeechProb = 0;
+      const stages: TranscribeTiming = { logMelMs: 0, encoderMs: 0, decoderMs: 0, wordsMs: 0 };
       for (let from = 0; from < pcm16k.length || from === 0; from += CHUNK_SAMPLES) {
         const window = pcm16k.subarray(from, Math.min(pcm16k.length, from + CHUNK_SAMPLES));
         const samples = new Float32Array(window.length);
         for (let i = 0; i < window.length; i++) samples[i] = window[i]! / 32768;
         const result = await transcribe(model, samples, options);
         if (result.text) texts.push(result.text);
+        for (const stage of STAGES) stages[stage] += result.timing[stage];
         const offsetMs = from / 16;
         const weight = pcm16k.length === 0 ? 1 : window.length / pcm16k.length;
         decoded ??= result.language ?? 'en';
@@ -230,6 +236,7 @@ export class Recognizer {
       return {
         text: texts.join(' '),
         inferenceMs: Math.round(performance.now() - started),
+        stages,
         language: decoded!,
         prompt: prompt!,
         avgLogprob,

@@ -43,9 +43,11 @@ export async function handlePartial(deps: LiveDeps, segment: SpeechSegment): Pro
   const reason = gate.check(segment);
   if (reason) return drop(reason);
   const settings = await deps.settings.forCall(segment.callSid);
+  const waiting = performance.now();
   const result = await deps.slots.run(PRIORITY.partial, async () => {
     const late = gate.check(segment);
     if (late) return late;
+    metrics.stageSeconds.observe({ kind: 'partial', stage: 'queue' }, (performance.now() - waiting) / 1000);
     return recognize(deps, segment, settings, 'partial');
   });
   if (typeof result === 'string') return drop(result);
@@ -63,33 +65,50 @@ export async function handlePartial(deps: LiveDeps, segment: SpeechSegment): Pro
  */
 export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promise<void> {
   deps.gate.noteFinal(segment.segmentId);
+  // From the end of the audio (gateway's clock) to this replica holding the segment.
+  const delivered = Math.max(0, Date.now() - Date.parse(segment.audioEndAt)) / 1000;
+  deps.metrics.stageSeconds.observe({ kind: 'final', stage: 'delivery' }, delivered);
   const key = {
     callSid: segment.callSid,
     speaker: segment.speaker,
     segmentId: segment.segmentId,
     source: 'live' as const,
   };
-  const { stored, found } = await deps.store.findOrTranscribe(key, async () => {
-    const settings = await deps.settings.forCall(segment.callSid);
-    const result = await deps.slots.run(PRIORITY.final, () => recognize(deps, segment, settings, 'final'));
-    return deps.redactor.final({
-      ...detailInCallTime(result, segment.startMs, segment.endMs),
-      sequence: segment.sequence,
-      startMs: segment.startMs,
-      endMs: segment.endMs,
-      text: result.text,
-      modelId: deps.recognizer.modelId,
-      audioEndAt: segment.audioEndAt,
-      inferenceMs: result.inferenceMs,
+  // The work slot is held until the final is published, not just inferred: an inference started meanwhile would
+  // hold this replica's event loop (onnxruntime-node runs sessions on it), and the final's INSERT and publish
+  // acknowledgement would wait behind it.
+  let release: (() => void) | undefined;
+  try {
+    const { stored, found } = await deps.store.findOrTranscribe(key, async () => {
+      const settings = await deps.settings.forCall(segment.callSid);
+      const waiting = performance.now();
+      release = await deps.slots.acquire(PRIORITY.final);
+      deps.metrics.stageSeconds.observe(
+        { kind: 'final', stage: 'queue' },
+        (performance.now() - waiting) / 1000,
+      );
+      const result = await recognize(deps, segment, settings, 'final');
+      return deps.redactor.final({
+        ...detailInCallTime(result, segment.startMs, segment.endMs),
+        sequence: segment.sequence,
+        startMs: segment.startMs,
+        endMs: segment.endMs,
+        text: result.text,
+        modelId: deps.recognizer.modelId,
+        audioEndAt: segment.audioEndAt,
+        inferenceMs: result.inferenceMs,
+      });
     });
-  });
-  if (found) {
-    deps.logger.info(
-      { callSid: segment.callSid, segmentId: segment.segmentId },
-      'final already stored, republishing it',
-    );
+    if (found) {
+      deps.logger.info(
+        { callSid: segment.callSid, segmentId: segment.segmentId },
+        'final already stored, republishing it',
+      );
+    }
+    await deps.publisher.final(stored);
+  } finally {
+    release?.();
   }
-  await deps.publisher.final(stored);
   deps.logger.debug(
     {
       callSid: segment.callSid,
@@ -127,6 +146,10 @@ async function recognize<K extends 'partial' | 'final'>(
     'transcribed',
   );
   deps.metrics.inferenceSeconds.observe({ kind }, result.inferenceMs / 1000);
+  const { logMelMs, encoderMs, decoderMs, wordsMs } = result.stages;
+  const stages = { 'log-mel': logMelMs, encoder: encoderMs, decoder: decoderMs, 'word-timing': wordsMs };
+  for (const [stage, ms] of Object.entries(stages))
+    deps.metrics.stageSeconds.observe({ kind, stage }, ms / 1000);
   deps.metrics.audioSeconds.inc({ kind }, pcm.length / 16_000);
   return result as K extends 'final' ? DetailedRecognition : Recognition;
 }
