@@ -1,6 +1,7 @@
 import { decodeMediaBatch, encodeMediaFramesV2, encodeMediaFramesV3 } from '@calltx/events/internal';
 import { describe, expect, it } from 'vitest';
 import { BatchEncoder, CallBatchEncoder, decodedLength } from './batch-body.js';
+import type { TrackIdentity } from './publisher.js';
 
 const identity = {
   callSid: `CA${'a'.repeat(32)}`,
@@ -46,7 +47,7 @@ describe('BatchEncoder', () => {
     };
     const asBytes = (list: typeof frames.inbound) =>
       list.map((f) => ({ ...f, payload: new Uint8Array(Buffer.from(f.payload, 'base64')) }));
-    const reference = (tracks: Array<[typeof identity, typeof frames.inbound]>) =>
+    const reference = (tracks: Array<[TrackIdentity, typeof frames.inbound]>) =>
       Buffer.from(
         encodeMediaFramesV3({
           ...identity,
