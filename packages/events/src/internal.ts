@@ -9,12 +9,20 @@ import * as speech from './speech.js';
 export {
   MediaFrames,
   MEDIA_FRAMES_V2,
+  MEDIA_FRAMES_V3,
   MEDIA_V2_FRAME_HEADER_BYTES,
   decodeMediaBatch,
   encodeMediaFramesV2,
+  encodeMediaFramesV3,
   mediaFramesV2Head,
+  mediaFramesV3Head,
+  mediaFramesV3SectionHead,
+  mediaSections,
+  type AnyMediaBatch,
   type MediaBatch,
   type MediaFramesV2,
+  type MediaFramesV3,
+  type MediaTrackFrames,
 } from './media.js';
 export { ErasureDone, ErasureRequested, SpeechSegment, TranscriptionJob } from './speech.js';
 export { CallParties } from './parties.js';

@@ -11,6 +11,7 @@ describe('Subjects', () => {
     expect(subjects.call(CALL, 'started')).toBe(`calls.v1.${CALL}.started`);
     expect(subjects.call(CALL, 'stream-stopped')).toBe(`calls.v1.${CALL}.stream-stopped`);
     expect(subjects.media(CALL, 'inbound')).toBe(`media.v1.${CALL}.inbound`);
+    expect(subjects.media(CALL, 'both')).toBe(`media.v1.${CALL}.both`);
     expect(subjects.recording(CALL, 'in-progress')).toBe(`recordings.v1.${CALL}.in-progress`);
     expect(subjects.transcript(CALL, 'technician', 'final')).toBe(`transcripts.v1.${CALL}.technician.final`);
     expect(subjects.audio(CALL, 'agent', 'partial')).toBe(`audio.v1.${CALL}.agent.partial`);
@@ -69,6 +70,11 @@ describe('Subjects', () => {
       track: 'outbound',
     });
     expect(scoped.parse(`media.v1.${CALL}.outbound`)).toBeNull();
+    expect(scoped.parse(scoped.media(CALL, 'both'))).toEqual({
+      family: 'media',
+      callSid: CALL,
+      track: 'both',
+    });
   });
 
   it.each([
@@ -82,7 +88,8 @@ describe('Subjects', () => {
   });
 
   it('refuses unknown tracks, events, statuses and malformed speakers', () => {
-    expect(() => subjects.media(CALL, 'both' as never)).toThrow(InvalidMessageError);
+    expect(() => subjects.media(CALL, 'mixed' as never)).toThrow(InvalidMessageError);
+    expect(subjects.parse(`media.v1.${CALL}.mixed`)).toBeNull();
     expect(() => subjects.call(CALL, 'exploded' as never)).toThrow(InvalidMessageError);
     expect(() => subjects.recording(CALL, 'deleted' as never)).toThrow(InvalidMessageError);
     expect(() => subjects.transcript(CALL, 'Agent.x', 'final')).toThrow(InvalidMessageError);

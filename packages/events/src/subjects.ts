@@ -3,6 +3,9 @@ import { InvalidMessageError } from './errors.js';
 /** Media Stream tracks as Twilio names them: inbound = from the browser (agent), outbound = to it. */
 export const TRACKS = ['inbound', 'outbound'] as const;
 export type Track = (typeof TRACKS)[number];
+/** The last token of a media subject: one track (media.frames.v1/v2), or `both` (media.frames.v3: a call's tracks in one message). */
+export const MEDIA_SCOPES = [...TRACKS, 'both'] as const;
+export type MediaScope = (typeof MEDIA_SCOPES)[number];
 
 export const CALL_EVENTS = [
   'started',
@@ -61,7 +64,7 @@ const SPEAKER_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 
 export type ParsedSubject =
   | { family: 'calls'; callSid: string; event: CallEventName }
-  | { family: 'media'; callSid: string; track: Track }
+  | { family: 'media'; callSid: string; track: MediaScope }
   | { family: 'recordings'; callSid: string; status: RecordingStatus }
   | { family: 'transcripts'; callSid: string; speaker: string; kind: TranscriptKind }
   | { family: 'audio'; callSid: string; speaker: string; kind: TranscriptKind }
@@ -102,8 +105,9 @@ export class Subjects {
     return this.join(FAMILIES.calls, callSid_(callSid), token('call event', event, oneOf(CALL_EVENTS)));
   }
 
-  media(callSid: string, track: Track): string {
-    return this.join(FAMILIES.media, callSid_(callSid), token('track', track, oneOf(TRACKS)));
+  /** A track's media (`inbound`, `outbound`), or `both` for messages that carry the call's tracks together. */
+  media(callSid: string, track: MediaScope): string {
+    return this.join(FAMILIES.media, callSid_(callSid), token('track', track, oneOf(MEDIA_SCOPES)));
   }
 
   recording(callSid: string, status: RecordingStatus): string {
@@ -223,7 +227,7 @@ export class Subjects {
           ? { family: 'calls', callSid, event: a }
           : null;
       case 'media':
-        return b === undefined && a !== undefined && oneOf(TRACKS)(a)
+        return b === undefined && a !== undefined && oneOf(MEDIA_SCOPES)(a)
           ? { family: 'media', callSid, track: a }
           : null;
       case 'recordings':

@@ -63,6 +63,7 @@ export function createGateway({
     metrics,
     logger,
     flushMs: config.MEDIA_FLUSH_MS,
+    scope: config.MEDIA_MESSAGE_SCOPE,
     maxBufferedFrames: config.MEDIA_BUFFER_MAX_FRAMES,
   });
   const sessions = new Set<MediaStreamSession>();

@@ -41,6 +41,10 @@ export const GATEWAY_VARIABLES = {
     z.coerce.number().int().min(0).max(100).default(20),
     'Longest time (ms) the gateway holds received audio frames before publishing them as one message.',
   ),
+  MEDIA_MESSAGE_SCOPE: variable(
+    z.enum(['call', 'track']).default('call'),
+    'Media published to JetStream as one message per call and flush with both tracks (`call`, media.frames.v3) or one per track (`track`, v2: for stream-ingest replicas that do not read v3 yet, during a rolling upgrade).',
+  ),
   MEDIA_BUFFER_MAX_FRAMES: variable(
     z.coerce.number().int().min(100).default(150_000),
     'Frames the gateway buffers while NATS is unreachable; beyond it frames are counted as lost.',

@@ -12,6 +12,7 @@ import {
   TwilioStream,
   eventually,
   openMediaStream,
+  readMedia,
   readStream,
   send,
 } from './testing/harness.js';
@@ -88,13 +89,11 @@ describe('gateway process', () => {
     };
     expect(stopEvent.reason).toBe('shutdown');
     expect(stopEvent.framesLost).toEqual({ inbound: 0, outbound: 0 });
+    const { frames } = await readMedia(nc, subjects, call.callSid);
     for (const track of ['inbound', 'outbound'] as const) {
       const received = stopEvent.framesReceived[track]!;
       expect(received).toBeGreaterThanOrEqual(200);
-      const frames = (
-        await readStream(nc, subjects.streamName('media'), subjects.media(call.callSid, track))
-      ).flatMap((m) => m.json.frames as Array<{ chunk: number }>);
-      expect(frames.map((f) => f.chunk)).toEqual(Array.from({ length: received }, (_, i) => i + 1));
+      expect(frames[track].map((f) => f.chunk)).toEqual(Array.from({ length: received }, (_, i) => i + 1));
     }
     await nc.close();
   });

@@ -1,14 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallEvent, decodeEvent } from '@calltx/events';
 import { type ObjectStore } from '@calltx/storage';
-import { encodeMediaFramesV2 } from '@calltx/events/internal';
+import { encodeMediaFramesV2, encodeMediaFramesV3 } from '@calltx/events/internal';
 import { isMediaConsumerOf } from './calls/media-consumer.js';
 import { writeCallWavs } from './finalize/call-wavs.js';
 import { partKey, streamPrefix } from './spool/object-keys.js';
 import { encodePart } from './spool/part-format.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from './testing/environment.js';
 import { startInProcess, type InProcessIngest } from './testing/in-process.js';
-import { AGENT, SPEAKERS, SyntheticCall, TECHNICIAN, TECHNICIAN_NUMBER } from './testing/synthetic-call.js';
+import {
+  AGENT,
+  SPEAKERS,
+  SyntheticCall,
+  TECHNICIAN,
+  TECHNICIAN_NUMBER,
+  framePayload,
+  type MediaFormat,
+} from './testing/synthetic-call.js';
 import { expectExactWavs } from './testing/wav-assert.js';
 
 async function keysUnder(store: ObjectStore, prefix: string): Promise<string[]> {
@@ -89,28 +97,35 @@ describe('stream-ingest', () => {
     ).toBeGreaterThanOrEqual(1);
   });
 
-  it('reads media.frames.v1 and v2 alike (a rolling upgrade): the same exact WAVs from either, or both mixed', async () => {
-    const send = async (call: SyntheticCall, formats: Array<'v1' | 'v2'>) => {
+  it('reads media.frames.v1, v2 and v3 alike (a rolling upgrade): the same exact WAVs from each, or all mixed', async () => {
+    const send = async (call: SyntheticCall, formats: MediaFormat[]) => {
       await call.start();
       for (let ts = 0, i = 0; ts < 6_000; ts += 100, i += 1) {
         const format = formats[i % formats.length]!;
-        for (const track of call.tracks) {
-          const timestamps = [0, 20, 40, 60, 80].map((d) => ts + d);
-          await call.send(track, call.framesAt(track, timestamps), { format });
-        }
+        const timestamps = [0, 20, 40, 60, 80].map((d) => ts + d);
+        if (format === 'v3')
+          await call.sendCall({
+            inbound: call.framesAt('inbound', timestamps),
+            outbound: call.framesAt('outbound', timestamps),
+          });
+        else
+          for (const track of call.tracks)
+            await call.send(track, call.framesAt(track, timestamps), { format });
       }
       await call.stop();
     };
     const v1 = new SyntheticCall(env.js, env.subjects);
     const v2 = new SyntheticCall(env.js, env.subjects);
+    const v3 = new SyntheticCall(env.js, env.subjects);
     const mixed = new SyntheticCall(env.js, env.subjects);
     await send(v1, ['v1']);
     await send(v2, ['v2']);
-    await send(mixed, ['v1', 'v2']);
+    await send(v3, ['v3']);
+    await send(mixed, ['v1', 'v3', 'v2']);
     const invalidBefore = await ingest.metric('calltx_ingest_rejected_frames_total', {
       reason: 'invalid-message',
     });
-    for (const call of [v1, v2, mixed]) {
+    for (const call of [v1, v2, v3, mixed]) {
       await finalized(call.callSid);
       const files = await env.repo.files(call.callSid);
       expect(files).toHaveLength(4);
@@ -249,6 +264,38 @@ describe('stream-ingest', () => {
     });
     await env.js.publish(env.subjects.media(call.callSid, 'outbound'), v2.subarray(0, v2.length - 1));
     await env.js.publish(env.subjects.media(call.callSid, 'outbound'), v2);
+    // A message on the subject of another version: v2 on the call's `both`, v3 on a track's subject.
+    await env.js.publish(env.subjects.media(call.callSid, 'both'), v2);
+    await call.sendCall(
+      { outbound: call.framesAt('outbound', [1_000]) },
+      {
+        valid: false,
+        subject: env.subjects.media(call.callSid, 'outbound'),
+      },
+    );
+    // A v3 message with an inbound frame of the wrong length: its outbound frame (in a gap) is stored all the same.
+    const outbound1020 = framePayload(call.callSid, 'outbound', 1_020);
+    await env.js.publish(
+      env.subjects.media(call.callSid, 'both'),
+      encodeMediaFramesV3({
+        callSid: call.callSid,
+        streamSid: call.streamSid,
+        receivedAt: new Date().toISOString(),
+        tracks: [
+          {
+            track: 'inbound',
+            speaker: SPEAKERS.inbound,
+            frames: [{ chunk: 9, timestampMs: 1_020, payload: new Uint8Array(161) }],
+          },
+          {
+            track: 'outbound',
+            speaker: SPEAKERS.outbound,
+            frames: [{ chunk: 9, timestampMs: 1_020, payload: outbound1020 }],
+          },
+        ],
+      }),
+    );
+    call.frames.outbound.set(1_020, outbound1020);
     await call.stream(1_040, 2_000, 5);
     await call.stop();
     await eventually(async () =>
@@ -271,9 +318,9 @@ describe('stream-ingest', () => {
       'call-finished': await delta('call-finished'),
     }).toEqual({
       'invalid-base64': 2,
-      'payload-length': 3,
+      'payload-length': 4,
       'unknown-track': 1,
-      'invalid-message': 3,
+      'invalid-message': 5,
       'timestamp-out-of-range': 1,
       'call-finished': 3,
     });

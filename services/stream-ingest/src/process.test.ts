@@ -111,7 +111,12 @@ describe('stream-ingest as processes', () => {
         await sleep(150);
       }
       for (let t = 0; t < 8_000; t += 500) {
-        await Promise.all(calls.map((call) => call.stream(t, t + 500, 5)));
+        // Gateways of three releases at once (a rolling upgrade): v3, v2 and v1 messages.
+        await Promise.all(
+          calls.map((call, i) =>
+            call.stream(t, t + 500, 5, call.tracks, (['v3', 'v2', 'v1'] as const)[i % 3]),
+          ),
+        );
         await sleep(25);
         if (t === 4_000) await crash(a);
       }

@@ -30,11 +30,17 @@ const { values: args } = parseArgs({
     max: { type: 'string', default: '1200' },
     seconds: { type: 'string', default: '20' },
     'flush-ms': { type: 'string', default: '20' },
+    /**
+     * MEDIA_MESSAGE_SCOPE of the gateway: `call` (as deployed) or `track`; with `--calls`, a list (`track,call`)
+     * runs every step once per scope, alternating, for an A/B within one run.
+     */
+    scopes: { type: 'string', default: 'call' },
     'server-cpus': { type: 'string', default: pinning.server },
     'load-cpus': { type: 'string', default: pinning.load },
   },
 });
 const SECONDS = Number(args.seconds);
+const SCOPES = args.scopes.split(',');
 const SERVER_CPUS = args['server-cpus'];
 const P99_BOUND_MS = 50;
 const ACCOUNT_SID = `AC${'b'.repeat(32)}`;
@@ -51,6 +57,7 @@ const AS_DEPLOYED: { flags: string[]; env: Record<string, string> } = {
 
 interface GatewayStep {
   calls: number;
+  scope: string;
   framesSent: number;
   lost: number;
   p50Ms: number;
@@ -63,6 +70,8 @@ interface GatewayStep {
   framesPerMessage: number;
   /** Busy share of the whole machine during the gateway run, in cores: simulator (this process), gateway, the rest. */
   cores: { simulator: number; gateway: number; rest: number };
+  /** The bare server's run right after this one (`--calls` mode). */
+  bare?: BareStep;
 }
 
 interface BareStep {
@@ -124,7 +133,7 @@ async function main(): Promise<void> {
       speed: 1,
     });
 
-  async function gatewayStep(calls: number): Promise<GatewayStep> {
+  async function gatewayStep(calls: number, scope = SCOPES[0]!): Promise<GatewayStep> {
     const gateway = await startChild(
       GATEWAY_MAIN,
       {
@@ -138,6 +147,7 @@ async function main(): Promise<void> {
         PORT: '0',
         LOG_LEVEL: 'info',
         MEDIA_FLUSH_MS: args['flush-ms'],
+        MEDIA_MESSAGE_SCOPE: scope,
       },
       'gateway listening',
       AS_DEPLOYED.flags,
@@ -148,9 +158,13 @@ async function main(): Promise<void> {
     const [machineBefore, simBefore, wallBefore] = [machineBusySeconds(), ownCpuSeconds(), performance.now()];
     const gatewayLoad = await load(calls, `http://127.0.0.1:${gateway.port}`, PUBLIC_BASE_URL);
     const [machineAfter, simAfter, wallAfter] = [machineBusySeconds(), ownCpuSeconds(), performance.now()];
-    // Let the last batches reach JetStream before reading the counters.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const after = await scrape(metricsUrl);
+    // Let the last batches reach JetStream before reading the counters (up to 30 s): a frame still buffered when the
+    // calls end is late, which the p99 shows, not lost; lost is what JetStream never acknowledged.
+    let after = await scrape(metricsUrl);
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; after = await scrape(metricsUrl)) {
+      if (sum(after, 'calltx_gateway_buffered_frames') === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     await gateway.stop();
     const messages = await takeMediaMessages(nats.url);
     const sent = framesOf(gatewayLoad);
@@ -164,6 +178,7 @@ async function main(): Promise<void> {
     const simCpu = simAfter - simBefore;
     const result: GatewayStep = {
       calls,
+      scope,
       framesSent: sent,
       lost: sent - published,
       p50Ms: histogramQuantile(before, after, 'calltx_gateway_frame_ack_seconds', 0.5) * 1000,
@@ -181,7 +196,7 @@ async function main(): Promise<void> {
     };
     const { cores } = result;
     console.log(
-      `N=${calls}: frames ${sent}, lost ${result.lost}, ack p50 ${result.p50Ms.toFixed(1)} ms p99 ${result.p99Ms.toFixed(1)} ms, ` +
+      `N=${calls} (${scope}): frames ${sent}, lost ${result.lost}, ack p50 ${result.p50Ms.toFixed(1)} ms p99 ${result.p99Ms.toFixed(1)} ms, ` +
         `CPU/frame gateway ${result.gatewayCpuUsPerFrame.toFixed(1)} µs (${(result.gatewaySystemShare * 100).toFixed(0)} % in the kernel), ${result.framesPerMessage.toFixed(2)} frames per JetStream message, ` +
         `simulator max lag ${result.simMaxLagMs.toFixed(0)} ms, failed calls ${result.failedCalls}; cores busy: simulator ` +
         `${cores.simulator.toFixed(2)}, gateway ${cores.gateway.toFixed(2)}, nats-server and rest ${cores.rest.toFixed(2)}; ` +
@@ -219,14 +234,17 @@ async function main(): Promise<void> {
   const bareAt = new Map<number, BareStep>();
   if (args.calls !== undefined) {
     for (const calls of args.calls.split(',').map(Number)) {
-      const step = await gatewayStep(calls);
-      steps.push(step);
-      const bare = await bareStep(calls);
-      bareAt.set(calls, bare);
-      console.log(
-        `N=${calls}: CPU/frame gateway ${step.gatewayCpuUsPerFrame.toFixed(1)} µs vs bare ws ${bare.bareCpuUsPerFrame.toFixed(1)} µs ` +
-          `(×${(step.gatewayCpuUsPerFrame / bare.bareCpuUsPerFrame).toFixed(2)})`,
-      );
+      for (const scope of SCOPES) {
+        const step = await gatewayStep(calls, scope);
+        steps.push(step);
+        const bare = await bareStep(calls);
+        bareAt.set(calls, bare);
+        step.bare = bare;
+        console.log(
+          `N=${calls} (${scope}): CPU/frame gateway ${step.gatewayCpuUsPerFrame.toFixed(1)} µs vs bare ws ${bare.bareCpuUsPerFrame.toFixed(1)} µs ` +
+            `(×${(step.gatewayCpuUsPerFrame / bare.bareCpuUsPerFrame).toFixed(2)})`,
+        );
+      }
     }
   } else {
     // Up by `step` while the bound holds, then bisect between the last pass and the first miss.
@@ -258,13 +276,13 @@ async function main(): Promise<void> {
   await nats.stop();
 
   console.log(
-    '\n| N calls | frames | lost | ack p50 (ms) | ack p99 (ms) | gateway CPU µs/frame | bare ws CPU µs/frame | ratio | frames per message | sim max lag (ms) | cores: sim / gateway / rest |',
+    '\n| N calls | scope | frames | lost | ack p50 (ms) | ack p99 (ms) | gateway CPU µs/frame | bare ws CPU µs/frame | ratio | frames per message | sim max lag (ms) | cores: sim / gateway / rest |',
   );
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of [...steps].sort((a, b) => a.calls - b.calls)) {
-    const bare = bareAt.get(r.calls);
+    const bare = r.bare ?? bareAt.get(r.calls);
     console.log(
-      `| ${r.calls} | ${r.framesSent} | ${r.lost} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.gatewayCpuUsPerFrame.toFixed(1)} | ` +
+      `| ${r.calls} | ${r.scope} | ${r.framesSent} | ${r.lost} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.gatewayCpuUsPerFrame.toFixed(1)} | ` +
         `${bare ? bare.bareCpuUsPerFrame.toFixed(1) : '–'} | ${bare ? (r.gatewayCpuUsPerFrame / bare.bareCpuUsPerFrame).toFixed(2) : '–'} | ` +
         `${r.framesPerMessage.toFixed(2)} | ${r.simMaxLagMs.toFixed(0)} | ${r.cores.simulator.toFixed(2)} / ${r.cores.gateway.toFixed(2)} / ${r.cores.rest.toFixed(2)} |`,
     );
@@ -298,9 +316,11 @@ async function main(): Promise<void> {
       gatewayCpuUsPerFrame: round(measuredAt.gatewayCpuUsPerFrame),
       bareCpuUsPerFrame: bare ? round(bare.bareCpuUsPerFrame) : null,
       framesPerMessage: round(measuredAt.framesPerMessage, 2),
+      mediaScope: measuredAt.scope,
       seconds: SECONDS,
       steps: steps.map((s) => ({
         calls: s.calls,
+        scope: s.scope,
         lost: s.lost,
         p99Ms: round(s.p99Ms),
         cpuUsPerFrame: round(s.gatewayCpuUsPerFrame),

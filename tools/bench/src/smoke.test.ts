@@ -17,7 +17,7 @@ describe('benchmarks still run end to end', () => {
       timeout: 120_000,
     });
     // 2 calls × 2 s × 50 frames/s × 2 tracks
-    expect(stdout).toMatch(/^N=2: frames 400, lost 0, /m);
+    expect(stdout).toMatch(/^N=2 \(call\): frames 400, lost 0, /m);
     expect(stdout).toMatch(/CPU\/frame gateway \d+\.\d µs vs bare ws \d+\.\d µs/);
   }, 150_000);
 

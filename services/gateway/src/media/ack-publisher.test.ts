@@ -31,6 +31,10 @@ describe('AckPublisher', () => {
     expect(await publish(acks, subject, 'a')).toBeUndefined();
     expect(await publish(acks, subject, 'b')).toBeUndefined();
     expect((await jsm.streams.info(stream)).state.messages).toBe(2);
+    // The id travels as the message's only header.
+    const stored = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+    expect(stored?.header.get('Nats-Msg-Id')).toBe('b');
+    expect([...(stored?.header.keys() ?? [])]).toEqual(['Nats-Msg-Id']);
     acks.close();
   });
 

@@ -7,11 +7,12 @@ import {
   eventually,
   metricValue,
   openMediaStream,
+  readMedia,
   readStream,
   send,
   startGateway,
   type GatewayHarness,
-  type StoredMessage,
+  type StoredFrames,
 } from '../testing/harness.js';
 
 let h: GatewayHarness;
@@ -22,14 +23,24 @@ afterAll(async () => {
   await h.close();
 });
 
+const SPEAKERS = { inbound: 'agent', outbound: 'technician' } as const;
+
+/** Chunks 1…n at Twilio's 20 ms steps, each payload the one TwilioStream made for its chunk. */
+function expectAllFrames(frames: StoredFrames, n: number) {
+  expect(frames.map((f) => f.chunk)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+  expect(frames.map((f) => f.timestampMs)).toEqual(Array.from({ length: n }, (_, i) => i * 20));
+  expect(
+    frames.every((f, i) => f.payload.length === 160 && Buffer.from(f.payload).readUInt32BE(0) === i + 1),
+  ).toBe(true);
+}
+
 const counter = (name: string, labels: Record<string, string> = {}) => metricValue(h, name, labels);
 
-type Frames = Array<{ chunk: number; timestampMs: number; payload: Uint8Array }>;
-const framesOf = (messages: StoredMessage[]) => messages.flatMap((m) => m.json.frames as Frames);
+type Frames = StoredFrames;
 
-async function streamCall(frames: number, options: { stop?: boolean } = {}) {
+async function streamCall(frames: number, options: { stop?: boolean; gateway?: GatewayHarness } = {}) {
   const call = new TwilioStream();
-  const ws = await openMediaStream(h);
+  const ws = await openMediaStream(options.gateway ?? h);
   await send(ws, call.connected());
   await send(ws, call.start({ callSid: call.callSid }));
   for (let i = 0; i < frames; i += 1) {
@@ -40,12 +51,12 @@ async function streamCall(frames: number, options: { stop?: boolean } = {}) {
   return { call, ws };
 }
 
-const stopped = (call: TwilioStream) =>
+const stopped = (call: TwilioStream, gateway = h) =>
   eventually(async () => {
     const [stop] = await readStream(
-      h.nats.nc,
-      h.subjects.streamName('calls'),
-      h.subjects.call(call.callSid, 'stream-stopped'),
+      gateway.nats.nc,
+      gateway.subjects.streamName('calls'),
+      gateway.subjects.call(call.callSid, 'stream-stopped'),
     );
     if (!stop) throw new Error('no stream-stopped yet');
     return stop.json;
@@ -85,32 +96,23 @@ describe('WS /twilio/media-stream', () => {
       framesLost: { inbound: 0, outbound: 0 },
       lastTimestampMs: { inbound: 119 * 20, outbound: 119 * 20 },
     });
-    for (const [track, speaker] of [
-      ['inbound', 'agent'],
-      ['outbound', 'technician'],
-    ] as const) {
-      const messages = await readStream(
-        h.nats.nc,
-        h.subjects.streamName('media'),
-        h.subjects.media(call.callSid, track),
-      );
-      expect(
-        messages.every(
-          (m) => m.json.speaker === speaker && m.json.track === track && m.json.type === 'media.frames.v2',
-        ),
-      ).toBe(true);
-      expect(
-        messages.every(
-          (m) => m.msgId === `${call.streamSid}:${track}:${(m.json.frames as Frames)[0]!.chunk}`,
-        ),
-      ).toBe(true);
-      const frames = framesOf(messages);
-      expect(frames.map((f) => f.chunk)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
-      expect(frames.map((f) => f.timestampMs)).toEqual(Array.from({ length: 120 }, (_, i) => i * 20));
-      expect(
-        frames.every((f, i) => f.payload.length === 160 && Buffer.from(f.payload).readUInt32BE(0) === i + 1),
-      ).toBe(true);
+    // One media.frames.v3 message per flush, both tracks in it, on the call's `both` subject.
+    const { messages, frames } = await readMedia(h.nats.nc, h.subjects, call.callSid);
+    expect(messages.length).toBeGreaterThan(0);
+    for (const m of messages) {
+      expect(m.subject).toBe(h.subjects.media(call.callSid, 'both'));
+      expect(m.json.type).toBe('media.frames.v3');
+      const sections = m.json.tracks as Array<{ track: string; speaker: string; frames: Frames }>;
+      const first = (track: string) => sections.find((t) => t.track === track)?.frames[0]?.chunk ?? 0;
+      expect(m.msgId).toBe(`${call.streamSid}:${first('inbound')}:${first('outbound')}`);
+      expect(sections.every((t) => t.speaker === SPEAKERS[t.track as keyof typeof SPEAKERS])).toBe(true);
     }
+    // Most flushes carry both tracks' frames (they arrive in the same 20 ms): half the messages of one per track.
+    expect(messages.filter((m) => (m.json.tracks as unknown[]).length === 2).length).toBeGreaterThan(
+      messages.length / 2,
+    );
+    expectAllFrames(frames.inbound, 120);
+    expectAllFrames(frames.outbound, 120);
     const [started] = await readStream(
       h.nats.nc,
       h.subjects.streamName('calls'),
@@ -121,6 +123,26 @@ describe('WS /twilio/media-stream', () => {
       customParameters: { callSid: call.callSid },
     });
     ws.close();
+  });
+
+  it('publishes one media.frames.v2 message per track with MEDIA_MESSAGE_SCOPE=track (rolling upgrade)', async () => {
+    const perTrack = await startGateway({ MEDIA_FLUSH_MS: '10', MEDIA_MESSAGE_SCOPE: 'track' });
+    try {
+      const { call, ws } = await streamCall(60, { gateway: perTrack });
+      expect(await stopped(call, perTrack)).toMatchObject({ framesReceived: { inbound: 60, outbound: 60 } });
+      const { messages, frames } = await readMedia(perTrack.nats.nc, perTrack.subjects, call.callSid);
+      for (const m of messages) {
+        const track = m.json.track as keyof typeof SPEAKERS;
+        expect(m.subject).toBe(perTrack.subjects.media(call.callSid, track));
+        expect(m.json).toMatchObject({ type: 'media.frames.v2', speaker: SPEAKERS[track] });
+        expect(m.msgId).toBe(`${call.streamSid}:${track}:${(m.json.frames as Frames)[0]!.chunk}`);
+      }
+      expectAllFrames(frames.inbound, 60);
+      expectAllFrames(frames.outbound, 60);
+      ws.close();
+    } finally {
+      await perTrack.close();
+    }
   });
 
   it("keeps the stream's lifecycle events when Twilio's status callbacks for it arrive first", async () => {

@@ -5,7 +5,7 @@ import { callEvents, type Subjects, type Track } from '@calltx/events';
 import { type Logger } from '@calltx/runtime';
 import type { GatewayMetrics } from '../metrics.js';
 import { publishUntilStored } from './control.js';
-import type { MediaPublisher, TrackPublisher } from './publisher.js';
+import type { MediaPublisher, StreamPublisher } from './publisher.js';
 import {
   ConnectedMessage,
   DtmfMessage,
@@ -53,7 +53,8 @@ interface Started {
   /** streamSid as bytes, for the media fast path. */
   streamSidBytes: Buffer;
   accountSid: string;
-  tracks: Record<Track, TrackPublisher>;
+  /** Each track's publisher: one for both unless MEDIA_MESSAGE_SCOPE=track. */
+  tracks: Record<Track, StreamPublisher>;
   lastChunk: Record<Track, number>;
 }
 
@@ -173,13 +174,13 @@ export class MediaStreamSession {
     clearTimeout(this.startTimer);
     const { callSid, streamSid, accountSid } = start.start;
     const { publisher, trackSpeakers } = this.deps;
-    const track = (t: Track) => publisher.track({ callSid, streamSid, track: t, speaker: trackSpeakers[t] });
+    const track = (t: Track) => ({ callSid, streamSid, track: t, speaker: trackSpeakers[t] });
     this.started = {
       callSid,
       streamSid,
       streamSidBytes: Buffer.from(streamSid),
       accountSid,
-      tracks: { inbound: track('inbound'), outbound: track('outbound') },
+      tracks: publisher.call({ inbound: track('inbound'), outbound: track('outbound') }),
       lastChunk: { inbound: 0, outbound: 0 },
     };
     this.deps.metrics.streams.inc();
@@ -221,7 +222,7 @@ export class MediaStreamSession {
     if (chunk > last + 1 && last > 0) counters.gaps.inc(chunk - last - 1);
     if (chunk <= last) counters.outOfOrder.inc();
     started.lastChunk[track] = Math.max(last, chunk);
-    started.tracks[track].add({ chunk, timestampMs: timestamp, payload, receivedAt });
+    started.tracks[track].add(track, { chunk, timestampMs: timestamp, payload, receivedAt });
   }
 
   private onStop(message: unknown): void {
@@ -273,17 +274,19 @@ export class MediaStreamSession {
   private async doFinish(reason: StopReason): Promise<void> {
     const started = this.started;
     if (!started) return;
-    const { inbound, outbound } = started.tracks;
-    await Promise.all([inbound.whenIdle(), outbound.whenIdle()]);
+    const { tracks } = started;
+    await Promise.all([...new Set(Object.values(tracks))].map((publisher) => publisher.whenIdle()));
+    const inbound = tracks.inbound.counts('inbound');
+    const outbound = tracks.outbound.counts('outbound');
     this.deps.metrics.streams.dec();
     const event = callEvents.streamStopped({
       callSid: started.callSid,
       at: now(),
       streamSid: started.streamSid,
       reason,
-      framesReceived: { inbound: inbound.counts.received, outbound: outbound.counts.received },
-      framesLost: { inbound: inbound.counts.lost, outbound: outbound.counts.lost },
-      lastTimestampMs: { inbound: inbound.counts.lastTimestampMs, outbound: outbound.counts.lastTimestampMs },
+      framesReceived: { inbound: inbound.received, outbound: outbound.received },
+      framesLost: { inbound: inbound.lost, outbound: outbound.lost },
+      lastTimestampMs: { inbound: inbound.lastTimestampMs, outbound: outbound.lastTimestampMs },
     });
     await publishUntilStored(
       this.deps.js,

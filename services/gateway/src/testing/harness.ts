@@ -3,8 +3,14 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { NatsConnection } from '@nats-io/transport-node';
 import twilio from 'twilio';
 import WebSocket from 'ws';
-import { Subjects, type Family } from '@calltx/events';
-import { MEDIA_FRAMES_V2, decodeMediaBatch } from '@calltx/events/internal';
+import { Subjects, type Family, type Track } from '@calltx/events';
+import {
+  MEDIA_FRAMES_V2,
+  MEDIA_FRAMES_V3,
+  decodeMediaBatch,
+  mediaSections,
+  type AnyMediaBatch,
+} from '@calltx/events/internal';
 import { connectNats, provisionStreams, type NatsLink } from '@calltx/nats';
 import { createLogger, createMetricsRegistry, type Logger } from '@calltx/runtime';
 import { createGateway, type Gateway } from '../app.js';
@@ -234,7 +240,7 @@ export interface StoredMessage {
   subject: string;
   seq: number;
   msgId: string | undefined;
-  /** The body as an object: JSON events as they are, media.frames.v2 batches decoded (payloads as bytes). */
+  /** The body as an object: JSON events as they are, media.frames.v2/v3 batches decoded (payloads as bytes). */
   json: Record<string, unknown>;
 }
 
@@ -259,11 +265,29 @@ export async function readStream(
       seq: msg.seq,
       msgId: msg.headers?.get('Nats-Msg-Id'),
       json:
-        msg.data[0] === MEDIA_FRAMES_V2
+        msg.data[0] === MEDIA_FRAMES_V2 || msg.data[0] === MEDIA_FRAMES_V3
           ? { ...decodeMediaBatch(msg.data) }
           : msg.json<Record<string, unknown>>(),
     });
     if (msg.info.pending === 0) break;
   }
   return out;
+}
+
+export type StoredFrames = Array<{ chunk: number; timestampMs: number; payload: Uint8Array }>;
+
+/** A call's media as stored, whatever the message version: the messages, and each track's frames in stream order. */
+export async function readMedia(
+  nc: NatsConnection,
+  subjects: Subjects,
+  callSid: string,
+): Promise<{ messages: StoredMessage[]; frames: Record<Track, StoredFrames> }> {
+  const messages = await readStream(nc, subjects.streamName('media'), subjects.all('media', callSid));
+  const frames: Record<Track, StoredFrames> = { inbound: [], outbound: [] };
+  for (const message of messages) {
+    for (const section of mediaSections(message.json as unknown as AnyMediaBatch)) {
+      frames[section.track].push(...(section.frames as StoredFrames));
+    }
+  }
+  return { messages, frames };
 }

@@ -1,5 +1,5 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import { decodeMediaBatch, type MediaBatch } from '@calltx/events/internal';
+import { decodeMediaBatch, mediaSections, type AnyMediaBatch } from '@calltx/events/internal';
 import { type Subjects, type Track } from '@calltx/events';
 import { type Claim } from '../claims/index.js';
 import { type Logger } from '@calltx/runtime';
@@ -13,7 +13,7 @@ import { LiveTrack } from '../live/live-track.js';
 import { resumeLivePath, type LiveResumeSettings } from '../live/resume.js';
 import type { SpeechSinkFactory } from '../live/speech-sink.js';
 import type { IngestMetrics, RejectReason } from '../metrics.js';
-import { TrackSpool } from '../spool/track-spool.js';
+import { TrackSpool, ackAfter } from '../spool/track-spool.js';
 import { applyStreamRedactions, type AudioRedaction } from '../redaction/stream-redaction.js';
 import {
   deleteMediaConsumers,
@@ -280,35 +280,59 @@ export class OwnedCall {
       msg.term(); // no reason text: NATS 2.9 ignores a `+TERM <reason>` and leaves the message pending
       return;
     }
-    let event: MediaBatch;
+    let event: AnyMediaBatch;
     try {
-      // media.frames.v2 (binary) or v1 (JSON, from a gateway not yet upgraded): both are read.
+      // media.frames.v3 (both tracks), v2 (one track, binary) or v1 (JSON), from gateways of any release: all read.
       event = decodeMediaBatch(msg.data, `message on ${msg.subject}`);
     } catch (error) {
       this.reject('invalid-message', 1, { issues: (error as { issues?: unknown }).issues });
       msg.term();
       return;
     }
-    if (event.track !== parsed.track || event.callSid !== this.callSid) {
+    const scope = event.type === 'media.frames.v3' ? 'both' : event.track;
+    if (scope !== parsed.track || event.callSid !== this.callSid) {
       this.reject('invalid-message', 1, { issues: ['track or callSid differs from the subject'] });
       msg.term();
       return;
     }
+    const sections = mediaSections(event);
     // Stopping or stopped here: left unacknowledged for the next owner.
     if (this.phase === 'stopping' || this.phase === 'done') return;
     if (this.phase === 'finalizing' || this.phase === 'lingering') {
-      this.reject('call-finished', event.frames.length);
+      this.reject(
+        'call-finished',
+        sections.reduce((n, s) => n + s.frames.length, 0),
+      );
       msg.ack();
       return;
     }
-    const track = this.tracks.get(parsed.track);
-    if (!track) {
-      this.reject('unknown-track', event.frames.length, { track: parsed.track });
+    const spooled: Array<{ track: TrackState; frames: Frame[] }> = [];
+    for (const section of sections) {
+      const track = this.tracks.get(section.track);
+      if (!track) {
+        this.reject('unknown-track', section.frames.length, { track: section.track });
+        continue;
+      }
+      const accepted = this.accept(track, section.frames);
+      if (accepted.length > 0) spooled.push({ track, frames: accepted });
+    }
+    if (spooled.length === 0) {
       msg.ack();
       return;
     }
+    // Acknowledged once every spool holding some of its frames has stored them (a part each).
+    const ack = spooled.length === 1 ? msg : ackAfter(spooled.length, msg);
+    for (const { track, frames } of spooled) await track.spool.add(frames, ack);
+    for (const { track, frames } of spooled) await track.live.push(frames, event.receivedAt);
+  }
+
+  /** The frames of one track that can be placed; the rest are counted as rejected. */
+  private accept(
+    track: TrackState,
+    frames: ReadonlyArray<{ timestampMs: number; payload: string | Uint8Array }>,
+  ): Frame[] {
     const accepted: Frame[] = [];
-    for (const frame of event.frames) {
+    for (const frame of frames) {
       const payload = decodePayload(frame.payload);
       if (typeof payload === 'string') {
         this.reject(payload, 1, { speaker: track.speaker, timestampMs: frame.timestampMs });
@@ -321,12 +345,7 @@ export class OwnedCall {
       track.lastTimestampMs = Math.max(track.lastTimestampMs, frame.timestampMs);
       accepted.push({ timestampMs: frame.timestampMs, payload });
     }
-    if (accepted.length === 0) {
-      msg.ack();
-      return;
-    }
-    await track.spool.add(accepted, msg);
-    await track.live.push(accepted, event.receivedAt);
+    return accepted;
   }
 
   private reject(reason: RejectReason, frames: number, detail: Record<string, unknown> = {}): void {

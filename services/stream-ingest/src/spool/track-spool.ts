@@ -1,9 +1,29 @@
-import type { JsMsg } from '@nats-io/jetstream';
 import type { ObjectStore } from '@calltx/storage';
 import type { Frame } from '../frames/frame.js';
 import type { IngestMetrics } from '../metrics.js';
 import { partKey } from './object-keys.js';
 import { encodePart } from './part-format.js';
+
+/** A JetStream message, or a share of one whose frames went to several spools (`ackAfter`). */
+export interface Acknowledgeable {
+  ack(): void;
+}
+
+/**
+ * One message's acknowledgement split into `shares` (one per spool that holds some of its frames): the message is
+ * acknowledged when the last share is, i.e. once all its frames are stored. Until then a crash leaves it
+ * unacknowledged, and JetStream redelivers all of it; frames already stored come twice and finalize drops them
+ * as duplicates by timestamp.
+ */
+export function ackAfter(shares: number, message: Acknowledgeable): Acknowledgeable {
+  let left = shares;
+  return {
+    ack: () => {
+      left -= 1;
+      if (left === 0) message.ack();
+    },
+  };
+}
 
 export interface TrackSpoolOptions {
   store: ObjectStore;
@@ -27,7 +47,7 @@ export interface TrackSpoolOptions {
  */
 export class TrackSpool {
   private frames: Frame[] = [];
-  private messages: JsMsg[] = [];
+  private messages: Acknowledgeable[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
   private storing = false;
@@ -43,7 +63,7 @@ export class TrackSpool {
     return this.storing || this.frames.length > 0;
   }
 
-  async add(frames: readonly Frame[], message: JsMsg): Promise<void> {
+  async add(frames: readonly Frame[], message: Acknowledgeable): Promise<void> {
     this.frames.push(...frames);
     this.messages.push(message);
     if (this.frames.length >= this.options.maxFrames) {
@@ -80,7 +100,7 @@ export class TrackSpool {
     this.inFlight = this.inFlight.then(() => this.store(frames, messages));
   }
 
-  private async store(frames: Frame[], messages: JsMsg[]): Promise<void> {
+  private async store(frames: Frame[], messages: Acknowledgeable[]): Promise<void> {
     const { store, callSid, speaker, metrics } = this.options;
     if (!this.options.mayWrite()) return;
     this.storing = true;

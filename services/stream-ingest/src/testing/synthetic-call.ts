@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Upsampler2x, decodeMulaw } from '@calltx/audio';
 import { callEvents, partyNumber, type Subjects, type Track } from '@calltx/events';
-import { encodeMediaFramesV2 } from '@calltx/events/internal';
+import { encodeMediaFramesV2, encodeMediaFramesV3 } from '@calltx/events/internal';
 import { publishEvent } from '@calltx/nats';
 import { FRAME_BYTES, SAMPLES_PER_MS } from '../frames/frame.js';
 
@@ -29,8 +29,8 @@ export function framePayload(seed: string, track: Track, timestampMs: number): B
   return bytes;
 }
 
-/** media.frames.v1 (JSON, base64 payloads) or v2 (binary). */
-export type MediaFormat = 'v1' | 'v2';
+/** media.frames.v1 (JSON, base64 payloads), v2 (binary, one track) or v3 (binary, both tracks in one message). */
+export type MediaFormat = 'v1' | 'v2' | 'v3';
 
 export interface SentFrame {
   timestampMs: number;
@@ -101,8 +101,8 @@ export class SyntheticCall {
   }
 
   /**
-   * Publishes one media message, as `media.frames.v2` (binary, today's gateway) or v1 (JSON, a gateway from
-   * before it); `valid: false` frames are not expected in the files.
+   * Publishes one media message of one track, as `media.frames.v2` (binary) or v1 (JSON, a gateway from before
+   * it; `v3` sends a v3 message with this track only); `valid: false` frames are not expected in the files.
    */
   async send(
     track: Track,
@@ -113,6 +113,7 @@ export class SyntheticCall {
       format = 'v1',
     }: { valid?: boolean; subject?: string; format?: MediaFormat } = {},
   ): Promise<void> {
+    if (format === 'v3') return this.sendCall({ [track]: frames }, { valid, subject });
     const body = {
       type: 'media.frames.v1',
       callSid: this.callSid,
@@ -137,6 +138,38 @@ export class SyntheticCall {
     await this.js.publish(subject ?? this.subjects.media(this.callSid, track), data, {
       msgID: `${this.streamSid}:${track}:${this.messages}`,
     });
+    this.sent(track, frames, valid);
+  }
+
+  /** Publishes one `media.frames.v3` message with the frames of the tracks given (today's gateway). */
+  async sendCall(
+    frames: Partial<Record<Track, SentFrame[]>>,
+    { valid = true, subject }: { valid?: boolean; subject?: string } = {},
+  ): Promise<void> {
+    const tracks = (Object.entries(frames) as Array<[Track, SentFrame[]]>).map(([track, list]) => ({
+      track,
+      speaker: SPEAKERS[track],
+      frames: list.map((f, i) => ({
+        chunk: this.counts[track] + i + 1,
+        timestampMs: f.timestampMs,
+        payload: Buffer.from(f.payload, 'base64'),
+      })),
+    }));
+    const data = encodeMediaFramesV3({
+      callSid: this.callSid,
+      streamSid: this.streamSid,
+      receivedAt: new Date().toISOString(),
+      tracks,
+    });
+    this.messages += 1;
+    await this.js.publish(subject ?? this.subjects.media(this.callSid, 'both'), data, {
+      msgID: `${this.streamSid}:both:${this.messages}`,
+    });
+    for (const [track, list] of Object.entries(frames) as Array<[Track, SentFrame[]]>)
+      this.sent(track, list, valid);
+  }
+
+  private sent(track: Track, frames: SentFrame[], valid: boolean): void {
     this.counts[track] += frames.length;
     if (!valid) return;
     for (const f of frames) {
@@ -146,20 +179,25 @@ export class SyntheticCall {
     }
   }
 
-  /** Frames every 20 ms in [fromMs, toMs), sent `perMessage` at a time, tracks interleaved. */
+  /**
+   * Frames every 20 ms in [fromMs, toMs), sent `perMessage` at a time: as today's gateway sends them (v3, the
+   * tracks in one message), or per track, interleaved (v1, v2).
+   */
   async stream(
     fromMs: number,
     toMs: number,
     perMessage = 1,
     tracks: Track[] = this.tracks,
-    format: MediaFormat = 'v1',
+    format: MediaFormat = 'v3',
   ): Promise<void> {
     for (let ts = fromMs; ts < toMs; ts += 20 * perMessage) {
       const timestamps = Array.from(
         { length: Math.min(perMessage, (toMs - ts) / 20) },
         (_, i) => ts + 20 * i,
       );
-      for (const track of tracks) await this.send(track, this.framesAt(track, timestamps), { format });
+      if (format === 'v3')
+        await this.sendCall(Object.fromEntries(tracks.map((t) => [t, this.framesAt(t, timestamps)])));
+      else for (const track of tracks) await this.send(track, this.framesAt(track, timestamps), { format });
     }
   }
 
