@@ -80,7 +80,7 @@ const MAX_PER_LOOK = 100;
  * is asked to step down, so a replica that has the messages takes over.
  */
 export class StrandedMessages {
-  /** `<stream>:<seq>` → when first seen stranded. */
+  /** `<stream>:<consumer>:<seq>` (and `leader:<stream>:<consumer>`) → when first seen stranded (or idle). */
   private readonly seen = new Map<string, number>();
 
   constructor(private readonly options: StrandedMessagesOptions) {}
@@ -91,7 +91,8 @@ export class StrandedMessages {
     const now = Date.now();
     await this.checkLeader(consumer, info, now);
     const stranded = await this.strandedBelow(consumer, floor);
-    const prefix = `${consumer.stream}:`;
+    // Per consumer: consumers sharing a stream each forget only what they no longer see.
+    const prefix = `${consumer.stream}:${consumer.name}:`;
     const current = new Set(stranded.map((m) => `${prefix}${m.seq}`));
     for (const key of this.seen.keys())
       if (key.startsWith(prefix) && !current.has(key)) this.seen.delete(key);
