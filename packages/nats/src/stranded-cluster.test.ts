@@ -18,8 +18,10 @@ afterAll(async () => {
 it('hands a replicated consumer to another leader on request', async () => {
   const nc = await connect({ servers: cluster.urls as string[] });
   try {
-    const jsm = await jetstreamManager(nc);
-    // Right after start the meta leader may not know every peer yet: placing R3 waits for it.
+    // Right after start (and more so on a loaded CI machine) the meta leader may not answer the
+    // JetStream API yet, nor know every peer: both the first request and placing R3 wait for it.
+    await cluster.waitForHealthy();
+    const jsm = await eventually(() => jetstreamManager(nc, { timeout: 10_000 }), 40_000);
     await eventually(() =>
       jsm.streams.add({
         name: 'WORK',
