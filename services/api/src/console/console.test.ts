@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsUrlForTests } from '@calltx/devstack';
+import type { CallEvent } from '@calltx/events';
+import { publishEvent } from '@calltx/nats';
 import { simulateCall, type SimulatedCall } from '@calltx/twilio-sim';
 import { AGENT, newSid, startApi, transcript, type ApiHarness } from '../api/testing/api-harness.js';
 import { seedCall, seedRecording, seedSegment } from '../api/testing/seed.js';
@@ -196,6 +198,13 @@ describe('agent console', () => {
       expect(logs).not.toContain(TECHNICIAN);
       for (const { text } of CONVERSATION) expect(logs).not.toContain(text);
     }
+
+    // Once the call is erased, nothing of it stays on screen.
+    const erased: CallEvent = { type: 'call.erased.v1', callSid, at: new Date().toISOString() };
+    await publishEvent(api.js, api.subjects.call(callSid, 'erased'), erased, `${callSid}:erased`);
+    await page.waitForSelector(`#live-calls button[data-call-sid="${callSid}"]`, { state: 'detached' });
+    await expect.poll(() => page.textContent(transcriptBox)).toBe('This call was erased.');
+    expect(await page.textContent('#live-title')).toBe('No call selected');
   });
 
   it('loads the bundled Voice SDK in the browser', async () => {

@@ -109,9 +109,24 @@ export class LiveView {
           this.upsert(event.callSid, { endedAt: at });
         }
         break;
+      case 'call.erased.v1':
+        this.forget(event.callSid);
+        break;
       default:
         break;
     }
+  }
+
+  /** An erased call leaves the console too: nothing of it stays on screen. */
+  forget(callSid) {
+    if (!this.calls.delete(callSid)) return;
+    if (this.selected === callSid) {
+      this.selected = null;
+      this.callStream?.close();
+      this.callStream = null;
+      this.transcript.clear('This call was erased.');
+    }
+    this.render();
   }
 
   onActivity(event) {
