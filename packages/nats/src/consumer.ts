@@ -83,6 +83,26 @@ export interface RunConsumerOptions<S extends z.ZodType> {
   redelivery?: RetryPolicy;
 }
 
+export interface StartDurableConsumerOptions<S extends z.ZodType> extends Omit<
+  RunConsumerOptions<S>,
+  'stream' | 'consumer' | 'maxDeliver'
+> {
+  jsm: JetStreamManager;
+  spec: DurableConsumerSpec;
+}
+
+/**
+ * How a service consumes a stream: creates or updates the durable consumer `spec` describes (waiting out an
+ * election), then runs it with the same stream, name and `maxDeliver`, so the two can never disagree.
+ */
+export async function startDurableConsumer<S extends z.ZodType>(
+  options: StartDurableConsumerOptions<S>,
+): Promise<RunningConsumer> {
+  const { jsm, spec, ...run } = options;
+  await ensureDurableConsumer(jsm, spec, run.logger);
+  return runConsumer({ ...run, stream: spec.stream, consumer: spec.name, maxDeliver: spec.maxDeliver });
+}
+
 export interface RunningConsumer {
   /** Stops fetching, waits for handlers in flight, then resolves. */
   stop(): Promise<void>;

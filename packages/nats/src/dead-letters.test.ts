@@ -8,7 +8,7 @@ import { ConfigError } from '@calltx/config';
 import { createLogger } from '@calltx/runtime';
 import { CalltxError, CallEvent, callEvents, encodeEvent } from '@calltx/events';
 import { consumerMetrics } from './consumer-metrics.js';
-import { ensureDurableConsumer, runConsumer, type RunningConsumer } from './consumer.js';
+import { ensureDurableConsumer, startDurableConsumer, type RunningConsumer } from './consumer.js';
 import { DEAD_LETTER_HEADERS, replayDeadLetters } from './dead-letters.js';
 import { provisionStreams } from './streams.js';
 import { Subjects } from '@calltx/events';
@@ -34,9 +34,11 @@ beforeAll(async () => {
   nc = await connect({ servers: NATS_URL });
   jsm = await jetstreamManager(nc);
   await provisionStreams(jsm, subjects, ['calls', 'deadletter'], logger);
-  await ensureDurableConsumer(
+  running = await startDurableConsumer({
     jsm,
-    {
+    js: jetstream(nc),
+    subjects,
+    spec: {
       stream: subjects.streamName('calls'),
       name: CONSUMER,
       filterSubject: subjects.all('calls'),
@@ -44,14 +46,6 @@ beforeAll(async () => {
       maxDeliver: MAX_DELIVER,
       maxAckPending: 100,
     },
-    logger,
-  );
-  running = await runConsumer({
-    js: jetstream(nc),
-    subjects,
-    stream: subjects.streamName('calls'),
-    consumer: CONSUMER,
-    maxDeliver: MAX_DELIVER,
     schema: CallEvent,
     logger,
     metrics,

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import type { ErasureService, Subjects } from '@calltx/events';
 import { ErasureRequested, internalEvents } from '@calltx/events/internal';
 import { consumerMetrics } from './consumer-metrics.js';
-import { ensureDurableConsumer, runConsumer, type RunningConsumer } from './consumer.js';
+import { startDurableConsumer, type RunningConsumer } from './consumer.js';
 import { publishEvent } from './publish.js';
 
 export interface ErasureConsumerOptions {
@@ -30,26 +30,18 @@ export interface ErasureConsumerOptions {
  */
 export async function startErasureConsumer(options: ErasureConsumerOptions): Promise<RunningConsumer> {
   const { js, jsm, subjects, service, logger } = options;
-  const stream = subjects.streamName('erasure');
-  const name = `${service}-erasure`;
-  await ensureDurableConsumer(
+  return startDurableConsumer({
     jsm,
-    {
-      stream,
-      name,
+    js,
+    subjects,
+    spec: {
+      stream: subjects.streamName('erasure'),
+      name: `${service}-erasure`,
       filterSubject: subjects.allErasureRequests(),
       ackWaitMs: 120_000,
       maxDeliver: options.maxDeliver,
       maxAckPending: 16,
     },
-    logger,
-  );
-  return runConsumer({
-    js,
-    subjects,
-    stream,
-    consumer: name,
-    maxDeliver: options.maxDeliver,
     schema: ErasureRequested,
     handle: async (event) => {
       await options.erase(event.callSid);

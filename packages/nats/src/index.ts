@@ -15,7 +15,9 @@ export {
   type SettleOptions,
   ensureDurableConsumer,
   runConsumer,
+  startDurableConsumer,
   type DurableConsumerSpec,
+  type StartDurableConsumerOptions,
   type RunConsumerOptions,
   type RunningConsumer,
 } from './consumer.js';

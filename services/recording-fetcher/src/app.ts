@@ -5,8 +5,7 @@ import type { RetryPolicy } from '@calltx/retry';
 import { CallEvent, RecordingEvent, TranscriptEvent, type Subjects } from '@calltx/events';
 import {
   consumerMetrics,
-  ensureDurableConsumer,
-  runConsumer,
+  startDurableConsumer,
   startErasureConsumer,
   type RunningConsumer,
 } from '@calltx/nats';
@@ -165,50 +164,36 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
     metrics,
     repository,
     async start() {
-      const stream = subjects.streamName('recordings');
-      await ensureDurableConsumer(
+      consumer = await startDurableConsumer({
         jsm,
-        {
-          stream,
+        js,
+        subjects,
+        spec: {
+          stream: subjects.streamName('recordings'),
           name: CONSUMER_NAME,
           filterSubject: subjects.all('recordings'),
           ackWaitMs: config.RECORDING_ACK_WAIT_MS,
           maxDeliver: MAX_DELIVER,
           maxAckPending: Math.max(16, config.RECORDING_CONCURRENCY * 4),
         },
-        logger,
-      );
-      consumer = await runConsumer({
-        js,
-        subjects,
-        stream,
-        consumer: CONSUMER_NAME,
-        maxDeliver: MAX_DELIVER,
         schema: RecordingEvent,
         handle: (event, msg) => processor.handle(event, msg),
         logger,
         metrics: consumed,
         concurrency: config.RECORDING_CONCURRENCY,
       });
-      const calls = subjects.streamName('calls');
-      await ensureDurableConsumer(
+      endedCalls = await startDurableConsumer({
         jsm,
-        {
-          stream: calls,
+        js,
+        subjects,
+        spec: {
+          stream: subjects.streamName('calls'),
           name: ENDED_CALLS_CONSUMER_NAME,
           filterSubject: subjects.allCalls('ended'),
           ackWaitMs: config.RECORDING_ACK_WAIT_MS,
           maxDeliver: MAX_DELIVER,
           maxAckPending: 64,
         },
-        logger,
-      );
-      endedCalls = await runConsumer({
-        js,
-        subjects,
-        stream: calls,
-        consumer: ENDED_CALLS_CONSUMER_NAME,
-        maxDeliver: MAX_DELIVER,
         schema: CallEvent,
         // An erased call's end (a redelivery) must not start a check that would find its recordings again.
         handle: async (event) => {
@@ -218,25 +203,18 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
         metrics: consumed,
       });
       if (audioRedaction) {
-        const transcripts = subjects.streamName('transcripts');
-        await ensureDurableConsumer(
+        redactions = await startDurableConsumer({
           jsm,
-          {
-            stream: transcripts,
+          js,
+          subjects,
+          spec: {
+            stream: subjects.streamName('transcripts'),
             name: REDACTIONS_CONSUMER_NAME,
             filterSubject: subjects.allTranscripts('final'),
             ackWaitMs: config.RECORDING_ACK_WAIT_MS,
             maxDeliver: MAX_DELIVER,
             maxAckPending: 256,
           },
-          logger,
-        );
-        redactions = await runConsumer({
-          js,
-          subjects,
-          stream: transcripts,
-          consumer: REDACTIONS_CONSUMER_NAME,
-          maxDeliver: MAX_DELIVER,
           schema: TranscriptEvent,
           handle: recordingRedactionHandler({
             isErased: (callSid) => erasure.isErased(callSid),

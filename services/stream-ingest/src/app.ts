@@ -4,8 +4,7 @@ import { CallEvent, TranscriptEvent, type Subjects } from '@calltx/events';
 import { CallParties } from '@calltx/events/internal';
 import {
   consumerMetrics,
-  ensureDurableConsumer,
-  runConsumer,
+  startDurableConsumer,
   startErasureConsumer,
   type RunningConsumer,
 } from '@calltx/nats';
@@ -157,9 +156,11 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
     manager,
     repo,
     async start() {
-      await ensureDurableConsumer(
+      lifecycle = await startDurableConsumer({
         jsm,
-        {
+        js,
+        subjects,
+        spec: {
           stream: subjects.streamName('calls'),
           name: LIFECYCLE_CONSUMER,
           filterSubject: subjects.all('calls'),
@@ -167,23 +168,17 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
           maxDeliver: deps.lifecycleMaxDeliver,
           maxAckPending: 1_000,
         },
-        logger,
-      );
-      lifecycle = await runConsumer({
-        js,
-        subjects,
-        stream: subjects.streamName('calls'),
-        consumer: LIFECYCLE_CONSUMER,
-        maxDeliver: deps.lifecycleMaxDeliver,
         schema: CallEvent,
         handle: lifecycleHandler(repo, manager, logger, (callSid) => erasure.isErased(callSid)),
         logger,
         metrics: consumed,
         concurrency: 4,
       });
-      await ensureDurableConsumer(
+      parties = await startDurableConsumer({
         jsm,
-        {
+        js,
+        subjects,
+        spec: {
           stream: subjects.streamName('parties'),
           name: PARTIES_CONSUMER,
           filterSubject: subjects.all('parties'),
@@ -191,39 +186,24 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
           maxDeliver: deps.lifecycleMaxDeliver,
           maxAckPending: 1_000,
         },
-        logger,
-      );
-      parties = await runConsumer({
-        js,
-        subjects,
-        stream: subjects.streamName('parties'),
-        consumer: PARTIES_CONSUMER,
-        maxDeliver: deps.lifecycleMaxDeliver,
         schema: CallParties,
         handle: (event) => repo.callParties(event),
         logger,
         metrics: consumed,
       });
       if (deps.audioRedaction) {
-        const transcripts = subjects.streamName('transcripts');
-        await ensureDurableConsumer(
+        redactions = await startDurableConsumer({
           jsm,
-          {
-            stream: transcripts,
+          js,
+          subjects,
+          spec: {
+            stream: subjects.streamName('transcripts'),
             name: REDACTIONS_CONSUMER,
             filterSubject: subjects.allTranscripts('final'),
             ackWaitMs: 60_000,
             maxDeliver: deps.lifecycleMaxDeliver,
             maxAckPending: 1_000,
           },
-          logger,
-        );
-        redactions = await runConsumer({
-          js,
-          subjects,
-          stream: transcripts,
-          consumer: REDACTIONS_CONSUMER,
-          maxDeliver: deps.lifecycleMaxDeliver,
           schema: TranscriptEvent,
           handle: redactionHandler({
             isErased: (callSid) => erasure.isErased(callSid),

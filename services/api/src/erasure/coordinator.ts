@@ -7,13 +7,7 @@ import {
 import type { Registry } from 'prom-client';
 import { callEvents, ERASURE_SERVICES, type Family, type Subjects } from '@calltx/events';
 import { ErasureDone, internalEvents } from '@calltx/events/internal';
-import {
-  consumerMetrics,
-  ensureDurableConsumer,
-  publishEvent,
-  runConsumer,
-  type RunningConsumer,
-} from '@calltx/nats';
+import { consumerMetrics, startDurableConsumer, publishEvent, type RunningConsumer } from '@calltx/nats';
 import type { Logger } from '@calltx/runtime';
 import type { Pool } from '@calltx/db';
 import { ErasuresRepository, type ErasureAttempt } from './erasures-repository.js';
@@ -107,25 +101,18 @@ export async function startErasureFeed(
   deps: ErasureCoordinatorDeps & { registry: Registry; maxDeliver: number },
 ): Promise<ErasureFeed> {
   const { jsm, js, subjects, logger } = deps;
-  const stream = subjects.streamName('erasure');
-  await ensureDurableConsumer(
+  const consumer: RunningConsumer = await startDurableConsumer({
     jsm,
-    {
-      stream,
+    js,
+    subjects,
+    spec: {
+      stream: subjects.streamName('erasure'),
       name: ERASURE_DONE_CONSUMER,
       filterSubject: subjects.allErasureDone(),
       ackWaitMs: 60_000,
       maxDeliver: deps.maxDeliver,
       maxAckPending: 100,
     },
-    logger,
-  );
-  const consumer: RunningConsumer = await runConsumer({
-    js,
-    subjects,
-    stream,
-    consumer: ERASURE_DONE_CONSUMER,
-    maxDeliver: deps.maxDeliver,
     schema: ErasureDone,
     handle: (event) => coordinator.confirmed(event),
     logger,

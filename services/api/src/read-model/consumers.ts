@@ -5,8 +5,7 @@ import { CallEvent, RecordingEvent, TranscriptEvent, type Subjects } from '@call
 import { CallParties } from '@calltx/events/internal';
 import {
   consumerMetrics,
-  ensureDurableConsumer,
-  runConsumer,
+  startDurableConsumer,
   type DurableConsumerSpec,
   type RunningConsumer,
 } from '@calltx/nats';
@@ -77,20 +76,8 @@ export async function startReadModelFeed(deps: ReadModelDeps): Promise<ReadModel
     spec: DurableConsumerSpec,
     schema: S,
     handle: (event: z.output<S>) => Promise<void>,
-  ): Promise<RunningConsumer> => {
-    await ensureDurableConsumer(jsm, spec, logger);
-    return runConsumer({
-      js,
-      subjects,
-      stream: spec.stream,
-      consumer: spec.name,
-      maxDeliver: spec.maxDeliver,
-      schema,
-      handle,
-      logger,
-      metrics,
-    });
-  };
+  ): Promise<RunningConsumer> =>
+    startDurableConsumer({ jsm, js, subjects, spec, schema, handle, logger, metrics });
   const running = [
     await run(specs.calls, CallEvent, (event) => projector.call(event)),
     await run(specs.recordings, RecordingEvent, (event) => projector.recording(event)),
