@@ -23,7 +23,10 @@ async function main(): Promise<void> {
     replicas: config.NATS_STREAM_REPLICAS,
   });
 
-  const pool = createPool(databaseConnection(config));
+  const pool = createPool(databaseConnection(config), {
+    applicationName: SERVICE,
+    onIdleError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
+  });
   await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: RECORDING_MIGRATIONS });
   const store = createFetcherStore(config);
   await store.ensureBucket();

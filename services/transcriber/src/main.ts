@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   });
   const pool = createPool(databaseConnection(config), {
     applicationName: SERVICE,
-    onIdleError: (error) => logger.warn({ err: error }, 'idle postgres connection failed'),
+    onIdleError: (error) => logger.warn({ err: error }, 'idle database connection failed'),
   });
   await runMigrations(pool, { table: MIGRATIONS_TABLE, migrations: TRANSCRIBER_MIGRATIONS });
   const objects = createObjectStore(objectStoreConfig(config));
