@@ -1,65 +1,22 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  eventually,
-  natsUrlForTests,
-  postgresForTests,
-  s3ForTests,
-  spawnService,
-  uniqueName,
-  type PostgresForTests,
-  type S3ForTests,
-  type ServiceProcess,
-  infraEnv,
-} from '@calltx/devstack';
-import { newSid, simulateCall } from '@calltx/twilio-sim';
+import { eventually } from '@calltx/devstack';
+import { newSid } from '@calltx/twilio-sim';
+import { RANDOM_MODEL, root, SAMPLE_CALL, System } from './testing/system.js';
 
 /**
  * The whole live pipeline as separate processes — gateway, stream-ingest, transcriber — fed by the simulator as
  * Twilio would, read by the example consumer other teams start from: a simulated call's finals come out, in order.
  */
-const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
-const ACCOUNT_SID = `AC${'e'.repeat(32)}`;
-const AUTH_TOKEN = 'system-test-auth-token-0123456789';
-const PUBLIC_BASE_URL = 'http://gateway.system-test.invalid';
-
-let s3: S3ForTests;
-let pg: PostgresForTests;
-const prefix = uniqueName('sys');
-const services: ServiceProcess[] = [];
+let system: System;
 
 beforeAll(async () => {
-  [s3, pg] = await Promise.all([s3ForTests(), postgresForTests()]);
-  const env = {
-    ...infraEnv({ natsUrl: natsUrlForTests(), prefix, databaseUrl: pg.url, s3: s3.config }),
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_CALLER_ID: '+15005550006',
-    CALLER_NUMBER_HASH_KEY: 'dev-caller-number-hash-key-0123456789',
-    PUBLIC_BASE_URL,
-    WHISPER_MODEL_DIR: root('packages/whisper/fixtures/whisper-test-random'),
-    LOG_LEVEL: 'info',
-  };
-  for (const name of ['gateway', 'stream-ingest', 'transcriber'])
-    services.push(await spawnService(root(`services/${name}/src/main.ts`), name, env));
+  system = await System.start({ label: 'sys', env: { WHISPER_MODEL_DIR: RANDOM_MODEL } });
+  for (const name of ['gateway', 'stream-ingest', 'transcriber'] as const) await system.start(name);
 }, 120_000);
 
-afterAll(async () => {
-  for (const service of services) {
-    service.child.kill('SIGTERM');
-    await service.exited;
-  }
-  const nc = await connect({ servers: natsUrlForTests() });
-  const jsm = await jetstreamManager(nc);
-  for await (const name of jsm.streams.names()) if (name.includes(prefix)) await jsm.streams.delete(name);
-  await nc.close();
-  await pg.stop();
-  await s3.stop();
-});
+afterAll(() => system?.stop());
 
 describe('the live pipeline', () => {
   it('turns a simulated call into transcript finals for both speakers, which the example consumer prints in order', async () => {
@@ -69,7 +26,7 @@ describe('the live pipeline', () => {
       ['--conditions=@calltx/source', '--import', 'tsx', 'examples/print-transcripts.ts', '--call', callSid],
       {
         cwd: root('packages/events-client'),
-        env: { ...process.env, NATS_URL: natsUrlForTests(), NATS_SUBJECT_PREFIX: prefix },
+        env: { ...process.env, NATS_URL: system.natsUrl, NATS_SUBJECT_PREFIX: system.prefix },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -80,17 +37,7 @@ describe('the live pipeline', () => {
         consumer.stderr!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve()),
       );
 
-      const gateway = services[0]!;
-      const call = await simulateCall({
-        publicBaseUrl: PUBLIC_BASE_URL,
-        connectBaseUrl: gateway.baseUrl,
-        accountSid: ACCOUNT_SID,
-        authToken: AUTH_TOKEN,
-        callSid,
-        to: '+15005550100',
-        wav: root('packages/twilio-sim/assets/sample-call.wav'),
-        speed: 4,
-      });
+      const call = await system.call({ callSid, wav: SAMPLE_CALL, speed: 4 });
       expect(call.framesSent.inbound).toBeGreaterThan(1000);
 
       // The sample has five turns per speaker: each becomes at least one final utterance.
