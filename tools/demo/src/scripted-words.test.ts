@@ -1,38 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import SrtParser from 'srt-parser-2';
 import { WebVTTParser, type CueNode } from 'webvtt-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  eventually,
-  infraEnv,
-  natsUrlForTests,
-  postgresForTests,
-  s3ForTests,
-  spawnService,
-  uniqueName,
-  type PostgresForTests,
-  type S3ForTests,
-  type ServiceProcess,
-} from '@calltx/devstack';
+import { eventually } from '@calltx/devstack';
 import { hashApiKey } from '@calltx/api';
-import { newSid, prepareCallAudio, simulateCall, type CallAudioSource } from '@calltx/twilio-sim';
+import { prepareCallAudio, type CallAudioSource } from '@calltx/twilio-sim';
+import { root, SAMPLE_CALL, System } from './testing/system.js';
 
 /**
  * Real words end to end: calls streamed through gateway, stream-ingest and the transcriber — on the scripted test
  * model, which says sentences of its script.json whatever the audio (it recognises nothing) — into the api, then
  * read back as a user would: search, exports, word timings.
  */
-const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
-const ACCOUNT_SID = `AC${'f'.repeat(32)}`;
-const AUTH_TOKEN = 'scripted-words-auth-token-0123456789';
-const PUBLIC_BASE_URL = 'http://gateway.scripted-words.invalid';
 const API_KEY = 'ctx_scripted_words_reader_0123456789';
 const SCRIPTED_MODEL = root('packages/whisper/fixtures/whisper-test-scripted');
-const SAMPLE_CALL = root('packages/twilio-sim/assets/sample-call.wav');
 
 const script = (
   JSON.parse(readFileSync(`${SCRIPTED_MODEL}/script.json`, 'utf8')) as { scripts: Array<{ text: string }> }
@@ -56,46 +38,24 @@ function loudFraction(pcm: Int16Array, { startMs, endMs }: { startMs: number; en
   return frames === 0 ? 0 : loud / frames;
 }
 
-let s3: S3ForTests;
-let pg: PostgresForTests;
-const prefix = uniqueName('words');
-const services: ServiceProcess[] = [];
-let api: ServiceProcess;
+let system: System;
 
 beforeAll(async () => {
-  [s3, pg] = await Promise.all([s3ForTests(), postgresForTests()]);
-  const env = {
-    ...infraEnv({ natsUrl: natsUrlForTests(), prefix, databaseUrl: pg.url, s3: s3.config }),
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_CALLER_ID: '+15005550006',
-    CALLER_NUMBER_HASH_KEY: 'dev-caller-number-hash-key-0123456789',
-    PUBLIC_BASE_URL,
-    WHISPER_MODEL_DIR: SCRIPTED_MODEL,
-    WHISPER_LANGUAGE: 'en',
-    API_KEYS: `reader:${hashApiKey(API_KEY)}`,
-    LOG_LEVEL: 'info',
-  };
-  for (const name of ['gateway', 'stream-ingest', 'transcriber', 'api'])
-    services.push(await spawnService(root(`services/${name}/src/main.ts`), name, env));
-  api = services[3]!;
+  system = await System.start({
+    label: 'words',
+    env: {
+      WHISPER_MODEL_DIR: SCRIPTED_MODEL,
+      WHISPER_LANGUAGE: 'en',
+      API_KEYS: `reader:${hashApiKey(API_KEY)}`,
+    },
+  });
+  for (const name of ['gateway', 'stream-ingest', 'transcriber', 'api'] as const) await system.start(name);
 }, 120_000);
 
-afterAll(async () => {
-  for (const service of services) {
-    service.child.kill('SIGTERM');
-    await service.exited;
-  }
-  const nc = await connect({ servers: natsUrlForTests() });
-  const jsm = await jetstreamManager(nc);
-  for await (const name of jsm.streams.names()) if (name.includes(prefix)) await jsm.streams.delete(name);
-  await nc.close();
-  await pg?.stop();
-  await s3?.stop();
-});
+afterAll(() => system?.stop());
 
 async function get(path: string): Promise<{ status: number; text: string }> {
-  const response = await fetch(`${api.baseUrl}/api/v1${path}`, { headers: { 'x-api-key': API_KEY } });
+  const response = await fetch(`${system.url('api')}/api/v1${path}`, { headers: { 'x-api-key': API_KEY } });
   return { status: response.status, text: await response.text() };
 }
 
@@ -120,18 +80,7 @@ async function transcriptOf(callSid: string): Promise<Utterance[]> {
 
 /** Streams a call through the gateway as Twilio would, at 4× speed. */
 async function call(wav: CallAudioSource): Promise<string> {
-  const callSid = newSid('CA');
-  await simulateCall({
-    publicBaseUrl: PUBLIC_BASE_URL,
-    connectBaseUrl: services[0]!.baseUrl,
-    accountSid: ACCOUNT_SID,
-    authToken: AUTH_TOKEN,
-    callSid,
-    to: '+15005550100',
-    wav,
-    speed: 4,
-  });
-  return callSid;
+  return (await system.call({ wav, speed: 4 })).callSid;
 }
 
 describe('real words, end to end (scripted test model)', () => {
