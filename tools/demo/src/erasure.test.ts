@@ -1,24 +1,13 @@
-import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '@calltx/api';
-import {
-  eventually,
-  infraEnv,
-  natsUrlForTests,
-  postgresForTests,
-  s3ForTests,
-  spawnService,
-  uniqueName,
-  type PostgresForTests,
-  type S3ForTests,
-  type ServiceProcess,
-} from '@calltx/devstack';
-import { callEvents, Subjects, type Family } from '@calltx/events';
+import { eventually } from '@calltx/devstack';
+import { callEvents, type Family, type Subjects } from '@calltx/events';
 import { createObjectStore, type ObjectStore } from '@calltx/storage';
-import { newSid, simulateCall, startFakeTwilioApi, type FakeTwilioApi } from '@calltx/twilio-sim';
+import { newSid } from '@calltx/twilio-sim';
+import { RANDOM_MODEL, SAMPLE_CALL, System } from './testing/system.js';
 
 /**
  * Erasure end to end, every service a process: two simulated calls (stream WAVs, a recording with its splits,
@@ -28,10 +17,6 @@ import { newSid, simulateCall, startFakeTwilioApi, type FakeTwilioApi } from '@c
  * stream and its one `erased` event aside) or at Twilio, while the other call is whole. Then retention erases a
  * call that ended before RETENTION_DAYS and keeps a younger one.
  */
-const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
-const ACCOUNT_SID = `AC${'f'.repeat(32)}`;
-const AUTH_TOKEN = 'erasure-test-auth-token-0123456789';
-const PUBLIC_BASE_URL = 'http://gateway.erasure-test.invalid';
 const KEY = 'erasure-test-api-key-0123456789abcdef';
 const FAMILIES: Family[] = [
   'calls',
@@ -51,72 +36,45 @@ const KEPT_TABLES = [
   'api_audit',
 ];
 
-let s3: S3ForTests;
-let db: PostgresForTests;
+let system: System;
+let subjects: Subjects;
 let pool: pg.Pool;
 let store: ObjectStore;
-let twilioApi: FakeTwilioApi;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
-let env: Record<string, string>;
-const prefix = uniqueName('erase');
-const subjects = new Subjects(prefix);
-const services = new Map<string, ServiceProcess>();
-
-const start = async (name: string) =>
-  services.set(
-    name,
-    await spawnService(root(`services/${name}/src/main.ts`), name, { ...env, LOG_LEVEL: 'info' }),
-  );
-
-async function kill(name: string): Promise<void> {
-  const service = services.get(name)!;
-  service.child.kill('SIGKILL');
-  await service.exited;
-  services.delete(name);
-}
+/** The test's schema, named by the search_path its database URL sets. */
+let schema: string;
 
 beforeAll(async () => {
-  [s3, db] = await Promise.all([s3ForTests(), postgresForTests()]);
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
-  store = createObjectStore(s3.config);
-  twilioApi = await startFakeTwilioApi({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN });
-  nc = await connect({ servers: natsUrlForTests() });
+  system = await System.start({
+    label: 'erase',
+    env: {
+      WHISPER_MODEL_DIR: RANDOM_MODEL,
+      API_KEYS: `eraser:${hashApiKey(KEY)}:calls:read transcripts:read recordings:read calls:delete`,
+      RETENTION_DAYS: '2',
+      ERASURE_SWEEP_INTERVAL_SECONDS: '1',
+      ERASURE_RESUME_AFTER_SECONDS: '5',
+    },
+    twilioApi: true,
+  });
+  subjects = system.subjects;
+  pool = new pg.Pool({ connectionString: system.databaseUrl, max: 2 });
+  schema = (await pool.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
+  store = createObjectStore(system.s3);
+  nc = await connect({ servers: system.natsUrl });
   jsm = await jetstreamManager(nc);
-  env = {
-    ...infraEnv({ natsUrl: natsUrlForTests(), prefix, databaseUrl: db.url, s3: s3.config }),
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_CALLER_ID: '+15005550006',
-    CALLER_NUMBER_HASH_KEY: 'dev-caller-number-hash-key-0123456789',
-    TWILIO_API_BASE_URL: twilioApi.url,
-    PUBLIC_BASE_URL,
-    WHISPER_MODEL_DIR: root('packages/whisper/fixtures/whisper-test-random'),
-    API_KEYS: `eraser:${hashApiKey(KEY)}:calls:read transcripts:read recordings:read calls:delete`,
-    RETENTION_DAYS: '2',
-    ERASURE_SWEEP_INTERVAL_SECONDS: '1',
-    ERASURE_RESUME_AFTER_SECONDS: '5',
-  };
-  for (const name of ['gateway', 'stream-ingest', 'transcriber', 'recording-fetcher', 'api'])
-    await start(name);
+  for (const name of ['gateway', 'stream-ingest', 'transcriber', 'recording-fetcher', 'api'] as const)
+    await system.start(name);
 }, 180_000);
 
 afterAll(async () => {
-  for (const service of services.values()) {
-    service.child.kill('SIGTERM');
-    await service.exited;
-  }
-  if (jsm)
-    for await (const name of jsm.streams.names()) if (name.includes(prefix)) await jsm.streams.delete(name);
   await nc?.close();
   await pool?.end();
-  await twilioApi?.close();
-  await db?.stop();
-  await s3?.stop();
+  await system?.stop();
 });
 
 const erase = (callSid: string) =>
-  fetch(`${services.get('api')!.baseUrl}/api/v1/calls/${callSid}`, {
+  fetch(`${system.url('api')}/api/v1/calls/${callSid}`, {
     method: 'DELETE',
     headers: { 'x-api-key': KEY },
   });
@@ -131,13 +89,11 @@ async function traces(callSid: string): Promise<string[]> {
     if (object.key.includes(callSid)) found.push(`object ${object.key}`);
   const { rows: tables } = await pool.query<{ table_name: string }>(
     `SELECT table_name FROM information_schema.tables WHERE table_schema = $1`,
-    [db.schema],
+    [schema],
   );
   expect(tables.length).toBeGreaterThan(15);
   for (const { table_name: table } of tables) {
-    const { rows } = await pool.query<{ row: string }>(
-      `SELECT t::text AS row FROM "${db.schema}"."${table}" t`,
-    );
+    const { rows } = await pool.query<{ row: string }>(`SELECT t::text AS row FROM "${schema}"."${table}" t`);
     for (const { row } of rows) {
       if (!row.includes(callSid)) continue;
       // A kept row holds the CallSid and nothing personal (an audit row: who erased it, when, the result).
@@ -166,9 +122,11 @@ async function traces(callSid: string): Promise<string[]> {
 
 async function twilioLists(callSid: string): Promise<string[]> {
   const res = await fetch(
-    `${twilioApi.url}/2010-04-01/Accounts/${ACCOUNT_SID}/Recordings.json?CallSid=${callSid}`,
+    `${system.twilioApi.url}/2010-04-01/Accounts/${system.accountSid}/Recordings.json?CallSid=${callSid}`,
     {
-      headers: { authorization: `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}` },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${system.accountSid}:${system.authToken}`).toString('base64')}`,
+      },
     },
   );
   expect(res.status).toBe(200);
@@ -210,17 +168,7 @@ describe('erasing a call', () => {
     const [erased, kept] = [newSid('CA'), newSid('CA')];
     const calls = await Promise.all(
       [erased, kept].map((callSid) =>
-        simulateCall({
-          publicBaseUrl: PUBLIC_BASE_URL,
-          connectBaseUrl: services.get('gateway')!.baseUrl,
-          accountSid: ACCOUNT_SID,
-          authToken: AUTH_TOKEN,
-          callSid,
-          to: '+15005550100',
-          wav: root('packages/twilio-sim/assets/sample-call.wav'),
-          speed: 4,
-          recording: twilioApi,
-        }),
+        system.call({ callSid, wav: SAMPLE_CALL, speed: 4, recording: system.twilioApi }),
       ),
     );
     await Promise.all([whole(erased), whole(kept)]);
@@ -230,7 +178,7 @@ describe('erasing a call', () => {
     expect((await erase(newSid('CA'))).status).toBe(404);
 
     // stream-ingest down: the others erase their part and confirm; then the api dies before it finishes.
-    await kill('stream-ingest');
+    await system.kill('stream-ingest', 'SIGKILL');
     const first = await erase(erased);
     expect(first.status).toBe(202);
     expect(await first.json()).toEqual({ callSid: erased, state: 'requested' });
@@ -241,9 +189,9 @@ describe('erasing a call', () => {
       );
       expect([...rows[0]!.confirmed].sort()).toEqual(['recording-fetcher', 'transcriber']);
     }, 60_000);
-    await kill('api');
-    await start('stream-ingest');
-    await start('api');
+    await system.kill('api', 'SIGKILL');
+    await system.start('stream-ingest');
+    await system.start('api');
     await eventually(async () => {
       expect(await count(`api_erasures WHERE call_sid = $1 AND state = 'erased'`, [erased])).toBe(1);
     }, 60_000);
@@ -255,7 +203,7 @@ describe('erasing a call', () => {
     });
     expect(erasedEvents.state.subjects).toEqual({ [subjects.call(erased, 'erased')]: 1 });
     expect(await twilioLists(erased)).toEqual([]);
-    expect(twilioApi.hasRecording(calls[0]!.recordingSid!)).toBe(false);
+    expect(system.twilioApi.hasRecording(calls[0]!.recordingSid!)).toBe(false);
 
     // Asked again: answered from its row, nothing published again.
     const again = await erase(erased);
