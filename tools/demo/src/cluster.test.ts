@@ -1,27 +1,14 @@
-import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMulaw, Upsampler2x, WAV_HEADER_BYTES } from '@calltx/audio';
-import {
-  eventually,
-  infraEnv,
-  postgresForTests,
-  s3ForTests,
-  spawnService,
-  startNatsCluster,
-  storedEvents,
-  uniqueName,
-  type NatsCluster,
-  type PostgresForTests,
-  type S3ForTests,
-  type ServiceProcess,
-} from '@calltx/devstack';
+import { eventually, startNatsCluster, storedEvents, type NatsCluster } from '@calltx/devstack';
 import { claimsBucketName } from '@calltx/stream-ingest';
 import { createObjectStore } from '@calltx/storage';
 import { createPool, type Pool } from '@calltx/db';
-import { Subjects } from '@calltx/events';
-import { newSid, prepareCallAudio, simulateCall, type PreparedCallAudio } from '@calltx/twilio-sim';
+import type { Subjects } from '@calltx/events';
+import { newSid, prepareCallAudio, type PreparedCallAudio } from '@calltx/twilio-sim';
+import { RANDOM_MODEL, SAMPLE_CALL, System } from './testing/system.js';
 
 /**
  * The live pipeline (gateway, stream-ingest, transcriber as processes) on a three-server JetStream cluster with
@@ -29,55 +16,43 @@ import { newSid, prepareCallAudio, simulateCall, type PreparedCallAudio } from '
  * and restarted, then a server that does not lead it: every frame sent is in the stored WAVs, bit for bit, and
  * no event or final is stored twice.
  */
-const root = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
-const ACCOUNT_SID = `AC${'c'.repeat(32)}`;
-const AUTH_TOKEN = 'cluster-test-auth-token-0123456789';
-const PUBLIC_BASE_URL = 'http://gateway.cluster-test.invalid';
 const CALLS = 3;
 
 let cluster: NatsCluster;
-let s3: S3ForTests;
-let pg: PostgresForTests;
+let system: System;
+let subjects: Subjects;
 let nc: NatsConnection;
 let js: JetStreamClient;
 let pool: Pool;
-const prefix = uniqueName('clu');
-const subjects = new Subjects(prefix);
-const services: ServiceProcess[] = [];
+const SERVICES = ['gateway', 'stream-ingest', 'transcriber'] as const;
 
 beforeAll(async () => {
-  [cluster, s3, pg] = await Promise.all([startNatsCluster(3), s3ForTests(), postgresForTests()]);
+  cluster = await startNatsCluster(3);
+  system = await System.start({
+    label: 'clu',
+    natsUrl: cluster.url,
+    env: { NATS_STREAM_REPLICAS: '3', WHISPER_MODEL_DIR: RANDOM_MODEL },
+  });
+  subjects = system.subjects;
   nc = await connect({ servers: [...cluster.urls], maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   js = jetstream(nc, { timeout: 10_000 });
-  pool = createPool(pg.url, { max: 2 });
-  const env = {
-    ...infraEnv({ natsUrl: cluster.url, prefix, databaseUrl: pg.url, s3: s3.config }),
-    NATS_STREAM_REPLICAS: '3',
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_CALLER_ID: '+15005550006',
-    CALLER_NUMBER_HASH_KEY: 'dev-caller-number-hash-key-0123456789',
-    PUBLIC_BASE_URL,
-    WHISPER_MODEL_DIR: root('packages/whisper/fixtures/whisper-test-random'),
-    LOG_LEVEL: 'info',
-  };
-  for (const name of ['gateway', 'stream-ingest', 'transcriber'])
-    services.push(await spawnService(root(`services/${name}/src/main.ts`), name, env));
+  pool = createPool(system.databaseUrl, { max: 2 });
+  for (const name of SERVICES) await system.start(name);
   // Ready means every stream and shared consumer is provisioned. Killing a server while a consumer is being
   // created can wedge that consumer's replica on it for good, a NATS 2.9.10 raft bug (docs/reliability.md); the
   // faults this test is about strike running calls.
-  for (const service of services)
-    await eventually(async () => expect((await fetch(`${service.baseUrl}/readyz`)).status).toBe(200), 90_000);
+  for (const name of SERVICES)
+    await eventually(
+      async () => expect((await fetch(`${system.url(name)}/readyz`)).status).toBe(200),
+      90_000,
+    );
 }, 180_000);
 
 afterAll(async () => {
-  for (const service of services) {
-    service.child.kill('SIGTERM');
-    await service.exited;
-  }
   await pool?.end();
   await nc?.close();
-  await Promise.all([cluster?.stop(), pg?.stop(), s3?.stop()]);
+  await system?.stop();
+  await cluster?.stop();
 });
 
 /** What the ingest must store for a track: every mu-law byte sent, decoded (8 kHz) and upsampled (16 kHz). */
@@ -115,7 +90,7 @@ async function leaderOf(stream: string, not?: number): Promise<number> {
 
 describe('the live pipeline on a three-server JetStream cluster', () => {
   it('loses no frame and stores nothing twice when the stream leader, then a follower, is killed mid-call', async () => {
-    const sample = await prepareCallAudio(root('packages/twilio-sim/assets/sample-call.wav'));
+    const sample = await prepareCallAudio(SAMPLE_CALL);
     // Twice the sample (about 50 s): long enough for both kills and restarts while the calls stream.
     const twice = (pcm: Int16Array) => {
       const out = new Int16Array(pcm.length * 2);
@@ -128,21 +103,8 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
       agent: twice(sample.pcm.agent),
       technician: twice(sample.pcm.technician),
     });
-    const gateway = services[0]!;
     const callSids = Array.from({ length: CALLS }, () => newSid('CA'));
-    const calls = Promise.all(
-      callSids.map((callSid) =>
-        simulateCall({
-          publicBaseUrl: PUBLIC_BASE_URL,
-          connectBaseUrl: gateway.baseUrl,
-          accountSid: ACCOUNT_SID,
-          authToken: AUTH_TOKEN,
-          callSid,
-          to: '+15005550100',
-          wav: audio,
-        }),
-      ),
-    );
+    const calls = Promise.all(callSids.map((callSid) => system.call({ callSid, wav: audio })));
     let callsDone = false;
     void calls.finally(() => (callsDone = true));
 
@@ -191,7 +153,7 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
     }
 
     const results = await calls;
-    const store = createObjectStore(s3.config);
+    const store = createObjectStore(system.s3);
     for (const call of results) {
       // Finalized: WAVs stored and announced, the call's consumer and parts cleaned up.
       await eventually(async () => {
