@@ -45,8 +45,8 @@ export const INGEST_VARIABLES = {
     z.coerce.number().int().min(0).default(60_000),
     "stream-ingest: how long after a call's WAVs are stored its live finals are audited: each one published " +
       'without a live transcript final in TRANSCRIPTS (JetStream can lose acknowledged messages) is cut again from ' +
-      'the stored audio and published again; checked again after 2×, 4×… this (at most 5 min apart) while any is ' +
-      'missing. 0 turns the audit off (calls stored meanwhile are never audited) (docs/reliability.md).',
+      'the stored audio and published again; while any is missing the call is checked again after 1×, 2×, 4×… this ' +
+      '(at most 5 min apart). 0 turns the audit off: calls stored meanwhile are never audited (docs/reliability.md).',
   ),
   LIVE_FINALS_AUDIT_GIVE_UP_MS: variable(
     z.coerce

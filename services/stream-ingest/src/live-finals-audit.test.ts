@@ -181,10 +181,39 @@ describe('live-finals audit', () => {
     await eventually(async () => expect(await reissued()).toBe(before + 1), 30_000);
     await sleep(2_000); // several sweeps of both
     expect(await reissued()).toBe(before + 1);
-    expect(
-      (await finalsInAudio(callSid)).filter((f) => f.segment.segmentId === finals[0]!.segment.segmentId),
-    ).toHaveLength(1);
+    const again = (await finalsInAudio(callSid)).filter(
+      (f) => f.segment.segmentId === finals[0]!.segment.segmentId,
+    );
+    expect(again).toHaveLength(1);
+    // The first final: cut again from the start of the speaker's path.
+    expect(again[0]!.segment.sequence).toBe(0);
+    expect(Math.abs(again[0]!.segment.startMs - finals[0]!.segment.startMs)).toBeLessThanOrEqual(100);
+    expect(Math.abs(again[0]!.segment.endMs - finals[0]!.segment.endMs)).toBeLessThanOrEqual(100);
     expect(await auditRow(callSid)).toMatchObject({ attempts: 1, outcome: null });
+  }, 120_000);
+
+  it('takes over an audit whose holder died once its lease lapses', async () => {
+    const before = await reissued();
+    const { callSid, finals } = await finalizedCall();
+    const lost = finals.at(-1)!;
+    await lose(lost);
+    for (const final of finals.slice(0, -1)) await transcribe(final.segment);
+    // A replica claimed it (its first attempt) and was SIGKILLed: its lease runs 2 s more.
+    await dueNow(
+      callSid,
+      `, attempts = 1, lease_owner = 'killed', lease_until = now() + interval '2 seconds'`,
+    );
+    await sleep(1_000);
+    expect(await reissued()).toBe(before);
+    const [again] = await eventually(async () => {
+      const found = (await finalsInAudio(callSid)).filter(
+        (f) => f.segment.segmentId === lost.segment.segmentId,
+      );
+      expect(found).toHaveLength(1);
+      return found;
+    }, 30_000);
+    expect(again!.msgId).toBe(`${lost.segment.segmentId}:final:reissue:2`);
+    expect(await reissued()).toBe(before + 1);
   }, 120_000);
 
   it('gives up on finals still missing at the give-up time, warned of and counted, without reissuing them', async () => {

@@ -68,12 +68,12 @@ export class LiveFinalsAudits {
     return rows.length === 1;
   }
 
-  /** Gives the lease back with the audit due again in `afterMs`. */
+  /** Gives the lease back with the audit due again in `afterMs`, or at its give-up time if that comes first. */
   async reschedule(callSid: string, afterMs: number): Promise<void> {
     await this.query(
       'reschedule live finals audit',
       `UPDATE call_live_finals_audits
-       SET due_at = now() + $3 * interval '1 millisecond', lease_owner = NULL, lease_until = NULL
+       SET due_at = LEAST(now() + $3 * interval '1 millisecond', give_up_at), lease_owner = NULL, lease_until = NULL
        WHERE call_sid = $1 AND lease_owner = $2`,
       [callSid, this.owner, afterMs],
     );
