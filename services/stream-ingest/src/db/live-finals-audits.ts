@@ -12,6 +12,8 @@ export interface ClaimedAudit {
 
 export interface RecordedFinal extends PublishedFinal {
   speaker: string;
+  /** When it was recorded (the database's clock). */
+  publishedAt: Date;
 }
 
 /**
@@ -96,9 +98,10 @@ export class LiveFinalsAudits {
       start_ms: number;
       end_ms: number;
       path_start_ms: number;
+      published_at: Date;
     }>(
       'read live finals',
-      `SELECT speaker, sequence, start_ms, end_ms, path_start_ms FROM call_live_finals WHERE call_sid = $1
+      `SELECT speaker, sequence, start_ms, end_ms, path_start_ms, published_at FROM call_live_finals WHERE call_sid = $1
        ORDER BY speaker, sequence`,
       [callSid],
     );
@@ -108,6 +111,7 @@ export class LiveFinalsAudits {
       startMs: r.start_ms,
       endMs: r.end_ms,
       pathStartMs: r.path_start_ms,
+      publishedAt: r.published_at,
     }));
   }
 }

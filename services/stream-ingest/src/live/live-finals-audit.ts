@@ -1,4 +1,4 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import { CalltxError, TranscriptEvent, decodeEvent, type Subjects } from '@calltx/events';
 import type { Logger } from '@calltx/runtime';
 import type { ObjectStore } from '@calltx/storage';
@@ -34,6 +34,11 @@ export interface LiveFinalsAuditorDeps {
 const REPLAY_TAIL_MS = 1_000;
 /** Longest wait between two checks of a call. */
 const MAX_BACKOFF_MS = 5 * 60_000;
+/**
+ * TRANSCRIPTS is read from this long before the call's first final was recorded: its transcripts come later, but
+ * the database's and the NATS servers' clocks may differ.
+ */
+const CLOCK_SKEW_MS = 10 * 60_000;
 /** Longest wait for the next transcript final while more are pending. */
 const READ_TIMEOUT_MS = 5_000;
 
@@ -78,7 +83,11 @@ export class LiveFinalsAuditor {
     const backoffMs = Math.min(settings.afterMs * 2 ** (attempt - 1), MAX_BACKOFF_MS);
     try {
       const finals = await audits.finals(callSid);
-      const transcribed = await liveTranscriptFinals(this.deps.js, this.deps.subjects, callSid);
+      const since = Math.min(...finals.map((f) => f.publishedAt.getTime())) - CLOCK_SKEW_MS;
+      const transcribed =
+        finals.length === 0
+          ? new Set<string>()
+          : await liveTranscriptFinals(this.deps.js, this.deps.subjects, callSid, new Date(since));
       const missing = finals.filter((f) => !transcribed.has(`${f.speaker}:${f.sequence}`));
       if (missing.length === 0) {
         logger.info({ callSid, finals: finals.length, attempt }, 'live finals all transcribed');
@@ -149,15 +158,21 @@ export class LiveFinalsAuditor {
   }
 }
 
-/** `<speaker>:<sequence>` of the call's live transcript finals in TRANSCRIPTS, read to the last one stored. */
+/**
+ * `<speaker>:<sequence>` of the call's live transcript finals in TRANSCRIPTS stored from `since` on, read to the
+ * last one stored (starting at a time spares the server a walk through a month of other calls' transcripts).
+ */
 async function liveTranscriptFinals(
   js: JetStreamClient,
   subjects: Subjects,
   callSid: string,
+  since: Date,
 ): Promise<Set<string>> {
   const found = new Set<string>();
   const consumer = await js.consumers.get(subjects.streamName('transcripts'), {
     filter_subjects: subjects.callTranscripts(callSid, 'final'),
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: since.toISOString(),
   });
   if ((await consumer.info()).num_pending === 0) return found;
   for (;;) {
