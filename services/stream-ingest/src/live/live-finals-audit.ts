@@ -104,7 +104,9 @@ export class LiveFinalsAuditor {
         return;
       }
       for (const final of missing) {
-        if (this.stopped || !(await audits.renew(callSid))) return;
+        if (!(await audits.renew(callSid))) return;
+        // Shutting down: another replica takes it over at once rather than when the lease lapses.
+        if (this.stopped) return await audits.reschedule(callSid, 0);
         const previous = finals.findLast((f) => f.speaker === final.speaker && f.sequence < final.sequence);
         await this.reissue(callSid, final, previous, attempt);
       }
