@@ -17,6 +17,8 @@ describe('Subjects', () => {
     expect(subjects.audio(CALL, 'agent', 'partial')).toBe(`audio.v1.${CALL}.agent.partial`);
     expect(subjects.allAudio('final')).toBe('audio.v1.*.*.final');
     expect(subjects.allCalls('ended')).toBe('calls.v1.*.ended');
+    expect(subjects.callTranscripts(CALL, 'final')).toBe(`transcripts.v1.${CALL}.*.final`);
+    expect(() => subjects.callTranscripts('*', 'final')).toThrow();
     expect(() => subjects.allCalls('>' as 'ended')).toThrow(/call event/);
     expect(subjects.transcribe(CALL, 'technician')).toBe(`transcribe.v1.${CALL}.technician`);
     expect(subjects.deadLetter(CALL, 'calls')).toBe(`deadletter.v1.${CALL}.calls`);

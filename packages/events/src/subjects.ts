@@ -152,6 +152,16 @@ export class Subjects {
     return this.join(FAMILIES.transcripts, '*', '*', token('transcript kind', kind, oneOf(TRANSCRIPT_KINDS)));
   }
 
+  /** Wildcard over one call's transcript events of one kind, every speaker (e.g. to check what was transcribed). */
+  callTranscripts(callSid: string, kind: TranscriptKind): string {
+    return this.join(
+      FAMILIES.transcripts,
+      callSid_(callSid),
+      '*',
+      token('transcript kind', kind, oneOf(TRANSCRIPT_KINDS)),
+    );
+  }
+
   transcribe(callSid: string, speaker: string): string {
     return this.join(FAMILIES.transcribe, callSid_(callSid), speaker_(speaker));
   }

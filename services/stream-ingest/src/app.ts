@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import { CallEvent, TranscriptEvent, type Subjects } from '@calltx/events';
@@ -18,8 +19,10 @@ import { lifecycleHandler } from './calls/lifecycle.js';
 import type { CallTiming } from './calls/owned-call.js';
 import type { IngestConfig } from './config.js';
 import { CallsRepo } from './db/calls-repo.js';
+import { LiveFinalsAudits } from './db/live-finals-audits.js';
 import { CallErasure } from './erasure/call-erasure.js';
-import { speechPublisher, type SegmenterLike } from './live/speech-publisher.js';
+import { LiveFinalsAuditor, type LiveFinalsAuditSettings } from './live/live-finals-audit.js';
+import { finalReissuer, speechPublisher, type SegmenterLike } from './live/speech-publisher.js';
 import { createIngestMetrics, type IngestMetrics } from './metrics.js';
 import { redactionHandler, type AudioRedaction } from './redaction/stream-redaction.js';
 
@@ -55,7 +58,12 @@ export interface StreamIngestDeps {
   streamReplicas: number;
   /** AUDIO_REDACT on (undefined: off): stream WAVs get the live finals' redacted spans covered. */
   audioRedaction?: AudioRedaction;
+  /** LIVE_FINALS_AUDIT_AFTER_MS and _GIVE_UP_MS (undefined: the audit is off). */
+  liveFinalsAudit?: LiveFinalsAuditSettings;
 }
+
+/** An audit's lease: renewed before each final it reissues (seconds each), so only a dead holder lets it lapse. */
+const LIVE_FINALS_AUDIT_LEASE_MS = 60_000;
 
 export interface StreamIngest {
   http: ServiceHttp;
@@ -112,6 +120,20 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
     createSegmenter: deps.createSegmenter,
     recordFinal: (callSid, speaker, progress) => repo.recordLiveFinal(callSid, speaker, progress),
   });
+  const auditor =
+    deps.liveFinalsAudit &&
+    new LiveFinalsAuditor({
+      js,
+      subjects,
+      store,
+      repo,
+      audits: new LiveFinalsAudits(pool, randomUUID(), LIVE_FINALS_AUDIT_LEASE_MS),
+      reissue: finalReissuer({ js, subjects, createSegmenter: deps.createSegmenter }),
+      metrics,
+      logger,
+      windowMs: deps.timing.liveResume.windowMs,
+      settings: deps.liveFinalsAudit,
+    });
   const manager = new CallManager(
     {
       js,
@@ -125,12 +147,14 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
       timing: deps.timing,
       replicated: deps.streamReplicas > 1,
       audioRedaction: deps.audioRedaction,
+      liveFinalsAudit: deps.liveFinalsAudit,
     },
     claims,
     {
       sweepIntervalMs: deps.sweepIntervalMs,
       partRecoveryIntervalMs: deps.partRecoveryIntervalMs,
       partRecoveryGiveUpMs: deps.partRecoveryGiveUpMs,
+      auditor,
     },
   );
   const http = createServiceHttp({

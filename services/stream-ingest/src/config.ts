@@ -41,6 +41,22 @@ export const INGEST_VARIABLES = {
     'stream-ingest: how long a part object set aside as unreadable is retried (every minute) before the sweep gives ' +
       "up on it, counted and warned of; its aside object and the call's parts stay for an operator (docs/reliability.md).",
   ),
+  LIVE_FINALS_AUDIT_AFTER_MS: variable(
+    z.coerce.number().int().min(0).default(60_000),
+    "stream-ingest: how long after a call's WAVs are stored its live finals are audited: each one published " +
+      'without a live transcript final in TRANSCRIPTS (JetStream can lose acknowledged messages) is cut again from ' +
+      'the stored audio and published again; while any is missing the call is checked again after 1×, 2×, 4×… this ' +
+      '(at most 5 min apart). 0 turns the audit off: calls stored meanwhile are never audited (docs/reliability.md).',
+  ),
+  LIVE_FINALS_AUDIT_GIVE_UP_MS: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .default(30 * 60_000),
+    "stream-ingest: how long after a call's WAVs are stored the live-finals audit stops reissuing finals still " +
+      'missing; they are then counted (calltx_ingest_live_finals_missing_total) and warned of.',
+  ),
 };
 
 export type IngestConfig = Config<typeof INGEST_VARIABLES>;

@@ -61,6 +61,14 @@ async function main(): Promise<void> {
     isNatsConnected: nats.isConnected,
     streamReplicas: config.NATS_STREAM_REPLICAS,
     ...(config.AUDIO_REDACT ? { audioRedaction: { fill: config.AUDIO_REDACT_FILL } } : {}),
+    ...(config.LIVE_FINALS_AUDIT_AFTER_MS > 0
+      ? {
+          liveFinalsAudit: {
+            afterMs: config.LIVE_FINALS_AUDIT_AFTER_MS,
+            giveUpMs: config.LIVE_FINALS_AUDIT_GIVE_UP_MS,
+          },
+        }
+      : {}),
   });
   await ingest.start();
   const port = await ingest.http.listen(config.PORT);

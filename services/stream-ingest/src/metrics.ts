@@ -90,6 +90,16 @@ export function createIngestMetrics(registry: Registry) {
       labelNames: ['sample_rate'] as const,
       registers,
     }),
+    liveFinalsReissued: new Counter({
+      name: 'calltx_ingest_live_finals_reissued_total',
+      help: 'Live finals published again by the live-finals audit: no live transcript final of theirs was in TRANSCRIPTS (lost by JetStream after its acknowledgement, or the transcriber behind).',
+      registers,
+    }),
+    liveFinalsMissing: new Counter({
+      name: 'calltx_ingest_live_finals_missing_total',
+      help: 'Live finals still without a live transcript final when the audit gave up (LIVE_FINALS_AUDIT_GIVE_UP_MS).',
+      registers,
+    }),
     claimsLost: new Counter({
       name: 'calltx_ingest_claims_lost_total',
       help: 'Calls this replica stopped processing because its claim lapsed.',

@@ -6,7 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import { infraEnv, postgresForTests, s3ForTests, uniqueName } from '@calltx/devstack';
 import { Subjects } from '@calltx/events';
 import { createObjectStore } from '@calltx/storage';
-import { createPool } from '@calltx/db';
+import { createPool, type Pool } from '@calltx/db';
 import { simulateCall, startFakeTwilioApi, type PreparedCallAudio } from '@calltx/twilio-sim';
 import type { PlannedCall } from './calls.js';
 import { collectRun, type RunRecord } from './collect.js';
@@ -97,6 +97,11 @@ export async function runOnce(settings: RunSettings): Promise<RunOutcome> {
     // A recording callback lost to the faults (all of Twilio's retries refused) is recovered by the fetchers'
     // reconciler: 20 s after the call ends (past Twilio's 15 s of retries), well within the settle deadline.
     RECORDING_RECONCILE_AFTER_MS: '20000',
+    // Live finals a cluster lost after acknowledging them are reissued by stream-ingest's audit: 3 s after a
+    // call's WAVs are stored, checked again 6, 12, 24 … s after that while any is missing, and given up on 90 s
+    // after (counted in the comparison), within the settle deadline.
+    LIVE_FINALS_AUDIT_AFTER_MS: '3000',
+    LIVE_FINALS_AUDIT_GIVE_UP_MS: '90000',
     LOG_LEVEL: 'info',
   };
   const fleet = new Fleet(join(settings.logDir, `${settings.label}.log`));
@@ -163,6 +168,7 @@ export async function runOnce(settings: RunSettings): Promise<RunOutcome> {
     const from = Math.max(callsEndedAt, faults?.lastRestartAt ?? 0);
     const unsettled = await waitSettled(
       jsm,
+      pool,
       subjects,
       settings.calls,
       fleet,
@@ -224,11 +230,13 @@ async function waitReady(port: number): Promise<void> {
 }
 
 /**
- * Waits until every call's stream audio and recording are stored, no live segment or post-call job is queued,
- * nothing new reached TRANSCRIPTS for QUIET_MS and every replica is up; returns what is missing at the deadline.
+ * Waits until every call's stream audio and recording are stored, its live finals audited (each transcribed, or
+ * given up on), no live segment or post-call job is queued, nothing new reached TRANSCRIPTS for QUIET_MS and every
+ * replica is up; returns what is missing at the deadline.
  */
 async function waitSettled(
   jsm: JetStreamManager,
+  pool: Pool,
   subjects: Subjects,
   calls: readonly PlannedCall[],
   fleet: Fleet,
@@ -255,6 +263,19 @@ async function waitSettled(
       missing.push(`stream audio of ${noAudio.length} call(s) not stored (${noAudio.join(', ')})`);
     if (noRecording.length)
       missing.push(`recording of ${noRecording.length} call(s) not stored (${noRecording.join(', ')})`);
+    // Scheduled with the WAVs (so counted once audio-stored is there): a reissue lands before the comparison.
+    const audits = await pool
+      .query<{ call_sid: string }>(
+        'SELECT call_sid FROM call_live_finals_audits WHERE call_sid = ANY($1) AND done_at IS NULL',
+        [calls.map((c) => c.callSid)],
+      )
+      .then(
+        (r) => r.rows.map((row) => row.call_sid),
+        (error: unknown) => error as Error,
+      );
+    if (audits instanceof Error) missing.push(`live-finals audits not readable: ${audits.message}`);
+    else if (audits.length)
+      missing.push(`live finals of ${audits.length} call(s) being audited (${audits.join(', ')})`);
     // On a cluster a stream may be electing a leader: its state is then unknown, not a failed run.
     const state = (family: 'audio' | 'transcribe' | 'transcripts') =>
       jsm.streams.info(subjects.streamName(family)).then(

@@ -1,6 +1,7 @@
 import type { CallClaims } from '../claims/index.js';
 import type { Logger } from '@calltx/runtime';
 import type { CallRow } from '../db/calls-repo.js';
+import type { LiveFinalsAuditor } from '../live/live-finals-audit.js';
 import { OwnedCall, type OwnedCallDeps } from './owned-call.js';
 import { recoverUnreadableParts } from './part-recovery.js';
 
@@ -12,13 +13,15 @@ export interface CallManagerOptions {
   partRecoveryIntervalMs?: number;
   /** How long a set-aside part is retried before it is given up on (INGEST_PART_RECOVERY_GIVE_UP_MS). */
   partRecoveryGiveUpMs: number;
+  /** Runs the due live-finals audits at each sweep (absent: LIVE_FINALS_AUDIT_AFTER_MS=0). */
+  auditor?: LiveFinalsAuditor | undefined;
 }
 
 /**
  * The calls this replica owns, and the sweeper every replica runs: it hands each owned call its current row (so
  * the owner notices a stop recorded by another replica, or silence), and adopts calls that are active in
- * Postgres but claimed by nobody (their owner died, or released them at shutdown), and now and then retries
- * part objects set aside as unreadable.
+ * Postgres but claimed by nobody (their owner died, or released them at shutdown), now and then retries part
+ * objects set aside as unreadable, and runs the live-finals audits that are due (any replica's sweep may take one).
  */
 export class CallManager {
   private readonly owned = new Map<string, OwnedCall>();
@@ -116,6 +119,7 @@ export class CallManager {
     }
     await Promise.all(adoptions);
     if (this.stopped) return;
+    this.options.auditor?.runDue();
     if (
       !this.recovering &&
       Date.now() - this.lastPartRecovery >= (this.options.partRecoveryIntervalMs ?? 60_000)
@@ -134,6 +138,7 @@ export class CallManager {
     clearTimeout(this.sweeper);
     await this.sweeping;
     await this.recovering;
+    await this.options.auditor?.stop();
     await Promise.all([...this.owned.values()].map((call) => call.stop()));
   }
 }

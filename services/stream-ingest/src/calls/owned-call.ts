@@ -4,7 +4,7 @@ import { type Subjects, type Track } from '@calltx/events';
 import { type Claim } from '../claims/index.js';
 import { type Logger } from '@calltx/runtime';
 import { type ObjectStore } from '@calltx/storage';
-import type { CallRow, CallsRepo } from '../db/calls-repo.js';
+import type { CallRow, CallsRepo, LiveFinalsAuditSchedule } from '../db/calls-repo.js';
 import { announceAudioStored } from '../finalize/announce.js';
 import { announcedEnds, listParts, writeCallWavs, type CallWavs } from '../finalize/call-wavs.js';
 import { setAsideUnreadable } from '../finalize/unreadable-parts.js';
@@ -53,6 +53,8 @@ export interface OwnedCallDeps {
   replicated: boolean;
   /** AUDIO_REDACT on: the WAVs get the live finals' redacted spans, and the call's MEDIA messages are purged. */
   audioRedaction?: AudioRedaction | undefined;
+  /** Audits the call's live finals once its WAVs are stored (absent: off). */
+  liveFinalsAudit?: LiveFinalsAuditSchedule | undefined;
 }
 
 export type FinalizeTrigger = 'stopped' | 'ended' | 'idle';
@@ -382,7 +384,8 @@ export class OwnedCall {
         for (const { speaker, unreadable } of wavs.speakers) {
           await setAsideUnreadable({ ...this.deps, logger: this.log }, this.callSid, speaker, unreadable);
         }
-        if (await repo.markStored(this.callSid, wavs, trigger)) this.stored(wavs, trigger);
+        if (await repo.markStored(this.callSid, wavs, trigger, this.deps.liveFinalsAudit))
+          this.stored(wavs, trigger);
       }
       await this.announceAndClean();
     } catch (error) {

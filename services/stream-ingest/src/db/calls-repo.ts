@@ -1,7 +1,7 @@
 import { CalltxError, type PartyNumber, type Track } from '@calltx/events';
 import { toDatabaseError, withTransaction, type Pool, type PoolClient } from '@calltx/db';
 import type { CallWavs } from '../finalize/call-wavs.js';
-import type { LiveProgress } from '../live/speech-sink.js';
+import type { LiveProgress, PublishedFinal } from '../live/speech-sink.js';
 
 export type IngestState = 'none' | 'active' | 'stored' | 'finalized';
 type PerTrack = Record<Track, number>;
@@ -67,6 +67,12 @@ const toCall = (row: RawCall): CallRow => ({
   lastTimestampMs: row.last_timestamp_ms,
   mediaConsumerGeneration: row.media_consumer_generation,
 });
+
+/** When a stored call's live finals are first checked, and how long they are checked before giving up. */
+export interface LiveFinalsAuditSchedule {
+  afterMs: number;
+  giveUpMs: number;
+}
 
 export interface UnreadablePartRow {
   callSid: string;
@@ -234,7 +240,13 @@ export class CallsRepo {
    * Records the final WAVs and moves the call to `stored`, in one transaction. Returns false when the call was
    * already past `active` (a re-run), so counters are bumped once per call.
    */
-  async markStored(callSid: string, wavs: CallWavs, trigger: string): Promise<boolean> {
+  async markStored(
+    callSid: string,
+    wavs: CallWavs,
+    trigger: string,
+    /** Schedules the call's live-finals audit (with the transition, so a crash can't lose it). */
+    audit?: LiveFinalsAuditSchedule,
+  ): Promise<boolean> {
     return withTransaction(this.pool, async (client) => {
       await saveFiles(client, callSid, wavs);
       const { rowCount } = await client.query(
@@ -243,6 +255,14 @@ export class CallsRepo {
          WHERE call_sid = $1 AND ingest_state = 'active'`,
         [callSid, trigger, wavs.durationMs, JSON.stringify(gapsOf(wavs))],
       );
+      if (rowCount === 1 && audit) {
+        await client.query(
+          `INSERT INTO call_live_finals_audits (call_sid, due_at, give_up_at)
+           VALUES ($1, now() + $2 * interval '1 millisecond', now() + $3 * interval '1 millisecond')
+           ON CONFLICT DO NOTHING`,
+          [callSid, audit.afterMs, audit.giveUpMs],
+        );
+      }
       return rowCount === 1;
     });
   }
@@ -306,14 +326,21 @@ export class CallsRepo {
     return rows.map(toUnreadablePart);
   }
 
-  /** Records a published live final, unless a later one of the speaker is recorded already. */
-  async recordLiveFinal(callSid: string, speaker: string, progress: LiveProgress): Promise<void> {
+  /**
+   * Records a published live final for the audit (every one, once) and as the speaker's progress, unless a later
+   * final of the speaker is recorded already.
+   */
+  async recordLiveFinal(callSid: string, speaker: string, final: PublishedFinal): Promise<void> {
     await this.query(
       'record live final',
-      `INSERT INTO call_live_progress (call_sid, speaker, final_sequence, final_end_ms) VALUES ($1, $2, $3, $4)
+      `WITH recorded AS (
+         INSERT INTO call_live_finals (call_sid, speaker, sequence, start_ms, end_ms, path_start_ms)
+         VALUES ($1, $2, $3, $5, $4, $6) ON CONFLICT DO NOTHING
+       )
+       INSERT INTO call_live_progress (call_sid, speaker, final_sequence, final_end_ms) VALUES ($1, $2, $3, $4)
        ON CONFLICT (call_sid, speaker) DO UPDATE SET final_sequence = $3, final_end_ms = $4, updated_at = now()
        WHERE call_live_progress.final_sequence < $3`,
-      [callSid, speaker, progress.sequence, progress.endMs],
+      [callSid, speaker, final.sequence, final.endMs, final.startMs, final.pathStartMs],
     );
   }
 

@@ -142,4 +142,36 @@ export const MIGRATIONS = [
       CREATE TABLE IF NOT EXISTS ingest_erased_calls (call_sid text PRIMARY KEY);
     `,
   },
+  {
+    id: '009-live-finals-audit',
+    sql: `
+      -- Every live final JetStream acknowledged (call_live_progress keeps only the last): the audit checks each has
+      -- a live transcript final. path_start_ms: where the live path that cut it started, on its VAD window grid.
+      CREATE TABLE IF NOT EXISTS call_live_finals (
+        call_sid       text NOT NULL REFERENCES calls (call_sid) ON DELETE CASCADE,
+        speaker        text NOT NULL,
+        sequence       integer NOT NULL,
+        start_ms       double precision NOT NULL,
+        end_ms         double precision NOT NULL,
+        path_start_ms  double precision NOT NULL,
+        published_at   timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (call_sid, speaker, sequence)
+      );
+      -- One audit per call, scheduled when its WAVs are stored; claimed by any replica's sweep under a lease
+      -- (lease_owner, lease_until) kept here, so that no session state is needed and a dead replica's lease lapses.
+      CREATE TABLE IF NOT EXISTS call_live_finals_audits (
+        call_sid     text PRIMARY KEY REFERENCES calls (call_sid) ON DELETE CASCADE,
+        due_at       timestamptz NOT NULL,
+        give_up_at   timestamptz NOT NULL,
+        attempts     integer NOT NULL DEFAULT 0,
+        lease_owner  text,
+        lease_until  timestamptz,
+        -- complete: every final transcribed; gave-up: some still missing at give_up_at.
+        outcome      text CHECK (outcome IN ('complete', 'gave-up')),
+        done_at      timestamptz
+      );
+      CREATE INDEX IF NOT EXISTS call_live_finals_audits_due_idx ON call_live_finals_audits (due_at)
+        WHERE done_at IS NULL;
+    `,
+  },
 ] as const;

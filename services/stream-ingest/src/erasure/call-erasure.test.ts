@@ -35,6 +35,14 @@ async function storedCall(state: 'active' | 'finalized'): Promise<string> {
     [callSid],
   );
   await env.pool.query(
+    `INSERT INTO call_live_finals (call_sid, speaker, sequence, start_ms, end_ms, path_start_ms) VALUES ($1, 'agent', 1, 0, 1, 0)`,
+    [callSid],
+  );
+  await env.pool.query(
+    `INSERT INTO call_live_finals_audits (call_sid, due_at, give_up_at) VALUES ($1, now(), now())`,
+    [callSid],
+  );
+  await env.pool.query(
     `INSERT INTO call_unreadable_parts (call_sid, part_key, speaker, aside_key, frames) VALUES ($1, $2, 'agent', $3, 1)`,
     [callSid, part, keys[3]],
   );
@@ -48,7 +56,15 @@ const objects = async (callSid: string) => {
 };
 const rows = async (callSid: string) => {
   let n = 0;
-  for (const table of ['calls', 'call_stream_files', 'call_live_progress', 'call_unreadable_parts'])
+  const tables = [
+    'calls',
+    'call_stream_files',
+    'call_live_progress',
+    'call_live_finals',
+    'call_live_finals_audits',
+    'call_unreadable_parts',
+  ];
+  for (const table of tables)
     n += (await env.pool.query(`SELECT 1 FROM ${table} WHERE call_sid = $1`, [callSid])).rowCount ?? 0;
   return n;
 };
@@ -58,7 +74,7 @@ describe("stream-ingest's erasure", () => {
     const [callSid, other] = [await storedCall('finalized'), await storedCall('finalized')];
     const erasure = new CallErasure(env.pool, env.repo, env.store);
     expect(await objects(callSid)).toHaveLength(4);
-    expect(await rows(callSid)).toBe(4);
+    expect(await rows(callSid)).toBe(6);
     await erasure.erase(callSid);
     expect(await objects(callSid)).toEqual([]);
     expect(await rows(callSid)).toBe(0);
@@ -66,7 +82,7 @@ describe("stream-ingest's erasure", () => {
     // Again (a redelivery): nothing left to do, no error.
     await erasure.erase(callSid);
     expect(await objects(other)).toHaveLength(4);
-    expect(await rows(other)).toBe(4);
+    expect(await rows(other)).toBe(6);
     expect(await erasure.isErased(other)).toBe(false);
   });
 

@@ -27,7 +27,7 @@ export class CallErasure {
     if (call && (call.ingestState === 'active' || call.ingestState === 'stored'))
       throw new CalltxError(`call ${callSid} is still being stored, erasure deferred`, { retryable: true });
     for await (const object of this.store.list(streamPrefix(callSid))) await this.store.remove(object.key);
-    // The stream files, live progress and unreadable parts go with it (ON DELETE CASCADE).
+    // The stream files, live progress, live finals and their audit, and unreadable parts go with it (ON DELETE CASCADE).
     await this.query('erase call rows', 'DELETE FROM calls WHERE call_sid = $1', [callSid]);
     await this.query('erase audio redactions', 'DELETE FROM call_audio_redactions WHERE call_sid = $1', [
       callSid,

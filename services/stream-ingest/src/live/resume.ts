@@ -1,3 +1,4 @@
+import { WAV_HEADER_BYTES, encodeMulaw } from '@calltx/audio';
 import type { ObjectStore } from '@calltx/storage';
 import { listParts } from '../finalize/call-wavs.js';
 import { framesInOrder, type UnreadablePart } from '../finalize/merge.js';
@@ -65,4 +66,54 @@ export async function resumeLivePath(options: LiveResumeOptions): Promise<number
   }
   if (batch.length > 0) await live.push(batch, audioEndAt);
   return startMs;
+}
+
+export interface StoredReplayOptions {
+  store: ObjectStore;
+  /** The speaker's stored 8 kHz WAV (as the finalizer writes it: PCM right after a 44-byte header). */
+  wavKey: string;
+  live: LiveTrack;
+  /** Call time to replay from and to (clamped to whole milliseconds of the file). */
+  fromMs: number;
+  toMs: number;
+}
+
+/** Bytes of 8 kHz PCM read from the store at once: 10 s. */
+const WAV_READ_BYTES = 10_000 * SAMPLES_PER_MS * 2;
+
+/**
+ * Replays a span of a finalized call's stored audio through a live path, then ends it: the parts are gone once
+ * the call is finalized, and its 8 kHz WAV holds the same frames (merged from them, holes as silence, which the
+ * live path fills in just the same). The PCM is mu-law decoded audio, so encoding it again gives the frames back.
+ */
+export async function replayStoredAudio(options: StoredReplayOptions): Promise<void> {
+  const { store, wavKey, live } = options;
+  const fromMs = Math.floor(options.fromMs);
+  const toMs = Math.max(fromMs, Math.ceil(options.toMs));
+  live.startAt(fromMs);
+  // The frames were received long ago; the replay counts as just received, as a takeover's does.
+  const audioEndAt = new Date().toISOString();
+  const end = WAV_HEADER_BYTES + toMs * SAMPLES_PER_MS * 2;
+  try {
+    for (
+      let offset = WAV_HEADER_BYTES + fromMs * SAMPLES_PER_MS * 2;
+      offset < end;
+      offset += WAV_READ_BYTES
+    ) {
+      const bytes = await store.getRange(wavKey, offset, Math.min(WAV_READ_BYTES, end - offset));
+      const pcm = new Int16Array(bytes.length >> 1);
+      for (let i = 0; i < pcm.length; i++) pcm[i] = bytes.readInt16LE(2 * i);
+      const mulaw = encodeMulaw(pcm);
+      const startMs = (offset - WAV_HEADER_BYTES) / (SAMPLES_PER_MS * 2);
+      const frames: Frame[] = [];
+      for (let i = 0; i < mulaw.length; i += FRAME_BYTES)
+        frames.push({
+          timestampMs: startMs + i / SAMPLES_PER_MS,
+          payload: mulaw.subarray(i, i + FRAME_BYTES),
+        });
+      await live.push(frames, audioEndAt);
+    }
+  } finally {
+    live.end();
+  }
 }

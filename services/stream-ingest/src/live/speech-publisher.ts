@@ -1,12 +1,12 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { pcm16leBytes } from '@calltx/audio';
 import { retry, type RetryPolicy } from '@calltx/retry';
-import { internalEvents } from '@calltx/events/internal';
+import { internalEvents, type SpeechSegment } from '@calltx/events/internal';
 import { JETSTREAM_RETRY, publishEvent } from '@calltx/nats';
 import { type Logger } from '@calltx/runtime';
 import { type Subjects } from '@calltx/events';
 import type { IngestMetrics } from '../metrics.js';
-import type { LiveProgress, SpeechSink, SpeechSinkFactory } from './speech-sink.js';
+import type { LiveProgress, PublishedFinal, SpeechSink, SpeechSinkFactory } from './speech-sink.js';
 
 /** What the ingest needs of a VAD segmenter (`Segmenter` of @calltx/speech). */
 export interface SegmenterLike {
@@ -30,8 +30,8 @@ export interface SpeechPublisherOptions {
   metrics: IngestMetrics;
   /** A segmenter for one stream of one speaker (its own segment ids are not used). */
   createSegmenter: (streamId: string) => SegmenterLike;
-  /** Called once a final is published: where a replica taking the call over resumes. */
-  recordFinal: (callSid: string, speaker: string, progress: LiveProgress) => Promise<void>;
+  /** Called once a final is published: where a replica taking the call over resumes, and what the audit checks. */
+  recordFinal: (callSid: string, speaker: string, final: PublishedFinal) => Promise<void>;
   /** Audio queued for the segmenter beyond which the media consumer waits (bounds memory while catching up). */
   maxBacklogMs?: number;
   /** Partials are dropped while this many publishes are unanswered (the transcriber may skip them anyway). */
@@ -66,31 +66,20 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
     sequence: number,
     segment: SegmentLike,
     audioEndAt: string,
+    pathStartMs: number,
   ): Promise<void> => {
     const final = segment.kind === 'final';
     if (!final && inFlight >= maxInFlight) {
       metrics.speechSegments.inc({ kind: 'partial', outcome: 'dropped' });
       return;
     }
-    const segmentId = `${callSid}:${speaker}:${sequence}`;
-    const event = internalEvents.speechSegment({
-      callSid,
-      speaker,
-      segmentId,
-      sequence,
-      final,
-      startMs: Math.floor(segment.startMs),
-      endMs: Math.ceil(segment.endMs),
-      sampleRate: 16000,
-      pcm: pcm16leBytes(segment.pcm).toString('base64'),
-      audioEndAt,
-    });
-    const subject = subjects.audio(callSid, speaker, segment.kind);
+    const event = speechSegmentEvent(callSid, speaker, sequence, segment, audioEndAt);
+    const { segmentId } = event;
     const msgId = final ? `${segmentId}:final` : `${segmentId}:partial:${event.endMs}`;
     inFlight += 1;
     try {
       await retry(
-        () => publishEvent(js, subject, event, msgId),
+        () => publishEvent(js, subjects.audio(callSid, speaker, segment.kind), event, msgId),
         final ? FINAL_PUBLISH_RETRY : PARTIAL_PUBLISH_RETRY,
         { retryable: () => true },
       );
@@ -103,7 +92,8 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
       inFlight -= 1;
     }
     if (!final) return;
-    await options.recordFinal(callSid, speaker, { sequence, endMs: segment.endMs }).catch((error: unknown) =>
+    const recorded = { sequence, startMs: segment.startMs, endMs: segment.endMs, pathStartMs };
+    await options.recordFinal(callSid, speaker, recorded).catch((error: unknown) =>
       // The next owner would resume before this final and publish it again, under the same id.
       logger.warn({ err: error, callSid, speaker, segmentId }, 'live progress not recorded'),
     );
@@ -112,6 +102,8 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
   return (callSid, speaker, after): SpeechSink => {
     const firstSequence = after ? after.sequence + 1 : 0;
     let segmenter: SegmenterLike | undefined;
+    /** The call time of the first audio pushed: the path's start, on its VAD window grid. */
+    let pathStartMs = 0;
     let backlog = 0;
     const waiters: Array<() => void> = [];
     let lastAudioEndAt = new Date(0).toISOString();
@@ -121,7 +113,7 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
     };
     const emit = (segments: SegmentLike[], audioEndAt: string) => {
       for (const segment of segments)
-        void publish(callSid, speaker, firstSequence + segment.sequence, segment, audioEndAt);
+        void publish(callSid, speaker, firstSequence + segment.sequence, segment, audioEndAt, pathStartMs);
     };
     let failures = 0;
     // Logged once per stream: a broken model would otherwise log every 20 ms.
@@ -131,7 +123,10 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
 
     return {
       push(pcm16k, offsetMs, audioEndAt) {
-        segmenter ??= options.createSegmenter(`${callSid}:${speaker}`);
+        if (!segmenter) {
+          segmenter = options.createSegmenter(`${callSid}:${speaker}`);
+          pathStartMs = offsetMs;
+        }
         lastAudioEndAt = audioEndAt;
         backlog += pcm16k.length;
         segmenter
@@ -144,6 +139,100 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
       end() {
         segmenter?.flush().then((segments) => emit(segments, lastAudioEndAt), failed);
       },
+    };
+  };
+}
+
+function speechSegmentEvent(
+  callSid: string,
+  speaker: string,
+  sequence: number,
+  segment: SegmentLike,
+  audioEndAt: string,
+) {
+  return internalEvents.speechSegment({
+    callSid,
+    speaker,
+    segmentId: `${callSid}:${speaker}:${sequence}`,
+    sequence,
+    final: segment.kind === 'final',
+    startMs: Math.floor(segment.startMs),
+    endMs: Math.ceil(segment.endMs),
+    sampleRate: 16000,
+    pcm: pcm16leBytes(segment.pcm).toString('base64'),
+    audioEndAt,
+  });
+}
+
+/** Which live final to publish again, and the how-manieth time (its Nats-Msg-Id differs each time). */
+export interface ReissueTarget {
+  sequence: number;
+  attempt: number;
+}
+
+/**
+ * A sink for replayed audio that publishes one live final again and nothing else; `published` resolves once the
+ * stream has ended, with the final published (null when the replay did not cut a final of that number).
+ */
+export type FinalReissuer = (
+  callSid: string,
+  speaker: string,
+  after: LiveProgress | undefined,
+  target: ReissueTarget,
+) => { sink: SpeechSink; published: Promise<SpeechSegment | null> };
+
+/**
+ * Publishes live finals again for the live-finals audit: the replay goes through a fresh segmenter numbered
+ * after `after`, as a resumed live path does, and the final of the target's number is published with the same
+ * segment id under the Nats-Msg-Id `<segmentId>:final:reissue:<attempt>`: a stream that lost the original may
+ * still hold its id in its duplicate window. It is not recorded again (the original is).
+ */
+export function finalReissuer(
+  options: Pick<SpeechPublisherOptions, 'js' | 'subjects' | 'createSegmenter'>,
+): FinalReissuer {
+  const { js, subjects } = options;
+  return (callSid, speaker, after, target) => {
+    const firstSequence = after ? after.sequence + 1 : 0;
+    const segmenter = options.createSegmenter(`${callSid}:${speaker}:reissue`);
+    let published: Promise<SpeechSegment | null> = Promise.resolve(null);
+    let lastAudioEndAt = new Date(0).toISOString();
+    let ended: (value: Promise<SpeechSegment | null>) => void = () => undefined;
+    let failed: (error: unknown) => void = () => undefined;
+    const done = new Promise<SpeechSegment | null>((resolve, reject) => {
+      ended = resolve;
+      failed = reject;
+    });
+    const emit = (segments: SegmentLike[], audioEndAt: string) => {
+      for (const segment of segments) {
+        if (segment.kind !== 'final' || firstSequence + segment.sequence !== target.sequence) continue;
+        const event = speechSegmentEvent(callSid, speaker, target.sequence, segment, audioEndAt);
+        const msgId = `${event.segmentId}:final:reissue:${target.attempt}`;
+        published = retry(
+          () => publishEvent(js, subjects.audio(callSid, speaker, 'final'), event, msgId),
+          FINAL_PUBLISH_RETRY,
+          { retryable: () => true },
+        ).then(() => event);
+        published.catch(() => undefined); // handled through `done`, which may be awaited only later
+      }
+    };
+    // Pushes are awaited one by one (LiveTrack waits for each): the replay holds one push of audio at a time.
+    let chain: Promise<void> = Promise.resolve();
+    done.catch(() => undefined); // a replay that fails first never awaits it
+    return {
+      sink: {
+        push(pcm16k, offsetMs, audioEndAt) {
+          lastAudioEndAt = audioEndAt;
+          chain = chain.then(async () => emit(await segmenter.push(pcm16k, offsetMs), audioEndAt));
+          chain.catch(failed);
+          return chain.catch(() => undefined);
+        },
+        end() {
+          chain
+            .then(async () => emit(await segmenter.flush(), lastAudioEndAt))
+            .then(() => ended(published), failed);
+        },
+      },
+      published: done,
     };
   };
 }

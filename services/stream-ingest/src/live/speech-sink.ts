@@ -19,5 +19,13 @@ export interface LiveProgress {
   endMs: number;
 }
 
+/** A live final JetStream acknowledged, as recorded: for a takeover's resumption and for the live-finals audit. */
+export interface PublishedFinal extends LiveProgress {
+  /** Call time of the final's first sample. */
+  startMs: number;
+  /** Where the live path that cut it started: a point of its VAD window grid. */
+  pathStartMs: number;
+}
+
 /** `after`: the live path resumes a call whose last published final this was (numbering continues after it). */
 export type SpeechSinkFactory = (callSid: string, speaker: string, after?: LiveProgress) => SpeechSink;

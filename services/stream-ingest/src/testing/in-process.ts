@@ -6,6 +6,7 @@ import { CallClaims } from '../claims/index.js';
 import { createLogger, createMetricsRegistry, type Logger } from '@calltx/runtime';
 import { createStreamIngest, timingFromConfig, type StreamIngest } from '../app.js';
 import type { CallTiming } from '../calls/owned-call.js';
+import type { LiveFinalsAuditSettings } from '../live/live-finals-audit.js';
 import type { AudioRedaction } from '../redaction/stream-redaction.js';
 import { SERVICE, type TestEnvironment } from './environment.js';
 
@@ -42,6 +43,8 @@ export interface InProcessOptions {
   streamReplicas?: number;
   /** AUDIO_REDACT on, with this fill. */
   audioRedaction?: AudioRedaction;
+  /** The live-finals audit on, with these settings. */
+  liveFinalsAudit?: LiveFinalsAuditSettings;
 }
 
 /** The service's app (createStreamIngest) in this process, with its own NATS connection, on a test environment. */
@@ -86,6 +89,7 @@ export async function startInProcess(
     isNatsConnected: () => !nc.isClosed(),
     streamReplicas: options.streamReplicas ?? 1,
     ...(options.audioRedaction ? { audioRedaction: options.audioRedaction } : {}),
+    ...(options.liveFinalsAudit ? { liveFinalsAudit: options.liveFinalsAudit } : {}),
   });
   await ingest.start();
   let stopping: Promise<void> | undefined;

@@ -1,0 +1,192 @@
+import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import { CalltxError, TranscriptEvent, decodeEvent, type Subjects } from '@calltx/events';
+import type { Logger } from '@calltx/runtime';
+import type { ObjectStore } from '@calltx/storage';
+import type { CallsRepo } from '../db/calls-repo.js';
+import type { ClaimedAudit, LiveFinalsAudits, RecordedFinal } from '../db/live-finals-audits.js';
+import type { IngestMetrics } from '../metrics.js';
+import { LiveTrack, onGrid } from './live-track.js';
+import { replayStoredAudio } from './resume.js';
+import type { FinalReissuer } from './speech-publisher.js';
+
+export interface LiveFinalsAuditSettings {
+  /** From a call's WAVs being stored to its first audit (LIVE_FINALS_AUDIT_AFTER_MS), and the backoff's base. */
+  afterMs: number;
+  /** From a call's WAVs being stored to giving up on finals still missing (LIVE_FINALS_AUDIT_GIVE_UP_MS). */
+  giveUpMs: number;
+}
+
+export interface LiveFinalsAuditorDeps {
+  js: JetStreamClient;
+  subjects: Subjects;
+  store: ObjectStore;
+  repo: CallsRepo;
+  audits: LiveFinalsAudits;
+  reissue: FinalReissuer;
+  metrics: IngestMetrics;
+  logger: Logger;
+  /** The segmenter's VAD window: a replay starts on the grid of the path that cut the final. */
+  windowMs: number;
+  settings: LiveFinalsAuditSettings;
+}
+
+/** Audio replayed past a final's end: the silence after it, which closed the utterance when it was live. */
+const REPLAY_TAIL_MS = 1_000;
+/** Longest wait between two checks of a call. */
+const MAX_BACKOFF_MS = 5 * 60_000;
+/**
+ * TRANSCRIPTS is read from this long before the call's first final was recorded: its transcripts come later, but
+ * the database's and the NATS servers' clocks may differ.
+ */
+const CLOCK_SKEW_MS = 10 * 60_000;
+/** Longest wait for the next transcript final while more are pending. */
+const READ_TIMEOUT_MS = 5_000;
+
+/**
+ * The end-to-end check of the live path: JetStream (NATS 2.9.10 clusters) can lose messages it acknowledged, so
+ * a live final stream-ingest published and recorded may never reach the transcriber. Some time after a call's
+ * WAVs are stored, every recorded final without a live transcript final (same speaker and sequence) in
+ * TRANSCRIPTS is published again, cut anew from the stored audio; the call is checked again with backoff until
+ * all are there or the audit gives up. One audit at a time per replica, each under a lease in its row.
+ */
+export class LiveFinalsAuditor {
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: LiveFinalsAuditorDeps) {}
+
+  /** Called on every sweep: works through the due audits unless it is doing so already (not awaited). */
+  runDue(): void {
+    if (this.running || this.stopped) return;
+    this.running = this.drain()
+      .catch((error: unknown) => this.deps.logger.error({ err: error }, 'live finals audits failed'))
+      .finally(() => (this.running = undefined));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.stopped) {
+      const [audit] = await this.deps.audits.claimDue(1);
+      if (!audit) return;
+      await this.audit(audit);
+    }
+  }
+
+  /** One attempt; never throws (a failed attempt is rescheduled). */
+  async audit(audit: ClaimedAudit): Promise<void> {
+    const { audits, logger, settings } = this.deps;
+    const { callSid, attempt } = audit;
+    const backoffMs = Math.min(settings.afterMs * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+    try {
+      const finals = await audits.finals(callSid);
+      const since = Math.min(...finals.map((f) => f.publishedAt.getTime())) - CLOCK_SKEW_MS;
+      const transcribed =
+        finals.length === 0
+          ? new Set<string>()
+          : await liveTranscriptFinals(this.deps.js, this.deps.subjects, callSid, new Date(since));
+      const missing = finals.filter((f) => !transcribed.has(`${f.speaker}:${f.sequence}`));
+      if (missing.length === 0) {
+        logger.info({ callSid, finals: finals.length, attempt }, 'live finals all transcribed');
+        await audits.finish(callSid, 'complete');
+        return;
+      }
+      if (audit.pastGiveUp) {
+        this.deps.metrics.liveFinalsMissing.inc(missing.length);
+        logger.warn(
+          { callSid, missing: missing.length, finals: finals.length, attempts: attempt },
+          'live finals missing',
+        );
+        await audits.finish(callSid, 'gave-up');
+        return;
+      }
+      for (const final of missing) {
+        if (!(await audits.renew(callSid))) return;
+        // Shutting down: another replica takes it over at once rather than when the lease lapses.
+        if (this.stopped) return await audits.reschedule(callSid, 0);
+        const previous = finals.findLast((f) => f.speaker === final.speaker && f.sequence < final.sequence);
+        await this.reissue(callSid, final, previous, attempt);
+      }
+      await audits.reschedule(callSid, backoffMs);
+    } catch (error) {
+      logger.error({ err: error, callSid, attempt }, 'live finals audit failed; retrying later');
+      await audits.reschedule(callSid, backoffMs).catch(() => undefined); // else the lease lapses
+    }
+  }
+
+  /**
+   * Cuts the final again from the stored audio, from the end of the speaker's previous final (or the start of the
+   * path that cut it) through a fresh segmenter numbered after that final, as a replica taking the call over
+   * would, and publishes it under the same segment id.
+   */
+  private async reissue(
+    callSid: string,
+    final: RecordedFinal,
+    previous: RecordedFinal | undefined,
+    attempt: number,
+  ): Promise<void> {
+    const { store, repo, logger, metrics } = this.deps;
+    const { speaker, sequence } = final;
+    const file = (await repo.files(callSid)).find((f) => f.speaker === speaker && f.sampleRate === 8000);
+    if (!file) throw new CalltxError(`call ${callSid} has no stored 8 kHz audio of ${speaker}`);
+    const { sink, published } = this.deps.reissue(callSid, speaker, previous, { sequence, attempt });
+    await replayStoredAudio({
+      store,
+      wavKey: file.key,
+      live: new LiveTrack(sink),
+      fromMs: onGrid(final.pathStartMs, previous?.endMs ?? final.pathStartMs, this.deps.windowMs),
+      toMs: Math.min(final.endMs + REPLAY_TAIL_MS, file.durationMs),
+    });
+    const segment = await published;
+    if (!segment) {
+      logger.warn({ callSid, speaker, sequence, attempt }, 'live final not cut again from the stored audio');
+      return;
+    }
+    metrics.liveFinalsReissued.inc();
+    logger.info(
+      {
+        callSid,
+        speaker,
+        segmentId: segment.segmentId,
+        startMs: segment.startMs,
+        endMs: segment.endMs,
+        attempt,
+      },
+      'live final reissued',
+    );
+  }
+}
+
+/**
+ * `<speaker>:<sequence>` of the call's live transcript finals in TRANSCRIPTS stored from `since` on, read to the
+ * last one stored (starting at a time spares the server a walk through a month of other calls' transcripts).
+ */
+async function liveTranscriptFinals(
+  js: JetStreamClient,
+  subjects: Subjects,
+  callSid: string,
+  since: Date,
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  const consumer = await js.consumers.get(subjects.streamName('transcripts'), {
+    filter_subjects: subjects.callTranscripts(callSid, 'final'),
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: since.toISOString(),
+  });
+  if ((await consumer.info()).num_pending === 0) return found;
+  for (;;) {
+    const msg = await consumer.next({ expires: READ_TIMEOUT_MS });
+    if (!msg)
+      throw new CalltxError(`transcript finals of ${callSid} not read to the end`, { retryable: true });
+    try {
+      const event = decodeEvent(TranscriptEvent, msg.data, `message on ${msg.subject}`);
+      if (event.final && event.source === 'live') found.add(`${event.speaker}:${event.sequence}`);
+    } catch {
+      // Not a transcript final this version reads: it transcribes nothing.
+    }
+    if (msg.info.pending === 0) return found;
+  }
+}
