@@ -176,17 +176,22 @@ async function liveTranscriptFinals(
     deliver_policy: DeliverPolicy.StartTime,
     opt_start_time: since.toISOString(),
   });
-  if ((await consumer.info()).num_pending === 0) return found;
-  for (;;) {
-    const msg = await consumer.next({ expires: READ_TIMEOUT_MS });
-    if (!msg)
-      throw new CalltxError(`transcript finals of ${callSid} not read to the end`, { retryable: true });
-    try {
-      const event = decodeEvent(TranscriptEvent, msg.data, `message on ${msg.subject}`);
-      if (event.final && event.source === 'live') found.add(`${event.speaker}:${event.sequence}`);
-    } catch {
-      // Not a transcript final this version reads: it transcribes nothing.
+  try {
+    if ((await consumer.info()).num_pending === 0) return found;
+    for (;;) {
+      const msg = await consumer.next({ expires: READ_TIMEOUT_MS });
+      if (!msg)
+        throw new CalltxError(`transcript finals of ${callSid} not read to the end`, { retryable: true });
+      try {
+        const event = decodeEvent(TranscriptEvent, msg.data, `message on ${msg.subject}`);
+        if (event.final && event.source === 'live') found.add(`${event.speaker}:${event.sequence}`);
+      } catch {
+        // Not a transcript final this version reads: it transcribes nothing.
+      }
+      if (msg.info.pending === 0) return found;
     }
-    if (msg.info.pending === 0) return found;
+  } finally {
+    // Its server would drop it once idle anyway; an audit every sweep should not leave them behind meanwhile.
+    await consumer.delete().catch(() => undefined);
   }
 }
