@@ -368,7 +368,9 @@ export class OwnedCall {
     const stopTimer = metrics.finalizeSeconds.startTimer();
     try {
       await this.handling.catch(() => undefined);
-      for (const track of this.tracks.values()) track.live.end();
+      // Ended at once (the utterance in progress is cut); awaited before the WAVs are marked stored, which schedules
+      // the live-finals audit, and before the call is finalized, after which no owner replays its live path.
+      const liveEnded = Promise.all([...this.tracks.values()].map((track) => track.live.end()));
       const state = (await repo.get(this.callSid))?.ingestState;
       if (state === 'active') {
         this.log.info({ trigger }, 'finalizing call');
@@ -384,9 +386,11 @@ export class OwnedCall {
         for (const { speaker, unreadable } of wavs.speakers) {
           await setAsideUnreadable({ ...this.deps, logger: this.log }, this.callSid, speaker, unreadable);
         }
+        await liveEnded;
         if (await repo.markStored(this.callSid, wavs, trigger, this.deps.liveFinalsAudit))
           this.stored(wavs, trigger);
       }
+      await liveEnded;
       await this.announceAndClean();
     } catch (error) {
       if (!this.claim.isHeld() || this.phase !== 'finalizing') return;

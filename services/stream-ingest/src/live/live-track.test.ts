@@ -18,7 +18,7 @@ function recordingSink() {
       chunks.push({ offsetMs, samples: pcm16k.length });
       return undefined;
     },
-    end: () => undefined,
+    end: async () => undefined,
   };
   return { sink, chunks };
 }
@@ -57,16 +57,16 @@ describe('LiveTrack end', () => {
         // The segmenter is behind: the first chunk asks the caller to wait.
         return chunks.length === 1 ? backlog : undefined;
       },
-      end: () => void (ended = chunks.reduce((sum, n) => sum + n, 0)),
+      end: async () => void (ended = chunks.reduce((sum, n) => sum + n, 0)),
     };
     const track = new LiveTrack(sink);
     // Five frames with a hole before the last two: placing them takes three sink pushes, the first one held.
     const pushed = track.push([...frames(0, 3), ...frames(100, 2)], new Date().toISOString());
     await new Promise((resolve) => setTimeout(resolve, 10));
-    track.end(); // finalize ends the path while the push waits for the sink
+    const trackEnded = track.end(); // finalize ends the path while the push waits for the sink
     release();
     await pushed;
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await trackEnded;
     // Everything pushed reached the sink before its end: 140 ms of audio (the hole is silence), less nothing.
     expect(ended).toBe(chunks.reduce((sum, n) => sum + n, 0));
     expect(ended).toBeGreaterThanOrEqual((140 - 1) * 16);

@@ -16,7 +16,7 @@ export class LiveTrack {
   private readonly upsampler = new Upsampler2x();
   private lastAudioEndAt = new Date(0).toISOString();
   private ended = false;
-  private endRequested = false;
+  private ending: Promise<void> | undefined;
   /** The push under way, if any (pushes are placed one after another). */
   private pushing: Promise<void> = Promise.resolve();
   /** Set by startOnGridAt: where the path starts, once the first frame says where the grid begins. */
@@ -64,15 +64,17 @@ export class LiveTrack {
     }
   }
 
-  /** Flushes the upsampler and the sink once pushes under way are placed: the stream is over (later calls do nothing). */
-  end(): void {
-    if (this.endRequested) return;
-    this.endRequested = true;
-    void this.pushing.then(() => {
+  /**
+   * Flushes the upsampler and the sink once pushes under way are placed: the stream is over. Resolves when the sink
+   * has ended (every final published and recorded); later calls return the same promise.
+   */
+  end(): Promise<void> {
+    this.ending ??= this.pushing.then(() => {
       this.ended = true;
       if (this.cursor >= 0) void this.emit(this.upsampler.flush(), this.lastAudioEndAt);
-      this.sink.end();
+      return this.sink.end();
     });
+    return this.ending;
   }
 
   private forward(pcm8k: Int16Array, audioEndAt: string): Promise<void> | undefined {

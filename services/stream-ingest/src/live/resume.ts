@@ -114,6 +114,6 @@ export async function replayStoredAudio(options: StoredReplayOptions): Promise<v
       await live.push(frames, audioEndAt);
     }
   } finally {
-    live.end();
+    await live.end();
   }
 }

@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Upsampler2x, decodeMulaw } from '@calltx/audio';
-import { eventually, natsUrlForTests, uniqueName } from '@calltx/devstack';
+import { natsUrlForTests, uniqueName } from '@calltx/devstack';
 import { Segmenter } from '@calltx/speech';
 import { SpeechSegment } from '@calltx/events/internal';
 import { Subjects, decodeEvent } from '@calltx/events';
@@ -44,15 +44,19 @@ describe('speechPublisher', () => {
     await sink.push(silence, 0, new Date().toISOString());
     await sink.push(upsampler.process(pcm8k), 1_000, new Date().toISOString());
     await sink.push(silence, 1_000 + pcm8k.length / 8, new Date().toISOString());
-    sink.end();
+    let ended = false;
+    const ending = sink.end().then(() => (ended = true));
 
     // No AUDIO stream: every publish gets "no responders" at once, as while a stream has no leader.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(recorded).toEqual([]);
+    // The stream's end waits for its final: a call is not finalized with it still on its way.
+    expect(ended).toBe(false);
     const stream = streamConfig(subjects, 'audio', 1);
     await jsm.streams.add(stream);
     try {
-      await eventually(() => expect(recorded.length).toBeGreaterThan(0), 30_000);
+      await ending;
+      expect(recorded.length).toBeGreaterThan(0);
       const msg = await jsm.streams.getMessage(stream.name, {
         last_by_subj: subjects.audio(callSid, 'agent', 'final'),
       });

@@ -87,7 +87,8 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
     } catch (error) {
       metrics.speechSegments.inc({ kind: segment.kind, outcome: 'failed' });
       logger.warn({ err: error, callSid, speaker, segmentId }, 'speech segment not published');
-      return;
+      // A final given up is recorded all the same: the live-finals audit publishes it again once the call is stored.
+      if (!final) return;
     } finally {
       inFlight -= 1;
     }
@@ -111,9 +112,24 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
       backlog -= samples;
       if (backlog <= maxBacklogSamples) for (const wake of waiters.splice(0)) wake();
     };
+    /** Segmenting under way and finals being published: what `end` waits for. */
+    const pending = new Set<Promise<unknown>>();
+    const track = (work: Promise<unknown>) => {
+      pending.add(work);
+      void work.finally(() => pending.delete(work));
+    };
     const emit = (segments: SegmentLike[], audioEndAt: string) => {
-      for (const segment of segments)
-        void publish(callSid, speaker, firstSequence + segment.sequence, segment, audioEndAt, pathStartMs);
+      for (const segment of segments) {
+        const publishing = publish(
+          callSid,
+          speaker,
+          firstSequence + segment.sequence,
+          segment,
+          audioEndAt,
+          pathStartMs,
+        );
+        if (segment.kind === 'final') track(publishing);
+      }
     };
     let failures = 0;
     // Logged once per stream: a broken model would otherwise log every 20 ms.
@@ -129,15 +145,18 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
         }
         lastAudioEndAt = audioEndAt;
         backlog += pcm16k.length;
-        segmenter
-          .push(pcm16k, offsetMs)
-          .then((segments) => emit(segments, audioEndAt), failed)
-          .finally(() => settle(pcm16k.length));
+        track(
+          segmenter
+            .push(pcm16k, offsetMs)
+            .then((segments) => emit(segments, audioEndAt), failed)
+            .finally(() => settle(pcm16k.length)),
+        );
         if (backlog <= maxBacklogSamples) return undefined;
         return new Promise<void>((resolve) => waiters.push(resolve));
       },
-      end() {
-        segmenter?.flush().then((segments) => emit(segments, lastAudioEndAt), failed);
+      async end() {
+        await segmenter?.flush().then((segments) => emit(segments, lastAudioEndAt), failed);
+        while (pending.size > 0) await Promise.all(pending);
       },
     };
   };
@@ -227,7 +246,7 @@ export function finalReissuer(
           return chain.catch(() => undefined);
         },
         end() {
-          chain
+          return chain
             .then(async () => emit(await segmenter.flush(), lastAudioEndAt))
             .then(() => ended(published), failed);
         },

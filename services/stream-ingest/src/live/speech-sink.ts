@@ -8,8 +8,11 @@ export interface SpeechSink {
    * sample (a multiple of 1/16 ms). A returned promise asks the caller to wait before pushing more (backlog).
    */
   push(pcm16k: Int16Array, offsetMs: number, audioEndAt: string): Promise<void> | undefined;
-  /** The stream ended: emit whatever is pending. */
-  end(): void;
+  /**
+   * The stream ended: emit whatever is pending. Resolves once every final of the stream is published (or given up)
+   * and recorded, so a call is not finalized with finals still on their way.
+   */
+  end(): Promise<void>;
 }
 
 /** The last live final published for a speaker: a resumed live path continues after it. */
