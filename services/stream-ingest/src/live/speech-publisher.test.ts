@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 describe('speechPublisher', () => {
-  it('keeps publishing a final while JetStream has no stream for it (an election), and it lands once there is', async () => {
+  it('keeps publishing finals while JetStream has no stream for them (an election): they land, in order, once there is', async () => {
     const subjects = new Subjects(uniqueName('spub'));
     const jsm = await jetstreamManager(nc);
     const vad = await sharedVad();
@@ -34,16 +34,30 @@ describe('speechPublisher', () => {
       logger: createLogger({ service: 'stream-ingest', level: 'debug', destination: logs }),
       metrics: createIngestMetrics(createMetricsRegistry('stream-ingest')),
       createSegmenter: (streamId) => new Segmenter(vad, { streamId }),
-      recordFinal: async (_callSid, _speaker, progress) => void recorded.push(progress.sequence),
+      // Recording the first final is slow (a busy database): the second must still wait for it.
+      recordFinal: async (_callSid, _speaker, progress) => {
+        if (progress.sequence === 0) await new Promise((resolve) => setTimeout(resolve, 500));
+        recorded.push(progress.sequence);
+      },
     });
     const callSid = `CA${'5'.repeat(32)}`;
     const sink = sinks(callSid, 'agent', undefined);
-    const pcm8k = decodeMulaw(speechMulaw('The compressor on unit four is leaking oil.'));
     const upsampler = new Upsampler2x();
     const silence = new Int16Array(16_000);
-    await sink.push(silence, 0, new Date().toISOString());
-    await sink.push(upsampler.process(pcm8k), 1_000, new Date().toISOString());
-    await sink.push(silence, 1_000 + pcm8k.length / 8, new Date().toISOString());
+    let atMs = 0;
+    const push = async (pcm16k: Int16Array) => {
+      await sink.push(pcm16k, atMs, new Date().toISOString());
+      atMs += pcm16k.length / 16;
+    };
+    // Two utterances, so two finals wait for the stream at once.
+    await push(silence);
+    for (const sentence of [
+      'The compressor on unit four is leaking oil.',
+      'I will bring a new seal tomorrow.',
+    ]) {
+      await push(upsampler.process(decodeMulaw(speechMulaw(sentence))));
+      await push(silence);
+    }
     let ended = false;
     const ending = sink.end().then(() => (ended = true));
 
@@ -56,7 +70,8 @@ describe('speechPublisher', () => {
     await jsm.streams.add(stream);
     try {
       await ending;
-      expect(recorded.length).toBeGreaterThan(0);
+      // Recorded in order, each once published: a replica resuming after the last recorded skips none.
+      expect(recorded).toEqual([0, 1]);
       const msg = await jsm.streams.getMessage(stream.name, {
         last_by_subj: subjects.audio(callSid, 'agent', 'final'),
       });

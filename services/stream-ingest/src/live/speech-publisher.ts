@@ -118,17 +118,25 @@ export function speechPublisher(options: SpeechPublisherOptions): SpeechSinkFact
       pending.add(work);
       void work.finally(() => pending.delete(work));
     };
+    /**
+     * Finals are published one after another, each recorded before the next is tried: the recorded finals are
+     * always every final up to the last one, so a replica resuming after the last never skips one still retrying
+     * when its owner died (seed 967062034 lost a first final that way), and the audit knows every final cut.
+     */
+    let finals: Promise<void> = Promise.resolve();
     const emit = (segments: SegmentLike[], audioEndAt: string) => {
       for (const segment of segments) {
-        const publishing = publish(
-          callSid,
-          speaker,
-          firstSequence + segment.sequence,
-          segment,
-          audioEndAt,
-          pathStartMs,
-        );
-        if (segment.kind === 'final') track(publishing);
+        const sequence = firstSequence + segment.sequence;
+        if (segment.kind === 'partial') {
+          void publish(callSid, speaker, sequence, segment, audioEndAt, pathStartMs);
+          continue;
+        }
+        finals = finals
+          .then(() => publish(callSid, speaker, sequence, segment, audioEndAt, pathStartMs))
+          .catch((error: unknown) =>
+            logger.error({ err: error, callSid, speaker, sequence }, 'live final not published'),
+          );
+        track(finals);
       }
     };
     let failures = 0;
