@@ -21,6 +21,11 @@ export const SpeechSegment = z.object({
   pcm: z.string().max(1_000_000),
   /** When the last sample of this audio was received by the gateway: the origin of transcript latency. */
   audioEndAt: isoTime,
+  /**
+   * A live final published again by stream-ingest's live-finals audit (its attempt, from 1): no live transcript
+   * final of it was found, so a transcript already stored is republished under an id of its own.
+   */
+  reissue: z.number().int().min(1).optional(),
 });
 export type SpeechSegment = z.infer<typeof SpeechSegment>;
 

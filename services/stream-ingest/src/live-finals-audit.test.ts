@@ -148,6 +148,9 @@ describe('live-finals audit', () => {
     }, 30_000);
     expect(again!.msgId).toBe(`${lost.segment.segmentId}:final:reissue:1`);
     expect(again!.segment.sequence).toBe(lost.segment.sequence);
+    // Marked as a reissue, so a transcriber holding its transcript already publishes that again.
+    expect(again!.segment.reissue).toBe(1);
+    expect(lost.segment.reissue).toBeUndefined();
     const bounds = JSON.stringify({ got: again!.segment, want: { ...lost.segment, pcm: undefined } });
     expect(Math.abs(again!.segment.startMs - lost.segment.startMs), bounds).toBeLessThanOrEqual(100);
     expect(Math.abs(again!.segment.endMs - lost.segment.endMs), bounds).toBeLessThanOrEqual(100);

@@ -218,6 +218,22 @@ describe('live speech segments', () => {
       [segmentId],
     );
     expect(rows[0].n).toBe(1);
+
+    // The transcript lost on its way (a replicated stream dropping what it acknowledged): the live-finals audit
+    // reissues the segment, and the stored transcript is published again under the reissue's id, not the one the
+    // duplicate window still holds.
+    await stack.jsm.streams.deleteMessage(stack.subjects.streamName('transcripts'), finals[0]!.seq);
+    await stack.publishSegment({ ...segment, reissue: 1 }, `${segmentId}:final:reissue:1`);
+    await eventually(async () =>
+      expect(ofCall(await stack.transcripts(), callSid).map((t) => t.msgId)).toEqual([
+        `${segmentId}:final:reissue:1`,
+      ]),
+    );
+    const again = await stack.pool.query(
+      'SELECT count(*)::int AS n FROM transcript_segments WHERE segment_id = $1',
+      [segmentId],
+    );
+    expect(again.rows[0].n).toBe(1);
   });
 
   it('is ready, exposes its metrics and never logs transcript text', async () => {

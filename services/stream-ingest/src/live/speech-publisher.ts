@@ -176,6 +176,7 @@ function speechSegmentEvent(
   sequence: number,
   segment: SegmentLike,
   audioEndAt: string,
+  reissue?: number,
 ) {
   return internalEvents.speechSegment({
     callSid,
@@ -188,6 +189,7 @@ function speechSegmentEvent(
     sampleRate: 16000,
     pcm: pcm16leBytes(segment.pcm).toString('base64'),
     audioEndAt,
+    ...(reissue === undefined ? {} : { reissue }),
   });
 }
 
@@ -232,7 +234,14 @@ export function finalReissuer(
     const emit = (segments: SegmentLike[], audioEndAt: string) => {
       for (const segment of segments) {
         if (segment.kind !== 'final' || firstSequence + segment.sequence !== target.sequence) continue;
-        const event = speechSegmentEvent(callSid, speaker, target.sequence, segment, audioEndAt);
+        const event = speechSegmentEvent(
+          callSid,
+          speaker,
+          target.sequence,
+          segment,
+          audioEndAt,
+          target.attempt,
+        );
         const msgId = `${event.segmentId}:final:reissue:${target.attempt}`;
         published = retry(
           () => publishEvent(js, subjects.audio(callSid, speaker, 'final'), event, msgId),

@@ -105,7 +105,9 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
         'final already stored, republishing it',
       );
     }
-    await deps.publisher.final(stored);
+    // A reissue of a final already transcribed means its transcript was lost on the way (or is late): published
+    // again under the reissue's id, which the stream's duplicate window does not hold yet.
+    await deps.publisher.final(stored, found ? segment.reissue : undefined);
   } finally {
     release?.();
   }

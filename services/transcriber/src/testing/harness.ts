@@ -34,6 +34,8 @@ export interface SegmentInput {
   pcm: Int16Array;
   /** Default: now. */
   audioEndAt?: string;
+  /** As stream-ingest's live-finals audit sets it on a final it publishes again. */
+  reissue?: number;
 }
 
 export interface TranscriptMessage {
@@ -92,6 +94,7 @@ export async function startStack(): Promise<TranscriberStack> {
         sampleRate: 16000,
         pcm: pcm16leBytes(segment.pcm).toString('base64'),
         audioEndAt: segment.audioEndAt ?? new Date().toISOString(),
+        ...(segment.reissue === undefined ? {} : { reissue: segment.reissue }),
       });
       await publishEvent(
         js,

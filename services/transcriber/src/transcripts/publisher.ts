@@ -51,8 +51,11 @@ export class TranscriptPublisher {
     this.metrics.latencySeconds.observe({ kind: 'partial' }, latencySeconds(partial.audioEndAt));
   }
 
-  /** Publishes a stored final as it is stored (the first transcription of the segment wins). */
-  async final(segment: StoredSegment): Promise<void> {
+  /**
+   * Publishes a stored final as it is stored (the first transcription of the segment wins), under the segment's
+   * Nats-Msg-Id, or for a reissue (its attempt) under one of its own.
+   */
+  async final(segment: StoredSegment, reissue?: number): Promise<void> {
     const event = transcriptEvents.final({
       callSid: segment.callSid,
       speaker: segment.speaker,
@@ -78,7 +81,7 @@ export class TranscriptPublisher {
       this.js,
       this.subjects.transcript(segment.callSid, segment.speaker, 'final'),
       event,
-      `${segment.segmentId}:final`,
+      reissue === undefined ? `${segment.segmentId}:final` : `${segment.segmentId}:final:reissue:${reissue}`,
     );
     this.metrics.finalsPublished.inc({ source: segment.source });
     if (segment.source === 'live')
