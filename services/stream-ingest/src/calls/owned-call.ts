@@ -4,7 +4,8 @@ import { type Subjects, type Track } from '@calltx/events';
 import { type Claim } from '../claims/index.js';
 import { type Logger } from '@calltx/runtime';
 import { type ObjectStore } from '@calltx/storage';
-import type { CallRow, CallsRepo, LiveFinalsAuditSchedule } from '../db/calls-repo.js';
+import type { CallRow, CallsRepo } from '../db/calls-repo.js';
+import type { LiveFinalsAuditSettings } from '../db/live-finals-audits.js';
 import { announceAudioStored } from '../finalize/announce.js';
 import { announcedEnds, listParts, writeCallWavs, type CallWavs } from '../finalize/call-wavs.js';
 import { setAsideUnreadable } from '../finalize/unreadable-parts.js';
@@ -54,7 +55,7 @@ export interface OwnedCallDeps {
   /** AUDIO_REDACT on: the WAVs get the live finals' redacted spans, and the call's MEDIA messages are purged. */
   audioRedaction?: AudioRedaction | undefined;
   /** Audits the call's live finals once its WAVs are stored (absent: off). */
-  liveFinalsAudit?: LiveFinalsAuditSchedule | undefined;
+  liveFinalsAudit?: LiveFinalsAuditSettings | undefined;
 }
 
 export type FinalizeTrigger = 'stopped' | 'ended' | 'idle';

@@ -2,6 +2,7 @@ import { CalltxError, type PartyNumber, type Track } from '@calltx/events';
 import { toDatabaseError, withTransaction, type Pool, type PoolClient } from '@calltx/db';
 import type { CallWavs } from '../finalize/call-wavs.js';
 import type { LiveProgress, PublishedFinal } from '../live/speech-sink.js';
+import type { LiveFinalsAuditSettings } from './live-finals-audits.js';
 
 export type IngestState = 'none' | 'active' | 'stored' | 'finalized';
 type PerTrack = Record<Track, number>;
@@ -67,12 +68,6 @@ const toCall = (row: RawCall): CallRow => ({
   lastTimestampMs: row.last_timestamp_ms,
   mediaConsumerGeneration: row.media_consumer_generation,
 });
-
-/** When a stored call's live finals are first checked, and how long they are checked before giving up. */
-export interface LiveFinalsAuditSchedule {
-  afterMs: number;
-  giveUpMs: number;
-}
 
 export interface UnreadablePartRow {
   callSid: string;
@@ -245,7 +240,7 @@ export class CallsRepo {
     wavs: CallWavs,
     trigger: string,
     /** Schedules the call's live-finals audit (with the transition, so a crash can't lose it). */
-    audit?: LiveFinalsAuditSchedule,
+    audit?: LiveFinalsAuditSettings,
   ): Promise<boolean> {
     return withTransaction(this.pool, async (client) => {
       await saveFiles(client, callSid, wavs);

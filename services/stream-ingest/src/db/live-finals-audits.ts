@@ -1,6 +1,14 @@
 import { toDatabaseError, type Pool } from '@calltx/db';
 import type { PublishedFinal } from '../live/speech-sink.js';
 
+/** When a stored call's live finals are first checked, and how long they are checked before giving up. */
+export interface LiveFinalsAuditSettings {
+  /** From a call's WAVs being stored to its first audit (LIVE_FINALS_AUDIT_AFTER_MS), and the backoff's base. */
+  afterMs: number;
+  /** From a call's WAVs being stored to giving up on finals still missing (LIVE_FINALS_AUDIT_GIVE_UP_MS). */
+  giveUpMs: number;
+}
+
 /** An audit this replica holds the lease of. */
 export interface ClaimedAudit {
   callSid: string;

@@ -3,18 +3,16 @@ import { CalltxError, TranscriptEvent, decodeEvent, type Subjects } from '@callt
 import type { Logger } from '@calltx/runtime';
 import type { ObjectStore } from '@calltx/storage';
 import type { CallsRepo } from '../db/calls-repo.js';
-import type { ClaimedAudit, LiveFinalsAudits, RecordedFinal } from '../db/live-finals-audits.js';
+import type {
+  ClaimedAudit,
+  LiveFinalsAudits,
+  LiveFinalsAuditSettings,
+  RecordedFinal,
+} from '../db/live-finals-audits.js';
 import type { IngestMetrics } from '../metrics.js';
 import { LiveTrack, onGrid } from './live-track.js';
 import { replayStoredAudio } from './resume.js';
 import type { FinalReissuer } from './speech-publisher.js';
-
-export interface LiveFinalsAuditSettings {
-  /** From a call's WAVs being stored to its first audit (LIVE_FINALS_AUDIT_AFTER_MS), and the backoff's base. */
-  afterMs: number;
-  /** From a call's WAVs being stored to giving up on finals still missing (LIVE_FINALS_AUDIT_GIVE_UP_MS). */
-  giveUpMs: number;
-}
 
 export interface LiveFinalsAuditorDeps {
   js: JetStreamClient;

@@ -40,8 +40,8 @@ export interface SpeechPublisherOptions {
 
 /**
  * A final is retried along JetStream's curve (0.5 s doubling to 30 s) for about a minute in all before it is given
- * up: a NATS server killed or restarted leaves JetStream without a leader for seconds, and a final not published is
- * lost to the live path for good. A partial is tried once, as the next partial or the final supersedes it.
+ * up: a NATS server killed or restarted leaves JetStream without a leader for seconds, and a final given up waits for
+ * the live-finals audit after the call. A partial is tried once, as the next partial or the final supersedes it.
  */
 const FINAL_PUBLISH_RETRY: RetryPolicy = { ...JETSTREAM_RETRY, attempts: 8 };
 const PARTIAL_PUBLISH_RETRY: RetryPolicy = { ...JETSTREAM_RETRY, attempts: 1 };

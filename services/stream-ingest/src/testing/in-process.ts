@@ -6,7 +6,7 @@ import { CallClaims } from '../claims/index.js';
 import { createLogger, createMetricsRegistry, type Logger } from '@calltx/runtime';
 import { createStreamIngest, timingFromConfig, type StreamIngest } from '../app.js';
 import type { CallTiming } from '../calls/owned-call.js';
-import type { LiveFinalsAuditSettings } from '../live/live-finals-audit.js';
+import type { LiveFinalsAuditSettings } from '../db/live-finals-audits.js';
 import type { AudioRedaction } from '../redaction/stream-redaction.js';
 import { SERVICE, type TestEnvironment } from './environment.js';
 
