@@ -39,11 +39,13 @@ export interface SpeechPublisherOptions {
 }
 
 /**
- * A final is retried along JetStream's curve (0.5 s doubling to 30 s) for about a minute in all before it is given
- * up: a NATS server killed or restarted leaves JetStream without a leader for seconds, and a final given up waits for
- * the live-finals audit after the call. A partial is tried once, as the next partial or the final supersedes it.
+ * A final is retried for about a minute in all before it is given up: a NATS server killed or restarted leaves
+ * JetStream without a leader for seconds, and a final given up waits for the live-finals audit after the call.
+ * Its waits stop growing at 5 s (not JetStream's 30 s): the finals after it, and the call's finalize, wait for it,
+ * so it should land within seconds of an election ending. A partial is tried once, as the next partial or the
+ * final supersedes it.
  */
-const FINAL_PUBLISH_RETRY: RetryPolicy = { ...JETSTREAM_RETRY, attempts: 8 };
+const FINAL_PUBLISH_RETRY: RetryPolicy = { ...JETSTREAM_RETRY, capMs: 5_000, attempts: 15 };
 const PARTIAL_PUBLISH_RETRY: RetryPolicy = { ...JETSTREAM_RETRY, attempts: 1 };
 
 /**
