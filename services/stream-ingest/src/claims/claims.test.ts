@@ -52,6 +52,19 @@ describe('CallClaims', () => {
     await taken!.release();
   });
 
+  it('gives a key held here to no second holder here, so one holder’s release cannot end the other’s hold', async () => {
+    const owner = await a.claim(CALL(5));
+    expect(owner?.isHeld()).toBe(true);
+    expect(await a.claim(CALL(5))).toBeNull();
+    expect(a.get(CALL(5))).toBe(owner);
+    expect(owner!.isHeld()).toBe(true);
+    expect(await a.isClaimed(CALL(5))).toBe(true);
+    await owner!.release();
+    const next = await a.claim(CALL(5));
+    expect(next?.isHeld()).toBe(true);
+    await next!.release();
+  });
+
   it('lets exactly one of many concurrent claimers win', async () => {
     const results = await Promise.all([
       a.claim(CALL(2)),

@@ -98,10 +98,12 @@ export class CallClaims {
     return new CallClaims(kv, options.logger, options);
   }
 
-  /** Claims `key` for this replica; null when another replica holds it. */
+  /**
+   * Claims `key` for one holder; null when it is held, by another replica or by another holder in this one (the
+   * call's owner while a redaction or a recovery pass asks): a holder's release must never end another's hold.
+   */
   async claim(key: string): Promise<Claim | null> {
-    const mine = this.held.get(key);
-    if (mine?.isHeld()) return mine;
+    if (this.held.get(key)?.isHeld()) return null;
     const started = Date.now();
     let revision: number;
     try {
