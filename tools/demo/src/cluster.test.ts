@@ -88,6 +88,20 @@ async function leaderOf(stream: string, not?: number): Promise<number> {
   }, 30_000);
 }
 
+/** stream-ingest's warnings, errors and finalize steps for one call: what a failed wait needs to be diagnosed. */
+function ingestTrail(callSid: string): string {
+  return system
+    .service('stream-ingest')
+    .logs.filter(
+      (line) =>
+        line.callSid === callSid &&
+        (Number(line.level) >= 40 || /final|stored|claim|resumed/.test(String(line.msg))),
+    )
+    .slice(-40)
+    .map((line) => JSON.stringify(line))
+    .join('\n');
+}
+
 describe('the live pipeline on a three-server JetStream cluster', () => {
   it('loses no frame and stores nothing twice when the stream leader, then a follower, is killed mid-call', async () => {
     const sample = await prepareCallAudio(SAMPLE_CALL);
@@ -162,7 +176,14 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
           [call.callSid],
         );
         expect(rows[0]?.ingest_state).toBe('finalized');
-      }, 60_000);
+      }, 60_000).catch((error: unknown) => {
+        throw new Error(
+          `${call.callSid} not finalized; stream-ingest logged:\n${ingestTrail(call.callSid)}`,
+          {
+            cause: error,
+          },
+        );
+      });
       expect(call.framesSent).toEqual({ inbound: audio.frameCount, outbound: audio.frameCount });
 
       const { rows: files } = await pool.query<{ speaker: string; sample_rate: number; object_key: string }>(
