@@ -1,6 +1,7 @@
 export { DATABASE_VARIABLES, SSL_MODES } from './variables.js';
 export {
   createPool,
+  databaseAnswers,
   databaseConnection,
   pgConnectionConfig,
   type DatabaseConnection,

@@ -69,3 +69,8 @@ export function createPool(connection: DatabaseConnection | string, options: Poo
   pool.on('error', (error) => options.onIdleError?.(new DatabaseError('idle connection', error)));
   return pool;
 }
+
+/** The readiness check every service's `/readyz` names `postgres`: the pool gets a connection and an answer. */
+export async function databaseAnswers(pool: pg.Pool): Promise<boolean> {
+  return (await pool.query('SELECT 1')).rowCount === 1;
+}

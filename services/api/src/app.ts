@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
 import { type ObjectStore } from '@calltx/storage';
-import { type Pool } from '@calltx/db';
+import { databaseAnswers, type Pool } from '@calltx/db';
 import { type Subjects } from '@calltx/events';
 import type { ApiConfig } from './api/config.js';
 import { mountConsoleAndApi, type ConsoleAndApi } from './console/index.js';
@@ -46,7 +46,7 @@ export async function createApiService(deps: ApiServiceDeps): Promise<ApiService
     registry,
     checks: {
       nats: deps.isNatsConnected,
-      postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
+      postgres: () => databaseAnswers(pool),
     },
   });
   const erasure = new ErasureCoordinator({

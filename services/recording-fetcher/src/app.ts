@@ -9,6 +9,7 @@ import {
   startErasureConsumer,
   type RunningConsumer,
 } from '@calltx/nats';
+import { databaseAnswers } from '@calltx/db';
 import { createObjectStore, objectStoreConfig, type ObjectStore } from '@calltx/storage';
 import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
 import type { FetcherConfig } from './config.js';
@@ -146,7 +147,7 @@ export function createRecordingFetcher(deps: FetcherDeps): RecordingFetcher {
     registry,
     checks: {
       nats: deps.isNatsConnected,
-      postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
+      postgres: () => databaseAnswers(pool),
       storage: async () => {
         await store.ping();
         return true;

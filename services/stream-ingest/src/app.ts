@@ -12,7 +12,7 @@ import {
 import { createServiceHttp, type Logger, type ServiceHttp } from '@calltx/runtime';
 import { type CallClaims } from './claims/index.js';
 import { type ObjectStore } from '@calltx/storage';
-import { type Pool } from '@calltx/db';
+import { databaseAnswers, type Pool } from '@calltx/db';
 import { SEGMENTER_DEFAULTS, VAD_SAMPLE_RATE, VAD_WINDOW_SAMPLES } from '@calltx/speech';
 import { CallManager } from './calls/call-manager.js';
 import { lifecycleHandler } from './calls/lifecycle.js';
@@ -161,8 +161,8 @@ export function createStreamIngest(deps: StreamIngestDeps): StreamIngest {
     registry,
     checks: {
       nats: deps.isNatsConnected,
-      postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
-      s3: async () => {
+      postgres: () => databaseAnswers(pool),
+      storage: async () => {
         await store.ping();
         return true;
       },

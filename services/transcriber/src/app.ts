@@ -15,6 +15,7 @@ import {
   type RunningConsumer,
   type StrandedAction,
 } from '@calltx/nats';
+import { databaseAnswers } from '@calltx/db';
 import { type ObjectStore } from '@calltx/storage';
 import { CallStarted, type Subjects } from '@calltx/events';
 import { CallSettings } from './calls/call-settings.js';
@@ -91,7 +92,10 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
   const redactor = new TranscriptRedactor(config.TRANSCRIPT_REDACT);
 
   // /readyz lists failing check names: the model's carries the reason, so an operator sees what is wrong.
-  const checks: Record<string, ReadinessCheck> = { nats: deps.isNatsConnected };
+  const checks: Record<string, ReadinessCheck> = {
+    nats: deps.isNatsConnected,
+    postgres: () => databaseAnswers(deps.pool),
+  };
   const setModelStatus = (next: ModelStatus) => {
     status = next;
     for (const name of Object.keys(checks)) if (name.startsWith('model')) delete checks[name];
