@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNatsCluster } from '@calltx/devstack';
+import { loadAverage, machineSummary } from './machine.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -21,6 +22,7 @@ const { values: args } = parseArgs({
 const CALLS = Number(args.calls);
 const DOWN_MS = Number(args['down-seconds']) * 1_000;
 const STREAM = 'BENCH_MEDIA';
+const loadAtStart = loadAverage();
 
 interface Placement {
   label: string;
@@ -184,6 +186,7 @@ const chosen = results.find((r) => r.placement.endsWith('chosen'))!;
 console.log(
   JSON.stringify({
     bench: 'consumers',
+    machine: machineSummary(loadAtStart),
     calls: CALLS,
     downSeconds: DOWN_MS / 1_000,
     baselineRestartToHealthySeconds: Number(baseline.restartToHealthySeconds.toFixed(2)),

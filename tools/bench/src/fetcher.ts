@@ -19,6 +19,7 @@ import { provisionStreams, publishEvent } from '@calltx/nats';
 import { startFakeTwilioApi } from '@calltx/twilio-sim';
 import { startChild } from './gateway/processes.js';
 import { scrape, sum } from './gateway/prometheus.js';
+import { loadAverage, machineSummary } from './machine.js';
 
 /**
  * `pnpm bench:fetcher`: a long dual-channel recording (default 60 min, 8 kHz, 16-bit) served by the fake Twilio
@@ -128,6 +129,7 @@ async function timeDownloadAlone(url: string): Promise<number> {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
+  const loadAtStart = loadAverage();
   const dir = await mkdtemp(join(tmpdir(), 'bench-fetcher-'));
   const prefix = `bench${randomBytes(3).toString('hex')}`;
   const subjects = new Subjects(prefix);
@@ -259,8 +261,23 @@ async function main(): Promise<void> {
     console.log(
       `| fetcher peak RSS, all rounds (after start-up: ${idleRssMb.toFixed(0)} MiB) | ${peakMb.toFixed(0)} MiB | ≤ ${RSS_TARGET_MB} MiB |`,
     );
+    const round = (value: number) => Number(value.toFixed(2));
     console.log(
       `\n${peakMb <= RSS_TARGET_MB && ratio <= 2 ? 'PASS' : 'MISS'}: peak RSS ${peakMb <= RSS_TARGET_MB ? '≤' : '>'} ${RSS_TARGET_MB} MiB, time ${ratio <= 2 ? '≤' : '>'} 2× sox.`,
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'fetcher',
+        machine: machineSummary(loadAtStart),
+        minutes: MINUTES,
+        rounds: ROUNDS,
+        fetcherSeconds: round(fetcherSeconds),
+        soxSeconds: round(soxSeconds),
+        ratioToSox: round(ratio),
+        storeAloneSeconds: round(storeSeconds),
+        peakRssMiB: Math.round(peakMb),
+        rssTargetMiB: RSS_TARGET_MB,
+      }),
     );
   } finally {
     await db.end();

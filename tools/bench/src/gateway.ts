@@ -1,4 +1,4 @@
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -10,6 +10,7 @@ import { machineBusySeconds, ownCpuSeconds } from './cpu.js';
 import { coreCount, defaultPinning, pinSelf } from './gateway/pinning.js';
 import { startChild } from './gateway/processes.js';
 import { histogramQuantile, scrape, sum } from './gateway/prometheus.js';
+import { loadAverage, machineSummary } from './machine.js';
 
 /**
  * `pnpm bench:gateway`: N concurrent two-track calls at real-time pace against the real gateway (child process,
@@ -103,17 +104,13 @@ async function takeMediaMessages(natsUrl: string): Promise<number> {
 
 const framesOf = (load: LoadResult) => load.framesSent.inbound + load.framesSent.outbound;
 const passes = (r: GatewayStep) => r.lost === 0 && r.failedCalls === 0 && r.p99Ms <= P99_BOUND_MS;
-const machineLoad = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 
 async function main(): Promise<void> {
   pinSelf(args['load-cpus']);
   const nats = await startEmbeddedNats(); // inherits the load cores
   const audio = await prepareCallAudio(syntheticCall(SECONDS));
   const serverCores = coreCount(SERVER_CPUS);
-  const loadAtStart = machineLoad();
+  const loadAtStart = loadAverage();
   console.log(
     `gateway benchmark: ${SECONDS} s calls at real time; ${cpus().length} cores (${cpus()[0]?.model}); server pinned to ` +
       `CPU ${SERVER_CPUS}, simulator and nats-server to CPU ${args['load-cpus']}; load average ${loadAtStart}; ` +
@@ -200,7 +197,7 @@ async function main(): Promise<void> {
         `CPU/frame gateway ${result.gatewayCpuUsPerFrame.toFixed(1)} µs (${(result.gatewaySystemShare * 100).toFixed(0)} % in the kernel), ${result.framesPerMessage.toFixed(2)} frames per JetStream message, ` +
         `simulator max lag ${result.simMaxLagMs.toFixed(0)} ms, failed calls ${result.failedCalls}; cores busy: simulator ` +
         `${cores.simulator.toFixed(2)}, gateway ${cores.gateway.toFixed(2)}, nats-server and rest ${cores.rest.toFixed(2)}; ` +
-        `load average ${machineLoad()}${passes(result) ? '' : ' — misses the bound'}`,
+        `load average ${loadAverage()}${passes(result) ? '' : ' — misses the bound'}`,
     );
     return result;
   }
@@ -301,14 +298,7 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       bench: 'gateway',
-      machine: {
-        cores: cpus().length,
-        cpu: cpus()[0]?.model,
-        node: process.version,
-        serverCpus: SERVER_CPUS,
-        loadCpus: args['load-cpus'],
-        loadAverage: { start: loadAtStart, end: machineLoad() },
-      },
+      machine: machineSummary(loadAtStart, { serverCpus: SERVER_CPUS, loadCpus: args['load-cpus'] }),
       callsPerCore: best ? best.calls / serverCores : 0,
       p99Ms: best ? round(best.p99Ms) : null,
       cpuRatio: cpuRatio === null ? null : round(cpuRatio, 2),

@@ -36,6 +36,7 @@ import {
   timeWithCpu,
   type Timing,
 } from './ingest/measure.js';
+import { loadAverage, machineSummary } from './machine.js';
 
 const CALL_SECONDS = 600;
 const RUNS = 5;
@@ -83,7 +84,17 @@ function reportMemory(speech: Buffer): void {
   );
 }
 
-function reportThroughput(input: string, dir: string): Record<'ours8' | 'ours16' | 'sox8' | 'sox16', string> {
+type OutputFiles = Record<'ours8' | 'ours16' | 'sox8' | 'sox16', string>;
+
+/** The headline of a throughput run: times real time per core (CPU), ours and sox's, and their ratio. */
+interface Throughput {
+  framesXRealTimePerCore: number;
+  chunksXRealTimePerCore: number;
+  soxXRealTimePerCore: number;
+  framesSpeedVsSox: number;
+}
+
+function reportThroughput(input: string, dir: string): { files: OutputFiles; throughput: Throughput } {
   const out = {
     ours8: join(dir, 'ours8k.wav'),
     ours16: join(dir, 'ours16k.wav'),
@@ -101,8 +112,9 @@ function reportThroughput(input: string, dir: string): Record<'ours8' | 'ours16'
     times.sox.push(timeWithCpu(() => convertSox(input, out.sox8, out.sox16), 'children'));
   }
   const soxCpu = median(times.sox.map((t) => t.cpu));
+  const cpuOf = (runs: Timing[]) => median(runs.map((t) => t.cpu));
   const row = (name: string, runs: Timing[]) => {
-    const cpu = median(runs.map((t) => t.cpu));
+    const cpu = cpuOf(runs);
     const wall = median(runs.map((t) => t.wall));
     return [
       name,
@@ -122,13 +134,22 @@ function reportThroughput(input: string, dir: string): Record<'ours8' | 'ours16'
       row('sox: 8 kHz WAV, then rate -v 16 kHz WAV', times.sox),
     ],
   );
-  return out;
+  const round = (value: number, digits: number) => Number(value.toFixed(digits));
+  return {
+    files: out,
+    throughput: {
+      framesXRealTimePerCore: round(CALL_SECONDS / cpuOf(times.frames), 0),
+      chunksXRealTimePerCore: round(CALL_SECONDS / cpuOf(times.chunks), 0),
+      soxXRealTimePerCore: round(CALL_SECONDS / soxCpu, 0),
+      framesSpeedVsSox: round(soxCpu / cpuOf(times.frames), 2),
+    },
+  };
 }
 
 function reportOutputCheck(
-  files: Record<'ours8' | 'ours16' | 'sox8' | 'sox16', string>,
+  files: OutputFiles,
   inputBytes: number,
-): void {
+): { same8kAsSox: boolean; diff16kDb: number } {
   const ours16 = wavSamples(files.ours16);
   const sox16 = wavSamples(files.sox16);
   const sameDecode = pcm16leBytes(wavSamples(files.ours8)).equals(pcm16leBytes(wavSamples(files.sox8)));
@@ -146,6 +167,7 @@ function reportOutputCheck(
       ['16 kHz ours - sox one sample further, dB re signal', fixed(nextLag.db)],
     ],
   );
+  return { same8kAsSox: sameDecode, diff16kDb: Number(best.db.toFixed(1)) };
 }
 
 function reportFilterQuality(): void {
@@ -166,18 +188,28 @@ function reportFilterQuality(): void {
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadAverage();
   const dir = mkdtempSync(join(tmpdir(), 'calltx-bench-ingest-'));
   try {
     const { path: input, speech } = makeMulawInput(dir, CALL_SECONDS);
     reportMemory(speech); // first, while the process holds nothing else large
-    const files = reportThroughput(input, dir);
+    const { files, throughput } = reportThroughput(input, dir);
     const mulaw = readFileSync(input);
-    reportOutputCheck(files, mulaw.length);
+    const output = reportOutputCheck(files, mulaw.length);
     reportFilterQuality();
     compareMulaw(mulaw);
     await compareUpsamplers(decodeMulaw(mulaw));
     const sox = execFileSync('sox', ['--version']).toString().trim().split(/\s+/).pop();
     console.log(`\nnode ${process.version}, sox ${sox}`);
+    console.log(
+      JSON.stringify({
+        bench: 'ingest',
+        machine: machineSummary(loadAtStart, { sox }),
+        callSeconds: CALL_SECONDS,
+        ...throughput,
+        ...output,
+      }),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

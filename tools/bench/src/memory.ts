@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
@@ -7,6 +7,7 @@ import { infraEnv, postgresForTests, s3ForTests, startEmbeddedNats, uniqueName }
 import { newSid, signTwilioRequest } from '@calltx/twilio-sim';
 import { startChild, type Child } from './gateway/processes.js';
 import { scrape, sum } from './gateway/prometheus.js';
+import { loadAverage, machineSummary } from './machine.js';
 
 /**
  * `pnpm bench:memory`: resident memory per idle live call in the gateway and in stream-ingest. Opens `--calls`
@@ -108,9 +109,7 @@ async function main(): Promise<void> {
     },
     'gateway listening',
   );
-  const loadAtStart = loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
+  const loadAtStart = loadAverage();
   console.log(
     `memory benchmark: ${CALLS} idle calls after ${WARMUP} warm-up calls; ${cpus().length} cores (${cpus()[0]?.model}); load average ${loadAtStart}`,
   );
@@ -157,12 +156,7 @@ async function main(): Promise<void> {
   console.log(
     JSON.stringify({
       bench: 'memory',
-      machine: {
-        cores: cpus().length,
-        cpu: cpus()[0]?.model,
-        node: process.version,
-        loadAverage: loadAtStart,
-      },
+      machine: machineSummary(loadAtStart),
       calls: CALLS,
       gatewayKiBPerCall: Number(perCall.gateway.toFixed(1)),
       ingestKiBPerCall: Number(perCall.ingest.toFixed(1)),

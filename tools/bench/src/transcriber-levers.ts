@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
@@ -11,6 +11,7 @@ import {
   logMel,
   type WhisperModel,
 } from '@calltx/whisper';
+import { loadAverage, machineSummary } from './machine.js';
 
 /**
  * `node tools/bench/dist/transcriber-levers.js`: the engine levers of issue 16 priced against the engine as it
@@ -101,7 +102,7 @@ async function decodeSteps(model: WhisperModel, features: ort.Tensor, logits?: o
 }
 
 async function main(): Promise<void> {
-  const loadAtStart = loadavg()[0]!.toFixed(2);
+  const loadAtStart = loadAverage();
   const model = await loadWhisperModel(MODEL_DIR, {
     quantized: true,
     intraOpNumThreads: Number(args.threads),
@@ -190,12 +191,7 @@ async function main(): Promise<void> {
     console.log(
       JSON.stringify({
         bench: 'transcriber-levers',
-        machine: {
-          cores: cpus().length,
-          cpu: cpus()[0]?.model,
-          node: process.version,
-          loadAverage: { start: loadAtStart, end: loadavg()[0]!.toFixed(2) },
-        },
+        machine: machineSummary(loadAtStart),
         threads: Number(args.threads),
         rounds: ROUNDS,
         encoderBatchOf2Ratio: ratio(batch),

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
@@ -25,6 +25,7 @@ import {
 import { startChild } from './gateway/processes.js';
 import { coreCount } from './gateway/pinning.js';
 import { scrape, sum } from './gateway/prometheus.js';
+import { loadAverage, machineSummary } from './machine.js';
 
 /**
  * `pnpm bench:transcriber`: Whisper cost and transcript latency with a random-weights model of Whisper tiny's
@@ -89,10 +90,6 @@ const P95_BOUND_MS = 1_000;
 const GIVE_UP_FACTOR = 30;
 /** How long a step waits for its last finals before counting the missing ones as dropped. */
 const FINAL_WAIT_MS = 120_000;
-const machineLoad = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
 const TRANSCRIBER_MAIN = `${REPO}${args.service}`;
 /** The segmenter's defaults (packages/speech): a partial per second of speech, a final after 500 ms of silence. */
 const PARTIAL_EVERY_MS = 1000;
@@ -492,7 +489,7 @@ async function measureService(quantized: boolean): Promise<LoadFigures[]> {
       const step = results.at(-1)!;
       console.log(
         `  ${calls} call(s): ${step.finals}/${step.finalsSent} finals, p50 ${step.p50} ms, p95 ${step.p95} ms, ` +
-          `partials ${step.partialsPublished}/${step.partialsSent}; load average ${machineLoad()}`,
+          `partials ${step.partialsPublished}/${step.partialsSent}; load average ${loadAverage()}`,
       );
       if (step.p95 > GIVE_UP_FACTOR * P95_BOUND_MS) {
         console.log(
@@ -518,7 +515,7 @@ async function main(): Promise<void> {
   await ensureModel(MODEL_DIR);
   if (!args['skip-engine']) await ensureModel(TIMESTAMPED_DIR, ['--timestamped']);
   const headline: Record<string, unknown> = {};
-  const loadAtStart = machineLoad();
+  const loadAtStart = loadAverage();
   console.log(
     `model ${MODEL_DIR}; ${cpus().length} cores (${cpus()[0]?.model}); load average at start ${loadAtStart}`,
   );
@@ -591,13 +588,7 @@ async function main(): Promise<void> {
     );
     const round = (value: number) => (Number.isFinite(value) ? Math.round(value) : null);
     Object.assign(headline, {
-      machine: {
-        cores: cpus().length,
-        cpu: cpus()[0]?.model,
-        node: process.version,
-        serverCpus: SERVER_CPUS,
-        loadAverage: { start: loadAtStart, end: machineLoad() },
-      },
+      machine: machineSummary(loadAtStart, { serverCpus: SERVER_CPUS }),
       model: `${args.model}${quantized ? ':int8' : ''}`,
       calls: best?.calls ?? 0,
       cores,
@@ -619,7 +610,7 @@ async function main(): Promise<void> {
       })),
     });
   }
-  console.log(`\nload average at end ${machineLoad()}`);
+  console.log(`\nload average at end ${loadAverage()}`);
   console.log(JSON.stringify({ bench: 'transcriber', ...headline }));
 }
 
