@@ -44,3 +44,4 @@ export {
   type WorkQueueConsumer,
 } from './stranded.js';
 export { followErasedCalls, startErasureConsumer, type ErasureConsumerOptions } from './erasure-consumer.js';
+export { readTranscriptFinals, type StoredFinalRef } from './transcript-finals.js';

@@ -29,6 +29,7 @@ import { handleFinal, handlePartial, type LiveDeps } from './live/segment-handle
 import { PartialGate } from './live/partial-gate.js';
 import { createTranscriberMetrics, type TranscriberMetrics } from './metrics.js';
 import { handleRecordingJob } from './recording/job-handler.js';
+import { PublishedFinals } from './transcripts/published-finals.js';
 import { TranscriptPublisher } from './transcripts/publisher.js';
 import { TranscriptRedactor } from './transcripts/redaction.js';
 import { Puller } from './work/puller.js';
@@ -139,6 +140,7 @@ export function createTranscriber(deps: TranscriberDeps): Transcriber {
       gate,
       store,
       publisher,
+      publishedFinals: new PublishedFinals(js, subjects),
       redactor,
       metrics,
       logger,

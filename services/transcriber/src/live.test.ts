@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TranscriptStore } from './db/transcript-store.js';
 import { Recognizer } from './engine/recognizer.js';
 import { concat, phrase, silence } from './testing/audio.js';
 import {
@@ -234,6 +235,72 @@ describe('live speech segments', () => {
       [segmentId],
     );
     expect(again.rows[0].n).toBe(1);
+  });
+
+  it('settles a reissue of a final that is late, not lost, with one message: none when its copy is there, else its own id', async () => {
+    const callSid = sid('CA');
+    const settled = (segmentId: string) =>
+      running.logs.lines.find((l) => l.msg === 'reissued final settled' && l.segmentId === segmentId);
+
+    // Published, then reissued all the same (the audit read TRANSCRIPTS before the copy landed): nothing more.
+    const landed = {
+      callSid,
+      speaker: 'agent',
+      segmentId: `${callSid}:agent:0`,
+      sequence: 0,
+      final: true,
+      startMs: 0,
+      pcm: phrase(1),
+    };
+    await stack.publishSegment(landed);
+    await eventually(async () => expect(ofCall(await stack.transcripts(), callSid)).toHaveLength(1));
+    await stack.publishSegment({ ...landed, reissue: 1 }, `${landed.segmentId}:final:reissue:1`);
+    await eventually(() => expect(settled(landed.segmentId)?.outcome).toBe('present'));
+
+    // Transcribed and stored, its first publish not made yet (retrying through an election, say): the reissue
+    // publishes it under the segment's own id, and the late first publish is then a duplicate JetStream drops.
+    const late = { ...landed, speaker: 'technician', segmentId: `${callSid}:technician:0` };
+    await new TranscriptStore(stack.pool).insert({
+      callSid,
+      speaker: late.speaker,
+      segmentId: late.segmentId,
+      source: 'live',
+      sequence: 0,
+      startMs: 0,
+      endMs: 1_000,
+      text: 'stored before it was published',
+      modelId: 'test',
+      audioEndAt: new Date().toISOString(),
+      inferenceMs: 1,
+      language: null,
+      avgLogprob: null,
+      noSpeechProb: null,
+      segments: null,
+      words: null,
+      redactions: null,
+    });
+    await stack.publishSegment({ ...late, reissue: 1 }, `${late.segmentId}:final:reissue:1`);
+    await eventually(() => expect(settled(late.segmentId)?.outcome).toBe('published'));
+    await stack.publishSegment(late, 'first-delivery-late');
+    await eventually(() =>
+      expect(
+        running.logs.lines.some(
+          (l) => l.msg === 'final already stored, republishing it' && l.segmentId === late.segmentId,
+        ),
+      ).toBe(true),
+    );
+    await eventually(async () =>
+      expect(
+        await metricValue(running.baseUrl, 'calltx_transcriber_reissued_finals_total', {
+          outcome: 'published',
+        }),
+      ).toBeGreaterThanOrEqual(1),
+    );
+    const finals = ofCall(await stack.transcripts(), callSid);
+    expect(finals.map((t) => t.msgId).sort()).toEqual([
+      `${landed.segmentId}:final`,
+      `${late.segmentId}:final`,
+    ]);
   });
 
   it('is ready, exposes its metrics and never logs transcript text', async () => {

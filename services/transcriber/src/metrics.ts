@@ -73,6 +73,12 @@ export function createTranscriberMetrics(registry: Registry) {
       labelNames: ['source'] as const,
       registers,
     }),
+    reissuedFinals: new Counter({
+      name: 'calltx_transcriber_reissued_finals_total',
+      help: "Live finals reissued by the live-finals audit that were already transcribed, by outcome: present (TRANSCRIPTS held a copy by then: it was late, not lost), published (under the segment's own id), republished (under the reissue's id: lost after its acknowledgement).",
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     latencySeconds: new Histogram({
       name: 'calltx_transcriber_latency_seconds',
       help: 'Time from the end of an utterance audio (as received by the gateway) to its transcript event being stored by JetStream, by kind (live only).',

@@ -1,5 +1,6 @@
-import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
-import { CalltxError, TranscriptEvent, decodeEvent, type Subjects } from '@calltx/events';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { CalltxError, type Subjects } from '@calltx/events';
+import { readTranscriptFinals } from '@calltx/nats';
 import type { Logger } from '@calltx/runtime';
 import type { ObjectStore } from '@calltx/storage';
 import type { CallsRepo } from '../db/calls-repo.js';
@@ -37,8 +38,6 @@ const MAX_BACKOFF_MS = 5 * 60_000;
  * the database's and the NATS servers' clocks may differ.
  */
 const CLOCK_SKEW_MS = 10 * 60_000;
-/** Longest wait for the next transcript final while more are pending. */
-const READ_TIMEOUT_MS = 5_000;
 
 /**
  * The end-to-end check of the live path: JetStream (NATS 2.9.10 clusters) can lose messages it acknowledged, so
@@ -82,10 +81,13 @@ export class LiveFinalsAuditor {
     try {
       const finals = await audits.finals(callSid);
       const since = Math.min(...finals.map((f) => f.publishedAt.getTime())) - CLOCK_SKEW_MS;
-      const transcribed =
+      const stored =
         finals.length === 0
-          ? new Set<string>()
-          : await liveTranscriptFinals(this.deps.js, this.deps.subjects, callSid, new Date(since));
+          ? []
+          : await readTranscriptFinals(this.deps.js, this.deps.subjects, callSid, new Date(since));
+      const transcribed = new Set(
+        stored.filter((f) => f.source === 'live').map((f) => `${f.speaker}:${f.sequence}`),
+      );
       const missing = finals.filter((f) => !transcribed.has(`${f.speaker}:${f.sequence}`));
       if (missing.length === 0) {
         logger.info({ callSid, finals: finals.length, attempt }, 'live finals all transcribed');
@@ -155,41 +157,5 @@ export class LiveFinalsAuditor {
       },
       'live final reissued',
     );
-  }
-}
-
-/**
- * `<speaker>:<sequence>` of the call's live transcript finals in TRANSCRIPTS stored from `since` on, read to the
- * last one stored (starting at a time spares the server a walk through a month of other calls' transcripts).
- */
-async function liveTranscriptFinals(
-  js: JetStreamClient,
-  subjects: Subjects,
-  callSid: string,
-  since: Date,
-): Promise<Set<string>> {
-  const found = new Set<string>();
-  const consumer = await js.consumers.get(subjects.streamName('transcripts'), {
-    filter_subjects: subjects.callTranscripts(callSid, 'final'),
-    deliver_policy: DeliverPolicy.StartTime,
-    opt_start_time: since.toISOString(),
-  });
-  try {
-    if ((await consumer.info()).num_pending === 0) return found;
-    for (;;) {
-      const msg = await consumer.next({ expires: READ_TIMEOUT_MS });
-      if (!msg)
-        throw new CalltxError(`transcript finals of ${callSid} not read to the end`, { retryable: true });
-      try {
-        const event = decodeEvent(TranscriptEvent, msg.data, `message on ${msg.subject}`);
-        if (event.final && event.source === 'live') found.add(`${event.speaker}:${event.sequence}`);
-      } catch {
-        // Not a transcript final this version reads: it transcribes nothing.
-      }
-      if (msg.info.pending === 0) return found;
-    }
-  } finally {
-    // Its server would drop it once idle anyway; an audit every sweep should not leave them behind meanwhile.
-    await consumer.delete().catch(() => undefined);
   }
 }

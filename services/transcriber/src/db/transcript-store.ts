@@ -98,7 +98,6 @@ export class TranscriptStore {
     }
   }
 
-  /** Stores the segment unless it is already there; returns the row that is stored either way. */
   /**
    * The final transcript of `key`: the stored one (`found`), else what `transcribe` makes, inserted. Transcribing
    * only what is not stored yet keeps a redelivery from running the model again.
@@ -113,6 +112,7 @@ export class TranscriptStore {
     return { stored, found: false };
   }
 
+  /** Stores the segment unless it is already there; returns the row that is stored either way. */
   async insert(segment: StoredSegment): Promise<{ stored: StoredSegment; inserted: boolean }> {
     try {
       const { rows } = await this.pool.query<Row>(

@@ -1,9 +1,10 @@
 import type { Logger } from '@calltx/runtime';
 import type { SpeechSegment } from '@calltx/events/internal';
 import type { CallSettings } from '../calls/call-settings.js';
-import type { TranscriptStore } from '../db/transcript-store.js';
+import type { StoredSegment, TranscriptStore } from '../db/transcript-store.js';
 import type { DecodeSettings, DetailedRecognition, Recognition, Recognizer } from '../engine/recognizer.js';
 import type { TranscriberMetrics } from '../metrics.js';
+import type { PublishedFinals } from '../transcripts/published-finals.js';
 import type { TranscriptPublisher } from '../transcripts/publisher.js';
 import { detailInCallTime } from '../transcripts/detail.js';
 import type { TranscriptRedactor } from '../transcripts/redaction.js';
@@ -17,10 +18,14 @@ export interface LiveDeps {
   gate: PartialGate;
   store: TranscriptStore;
   publisher: TranscriptPublisher;
+  publishedFinals: PublishedFinals;
   redactor: TranscriptRedactor;
   metrics: TranscriberMetrics;
   logger: Logger;
 }
+
+/** What a reissued final came to: already in TRANSCRIPTS, published under its own id, or under the reissue's. */
+type ReissueOutcome = 'present' | 'published' | 'republished';
 
 export function decodePcm(base64: string): Int16Array {
   const bytes = Buffer.from(base64, 'base64');
@@ -105,9 +110,8 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
         'final already stored, republishing it',
       );
     }
-    // A reissue of a final already transcribed means its transcript was lost on the way (or is late): published
-    // again under the reissue's id, which the stream's duplicate window does not hold yet.
-    await deps.publisher.final(stored, found ? segment.reissue : undefined);
+    if (found && segment.reissue !== undefined) await publishReissued(deps, stored, segment.reissue);
+    else await deps.publisher.final(stored);
   } finally {
     release?.();
   }
@@ -119,6 +123,29 @@ export async function handleFinal(deps: LiveDeps, segment: SpeechSegment): Promi
       sequence: segment.sequence,
     },
     'final published',
+  );
+}
+
+/**
+ * A reissued final already transcribed: the live-finals audit found no transcript of it, so TRANSCRIPTS either
+ * lost it after acknowledging it, or its first publish is still on its way (retried through an election). Nothing
+ * is published when a copy is there by now. The segment's own id comes first, so that a first publish still in
+ * flight and this one make one message; the reissue's id only when the duplicate window holds the segment's id
+ * and the stream still no copy: lost after its acknowledgement.
+ */
+async function publishReissued(deps: LiveDeps, stored: StoredSegment, reissue: number): Promise<void> {
+  const outcome = async (): Promise<ReissueOutcome> => {
+    if (await deps.publishedFinals.holds(stored)) return 'present';
+    if (!(await deps.publisher.final(stored)).duplicate) return 'published';
+    if (await deps.publishedFinals.holds(stored)) return 'present';
+    await deps.publisher.final(stored, reissue);
+    return 'republished';
+  };
+  const result = await outcome();
+  deps.metrics.reissuedFinals.inc({ outcome: result });
+  deps.logger.info(
+    { callSid: stored.callSid, segmentId: stored.segmentId, reissue, outcome: result },
+    'reissued final settled',
   );
 }
 

@@ -53,9 +53,10 @@ export class TranscriptPublisher {
 
   /**
    * Publishes a stored final as it is stored (the first transcription of the segment wins), under the segment's
-   * Nats-Msg-Id, or for a reissue (its attempt) under one of its own.
+   * Nats-Msg-Id, or for a reissue (its attempt) under one of its own. `duplicate`: JetStream already had that id
+   * within its duplicate window, and stored nothing.
    */
-  async final(segment: StoredSegment, reissue?: number): Promise<void> {
+  async final(segment: StoredSegment, reissue?: number): Promise<{ duplicate: boolean }> {
     const event = transcriptEvents.final({
       callSid: segment.callSid,
       speaker: segment.speaker,
@@ -77,7 +78,7 @@ export class TranscriptPublisher {
       ...(segment.words === null ? {} : { words: segment.words }),
       ...(segment.redactions === null ? {} : { redactions: segment.redactions }),
     });
-    await publishEvent(
+    const ack = await publishEvent(
       this.js,
       this.subjects.transcript(segment.callSid, segment.speaker, 'final'),
       event,
@@ -86,6 +87,7 @@ export class TranscriptPublisher {
     this.metrics.finalsPublished.inc({ source: segment.source });
     if (segment.source === 'live')
       this.metrics.latencySeconds.observe({ kind: 'final' }, latencySeconds(segment.audioEndAt));
+    return { duplicate: ack.duplicate };
   }
 }
 

@@ -1,0 +1,24 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { Subjects } from '@calltx/events';
+import { readTranscriptFinals } from '@calltx/nats';
+import type { StoredSegment } from '../db/transcript-store.js';
+
+/** A final is published after its audio ended; TRANSCRIPTS is read from this much earlier, for differing clocks. */
+const CLOCK_SKEW_MS = 10 * 60_000;
+
+/** Whether TRANSCRIPTS holds a final of a segment, under any Nats-Msg-Id (the segment's own or a reissue's). */
+export class PublishedFinals {
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly subjects: Subjects,
+  ) {}
+
+  async holds(segment: StoredSegment): Promise<boolean> {
+    const since = new Date(Date.parse(segment.audioEndAt) - CLOCK_SKEW_MS);
+    const finals = await readTranscriptFinals(this.js, this.subjects, segment.callSid, since);
+    return finals.some(
+      (f) =>
+        f.source === segment.source && f.speaker === segment.speaker && f.segmentId === segment.segmentId,
+    );
+  }
+}
