@@ -40,11 +40,12 @@ const notFound = (error: unknown) =>
 
 /**
  * Creates the call's durable consumer on MEDIA for this owner's generation, starting right after the ack floor of
- * the previous owner's consumer, which it deletes: what that owner stored and acknowledged is skipped, and
+ * the previous owner's consumer, which it then deletes: what that owner stored and acknowledged is skipped, and
  * everything after comes again strictly in stream order (attaching to the old consumer would deliver new messages
  * first and the unacknowledged ones only after ack_wait). Frames acknowledged above the floor are delivered again
  * too; finalize drops such duplicates by timestamp. Every earlier generation is looked for, not only the last: an
- * owner may have died between taking its generation and creating its consumer.
+ * owner may have died between taking its generation and creating its consumer. The earlier ones are deleted only
+ * once the new one exists, so a creation that fails leaves the floor for the next attempt.
  */
 export async function openMediaConsumer({
   jsm,
@@ -57,11 +58,12 @@ export async function openMediaConsumer({
 }: MediaConsumerSpec): Promise<string> {
   const stream = subjects.streamName('media');
   let floor = 0;
+  const earlierConsumers: string[] = [];
   for (let earlier = generation - 1; earlier >= 0; earlier -= 1) {
     try {
       const info = await jsm.consumers.info(stream, mediaConsumerName(callSid, earlier));
       floor = Math.max(floor, info.ack_floor.stream_seq);
-      await jsm.consumers.delete(stream, info.name);
+      earlierConsumers.push(info.name);
     } catch (error) {
       if (!notFound(error)) throw error;
     }
@@ -84,6 +86,13 @@ export async function openMediaConsumer({
       : { deliver_policy: DeliverPolicy.All }),
   };
   await jsm.consumers.add(stream, config);
+  for (const earlier of earlierConsumers) {
+    try {
+      await jsm.consumers.delete(stream, earlier);
+    } catch (error) {
+      if (!notFound(error)) throw error;
+    }
+  }
   return name;
 }
 

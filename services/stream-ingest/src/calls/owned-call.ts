@@ -2,6 +2,7 @@ import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from 
 import { decodeMediaBatch, mediaSections, type AnyMediaBatch } from '@calltx/events/internal';
 import { type Subjects, type Track } from '@calltx/events';
 import { type Claim } from '../claims/index.js';
+import { backoffDelayMs, type RetryPolicy } from '@calltx/retry';
 import { type Logger } from '@calltx/runtime';
 import { type ObjectStore } from '@calltx/storage';
 import type { CallRow, CallsRepo } from '../db/calls-repo.js';
@@ -67,6 +68,9 @@ interface TrackState {
   live: LiveTrack;
   lastTimestampMs: number;
 }
+
+/** Waits between attempts to replace a call's media consumer; tried for as long as the call is live here. */
+const CONSUMER_REPLACE_RETRY: RetryPolicy = { attempts: Infinity, baseMs: 250, capMs: 5_000, jitter: 0.2 };
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -261,17 +265,29 @@ export class OwnedCall {
     })();
   }
 
-  /** Replaces the call's consumer (openMediaConsumer: at the ack floor, in stream order) after a lost delivery. */
+  /**
+   * Replaces the call's consumer (openMediaConsumer: at the ack floor, in stream order) after a lost delivery,
+   * retrying until it has one or the call is no longer live here: without it nothing reads the call's media and no
+   * sweep finalizes the call, while the claim keeps every other replica away (a replacement failing during an
+   * election would wedge the call).
+   */
   private async consumeAgain(lost: ConsumerMessages): Promise<void> {
     this.consumer = undefined; // no drained check on the consumer being replaced
     await lost.close();
-    if (!this.claim.isHeld() || (this.phase !== 'live' && this.phase !== 'starting')) return;
-    try {
-      await this.openAndConsume();
-      if (this.phase !== 'live' && this.phase !== 'starting') await this.messages?.close();
-    } catch (error) {
-      // The deliveries come back after ack_wait all the same; the next sweep's checks go on.
-      this.log.error({ err: error }, 'media consumer not replaced');
+    for (
+      let attempt = 1;
+      this.claim.isHeld() && (this.phase === 'live' || this.phase === 'starting');
+      attempt++
+    ) {
+      try {
+        await this.openAndConsume();
+        if (this.phase !== 'live' && this.phase !== 'starting') await this.messages?.close();
+        return;
+      } catch (error) {
+        const retryInMs = backoffDelayMs(CONSUMER_REPLACE_RETRY, attempt);
+        this.log.error({ err: error, attempt, retryInMs }, 'media consumer not replaced; retrying');
+        await sleep(retryInMs, this.stopping.signal);
+      }
     }
   }
 

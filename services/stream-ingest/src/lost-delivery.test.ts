@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AckPolicy } from '@nats-io/jetstream';
+import { isMediaConsumerOf, mediaConsumerName } from './calls/media-consumer.js';
+import { createTestEnvironment, eventually, type TestEnvironment } from './testing/environment.js';
+import { startInProcess, type InProcessIngest } from './testing/in-process.js';
+import { SyntheticCall } from './testing/synthetic-call.js';
+import { expectExactWavs } from './testing/wav-assert.js';
+
+/**
+ * A delivery of the call's media that never reaches its owner (a NATS server died holding it, in a cluster): the
+ * owner sees the consumer's delivery sequence skip, and reads everything again from the ack floor through a
+ * consumer of the next generation, retried until it has one. Staged here by a second client taking one delivery
+ * from the owner's consumer.
+ */
+describe('a media delivery lost in flight', () => {
+  let env: TestEnvironment;
+  let ingest: InProcessIngest;
+
+  beforeAll(async () => {
+    env = await createTestEnvironment();
+    ingest = await startInProcess(env, {});
+  });
+
+  afterAll(async () => {
+    await ingest?.stop();
+    await env?.close();
+  });
+
+  it('is read again from the ack floor by a new consumer, made again when making it fails, and the WAVs hold every frame', async () => {
+    const call = new SyntheticCall(env.js, env.subjects);
+    await call.start();
+    await call.stream(0, 1_000, 5);
+    const media = env.subjects.streamName('media');
+    const name = await eventually(async () => {
+      const names: string[] = [];
+      for await (const c of env.jsm.consumers.list(media)) names.push(c.name);
+      const owner = names.find((n) => isMediaConsumerOf(n, call.callSid));
+      expect(owner).toBeDefined();
+      return owner!;
+    });
+    // The name the owner's replacement will take is held by a consumer JetStream cannot turn into it (another
+    // ack policy): the first replacement fails, as one during a leader election would, and is retried under the
+    // next generation.
+    const generation = Number(name.slice(`ingest_${call.callSid}`.length + 1) || 0);
+    await env.jsm.consumers.add(media, {
+      durable_name: mediaConsumerName(call.callSid, generation + 1),
+      filter_subject: env.subjects.all('media', `CA${'0'.repeat(32)}`),
+      ack_policy: AckPolicy.None,
+    });
+    const consumer = await env.js.consumers.get(media, name);
+    const stolen = consumer.next({ expires: 30_000 });
+    let taken = false;
+    void stolen.then((msg) => (taken = msg !== null));
+    let ts = 1_000;
+    while (!taken && ts < 30_000) {
+      await call.stream(ts, ts + 100, 5);
+      ts += 100;
+    }
+    expect(taken).toBe(true);
+    await call.stream(ts, ts + 1_000, 5);
+    await call.stop();
+    await eventually(
+      async () => expect((await env.repo.get(call.callSid))?.ingestState).toBe('finalized'),
+      30_000,
+    );
+    const said = (msg: string) => ingest.logs.lines.some((l) => l.msg === msg && l.callSid === call.callSid);
+    expect(said('media deliveries lost in flight: consuming again from the ack floor')).toBe(true);
+    expect(said('media consumer not replaced; retrying')).toBe(true);
+    const left: string[] = [];
+    for await (const c of env.jsm.consumers.list(media))
+      if (isMediaConsumerOf(c.name, call.callSid)) left.push(c.name);
+    expect(left).toEqual([]);
+    const files = await env.repo.files(call.callSid);
+    for (const track of call.tracks) await expectExactWavs(env.store, call, track, files);
+  }, 60_000);
+});
