@@ -169,8 +169,9 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
     const results = await calls;
     const store = createObjectStore(system.s3);
     for (const call of results) {
-      // Finalized: WAVs stored and announced, the call's consumer and parts cleaned up. Seen once past 60 s under
-      // the full suite's load (cause not caught then): a slow finalize now prints its trail, a stuck one fails with it.
+      // Finalized: WAVs stored and announced, the call's consumer and parts cleaned up. Seen once never finalized
+      // under the full suite's load, most likely the wedge fixed in f8148e2 (a call left without a media consumer
+      // when replacing it after a lost delivery failed); a slow finalize prints its trail, a stuck one fails with it.
       const waitFrom = Date.now();
       await eventually(async () => {
         const { rows } = await pool.query<{ ingest_state: string }>(
@@ -178,7 +179,7 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
           [call.callSid],
         );
         expect(rows[0]?.ingest_state).toBe('finalized');
-      }, 90_000).catch((error: unknown) => {
+      }, 60_000).catch((error: unknown) => {
         throw new Error(
           `${call.callSid} not finalized; stream-ingest logged:\n${ingestTrail(call.callSid)}`,
           {
