@@ -170,7 +170,7 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
     const store = createObjectStore(system.s3);
     for (const call of results) {
       // Finalized: WAVs stored and announced, the call's consumer and parts cleaned up. Seen once never finalized
-      // under the full suite's load, most likely the wedge fixed in f8148e2 (a call left without a media consumer
+      // under the full suite’s load, possibly the wedge fixed in f8148e2 (a call left without a media consumer
       // when replacing it after a lost delivery failed); a slow finalize prints its trail, a stuck one fails with it.
       const waitFrom = Date.now();
       await eventually(async () => {
