@@ -170,8 +170,8 @@ describe('the live pipeline on a three-server JetStream cluster', () => {
     const store = createObjectStore(system.s3);
     for (const call of results) {
       // Finalized: WAVs stored and announced, the call's consumer and parts cleaned up. Seen once never finalized
-      // under the full suite’s load, possibly the wedge fixed in f8148e2 (a call left without a media consumer
-      // when replacing it after a lost delivery failed); a slow finalize prints its trail, a stuck one fails with it.
+      // under the full suite’s load, possibly one of the two wedges of a call left without a working media consumer
+      // fixed since (docs/reliability.md); a slow finalize prints its trail, a stuck one fails with it.
       const waitFrom = Date.now();
       await eventually(async () => {
         const { rows } = await pool.query<{ ingest_state: string }>(

@@ -235,33 +235,47 @@ export class OwnedCall {
     });
     this.consumer = { name, generation };
     const consumer = await js.consumers.get(subjects.streamName('media'), name);
-    const messages = await consumer.consume({ max_bytes: timing.fetchMaxBytes });
+    // A consumer gone from the server ends the iteration instead of waiting for it to come back, which it never does.
+    const messages = await consumer.consume({
+      max_bytes: timing.fetchMaxBytes,
+      abort_on_missing_resource: true,
+    });
     this.messages = messages;
     this.loop = (async () => {
       let lastDelivery = 0;
-      for await (const msg of messages) {
-        if (!this.claim.isHeld()) break;
-        // A skipped consumer sequence is a delivery lost on its way (a NATS server died with it). JetStream would
-        // send it again only after ack_wait, when the live path has filled its place with silence: instead this
-        // message is left, and a consumer of the next generation delivers everything from the ack floor in order.
-        const delivery = msg.info.deliverySequence;
-        if (lastDelivery > 0 && delivery > lastDelivery + 1) {
-          this.log.warn(
-            { missed: delivery - lastDelivery - 1, seq: msg.seq },
-            'media deliveries lost in flight: consuming again from the ack floor',
-          );
-          void this.consumeAgain(messages);
-          break;
+      let ended: unknown;
+      try {
+        for await (const msg of messages) {
+          if (!this.claim.isHeld()) break;
+          // A skipped consumer sequence is a delivery lost on its way (a NATS server died with it). JetStream would
+          // send it again only after ack_wait, when the live path has filled its place with silence: instead this
+          // message is left, and a consumer of the next generation delivers everything from the ack floor in order.
+          const delivery = msg.info.deliverySequence;
+          if (lastDelivery > 0 && delivery > lastDelivery + 1) {
+            this.log.warn(
+              { missed: delivery - lastDelivery - 1, seq: msg.seq },
+              'media deliveries lost in flight: consuming again from the ack floor',
+            );
+            void this.consumeAgain(messages);
+            return;
+          }
+          lastDelivery = delivery;
+          try {
+            this.handling = this.handle(msg);
+            await this.handling;
+          } catch (error) {
+            // Left unacknowledged: redelivered after ack_wait.
+            this.log.error({ err: error, seq: msg.seq }, 'media message not handled');
+          }
         }
-        lastDelivery = delivery;
-        try {
-          this.handling = this.handle(msg);
-          await this.handling;
-        } catch (error) {
-          // Left unacknowledged: redelivered after ack_wait.
-          this.log.error({ err: error, seq: msg.seq }, 'media message not handled');
-        }
+      } catch (error) {
+        ended = error;
       }
+      // Ended while the call is live here, not by this owner: its consumer is gone (a cluster lost it, or someone
+      // deleted it). Left so, nothing would read the call's media and no sweep would finalize it.
+      if (!this.claim.isHeld() || (this.phase !== 'live' && this.phase !== 'starting')) return;
+      this.log.warn({ err: ended }, 'media consumption ended while the call is live: consuming again');
+      void this.consumeAgain(messages);
     })();
   }
 

@@ -7,12 +7,12 @@ import { SyntheticCall } from './testing/synthetic-call.js';
 import { expectExactWavs } from './testing/wav-assert.js';
 
 /**
- * A delivery of the call's media that never reaches its owner (a NATS server died holding it, in a cluster): the
- * owner sees the consumer's delivery sequence skip, and reads everything again from the ack floor through a
- * consumer of the next generation, retried until it has one. Staged here by a second client taking one delivery
- * from the owner's consumer.
+ * A call's media consumer failing its owner while the call is live, as a NATS cluster can: a delivery lost in
+ * flight (the owner sees the delivery sequence skip, staged by a second client taking one delivery), a replacement
+ * consumer that cannot be made at once, and the consumer vanishing from the server. Each time the owner consumes
+ * again through a consumer of the next generation from the ack floor, and the WAVs hold every frame.
  */
-describe('a media delivery lost in flight', () => {
+describe('the media consumer failing a live call', () => {
   let env: TestEnvironment;
   let ingest: InProcessIngest;
 
@@ -26,15 +26,21 @@ describe('a media delivery lost in flight', () => {
     await env?.close();
   });
 
-  it('is read again from the ack floor by a new consumer, made again when making it fails, and the WAVs hold every frame', async () => {
+  /** The call's media consumers on the server, of every generation. */
+  async function consumersOf(callSid: string): Promise<string[]> {
+    const names: string[] = [];
+    for await (const c of env.jsm.consumers.list(env.subjects.streamName('media')))
+      if (isMediaConsumerOf(c.name, callSid)) names.push(c.name);
+    return names;
+  }
+
+  it('loses a delivery in flight: read again from the ack floor by a new consumer, made again when making it fails', async () => {
     const call = new SyntheticCall(env.js, env.subjects);
     await call.start();
     await call.stream(0, 1_000, 5);
     const media = env.subjects.streamName('media');
     const name = await eventually(async () => {
-      const names: string[] = [];
-      for await (const c of env.jsm.consumers.list(media)) names.push(c.name);
-      const owner = names.find((n) => isMediaConsumerOf(n, call.callSid));
+      const owner = (await consumersOf(call.callSid))[0];
       expect(owner).toBeDefined();
       return owner!;
     });
@@ -66,11 +72,38 @@ describe('a media delivery lost in flight', () => {
     const said = (msg: string) => ingest.logs.lines.some((l) => l.msg === msg && l.callSid === call.callSid);
     expect(said('media deliveries lost in flight: consuming again from the ack floor')).toBe(true);
     expect(said('media consumer not replaced; retrying')).toBe(true);
-    const left: string[] = [];
-    for await (const c of env.jsm.consumers.list(media))
-      if (isMediaConsumerOf(c.name, call.callSid)) left.push(c.name);
-    expect(left).toEqual([]);
+    expect(await consumersOf(call.callSid)).toEqual([]);
     const files = await env.repo.files(call.callSid);
     for (const track of call.tracks) await expectExactWavs(env.store, call, track, files);
+  }, 60_000);
+
+  it('vanishes from the server: the call is consumed again', async () => {
+    const call = new SyntheticCall(env.js, env.subjects);
+    await call.start();
+    await call.stream(0, 1_000, 5);
+    const media = env.subjects.streamName('media');
+    const name = await eventually(async () => {
+      const owner = (await consumersOf(call.callSid))[0];
+      expect(owner).toBeDefined();
+      return owner!;
+    });
+    // What a NATS 2.9.10 cluster can do to a replicated consumer (docs/reliability.md), or an operator by mistake.
+    await env.jsm.consumers.delete(media, name);
+    await call.stream(1_000, 3_000, 5);
+    await call.stop();
+    await eventually(
+      async () => expect((await env.repo.get(call.callSid))?.ingestState).toBe('finalized'),
+      30_000,
+    );
+    expect(
+      ingest.logs.lines.some(
+        (l) =>
+          l.msg === 'media consumption ended while the call is live: consuming again' &&
+          l.callSid === call.callSid,
+      ),
+    ).toBe(true);
+    const files = await env.repo.files(call.callSid);
+    for (const track of call.tracks) await expectExactWavs(env.store, call, track, files);
+    expect(await consumersOf(call.callSid)).toEqual([]);
   }, 60_000);
 });
