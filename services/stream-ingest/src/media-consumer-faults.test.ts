@@ -34,16 +34,22 @@ describe('the media consumer failing a live call', () => {
     return names;
   }
 
-  it('loses a delivery in flight: read again from the ack floor by a new consumer, made again when making it fails', async () => {
+  /** A call streaming its first second, and the name of its owner's media consumer. */
+  async function liveCall(): Promise<{ call: SyntheticCall; name: string }> {
     const call = new SyntheticCall(env.js, env.subjects);
     await call.start();
     await call.stream(0, 1_000, 5);
-    const media = env.subjects.streamName('media');
     const name = await eventually(async () => {
       const owner = (await consumersOf(call.callSid))[0];
       expect(owner).toBeDefined();
       return owner!;
     });
+    return { call, name };
+  }
+
+  it('loses a delivery in flight: read again from the ack floor by a new consumer, made again when making it fails', async () => {
+    const { call, name } = await liveCall();
+    const media = env.subjects.streamName('media');
     // The name the owner's replacement will take is held by a consumer JetStream cannot turn into it (another
     // ack policy): the first replacement fails, as one during a leader election would, and is retried under the
     // next generation.
@@ -78,15 +84,8 @@ describe('the media consumer failing a live call', () => {
   }, 60_000);
 
   it('vanishes from the server: the call is consumed again', async () => {
-    const call = new SyntheticCall(env.js, env.subjects);
-    await call.start();
-    await call.stream(0, 1_000, 5);
+    const { call, name } = await liveCall();
     const media = env.subjects.streamName('media');
-    const name = await eventually(async () => {
-      const owner = (await consumersOf(call.callSid))[0];
-      expect(owner).toBeDefined();
-      return owner!;
-    });
     // What a NATS 2.9.10 cluster can do to a replicated consumer (docs/reliability.md), or an operator by mistake.
     await env.jsm.consumers.delete(media, name);
     await call.stream(1_000, 3_000, 5);
