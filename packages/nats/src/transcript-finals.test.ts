@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { natsUrlForTests, uniqueName } from '@calltx/devstack';
 import { createLogger } from '@calltx/runtime';
 import { Subjects, transcriptEvents } from '@calltx/events';
 import { publishEvent } from './publish.js';
 import { provisionStreams } from './streams.js';
 import { readTranscriptFinals } from './transcript-finals.js';
 
-const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-const subjects = new Subjects(`t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`);
+const subjects = new Subjects(uniqueName('tf'));
 const logger = createLogger({ service: 'transcript-finals-test', level: 'silent' });
 const sid = () => `CA${randomBytes(16).toString('hex')}`;
 
@@ -18,7 +18,7 @@ let jsm: JetStreamManager;
 let js: JetStreamClient;
 
 beforeAll(async () => {
-  nc = await connect({ servers: NATS_URL });
+  nc = await connect({ servers: natsUrlForTests() });
   jsm = await jetstreamManager(nc);
   js = jetstream(nc);
   await provisionStreams(jsm, subjects, ['transcripts'], logger);
@@ -65,7 +65,7 @@ async function publishTranscript(
 describe('readTranscriptFinals', () => {
   it('reads every final of the call stored since the time given, of both speakers and sources, and nothing else', async () => {
     const callSid = sid();
-    const since = new Date(Date.now() - 1_000);
+    const notBefore = new Date(Date.now() - 1_000);
     const agent = await publishTranscript(callSid, 'agent', 0);
     await publishTranscript(callSid, 'agent', 1, { final: false });
     const technician = await publishTranscript(callSid, 'technician', 0);
@@ -77,14 +77,16 @@ describe('readTranscriptFinals', () => {
       new TextEncoder().encode('{"type":"x"}'),
     );
 
-    const finals = await readTranscriptFinals(js, subjects, callSid, since);
+    const finals = await readTranscriptFinals(js, subjects, callSid, notBefore);
     expect(finals).toEqual([
       { speaker: 'agent', segmentId: agent, sequence: 0, source: 'live' },
       { speaker: 'technician', segmentId: technician, sequence: 0, source: 'live' },
       { speaker: 'technician', segmentId: recording, sequence: 7, source: 'recording' },
     ]);
-    // Only what was stored from `since` on.
-    expect(await readTranscriptFinals(js, subjects, callSid, new Date(Date.now() + 60_000))).toEqual([]);
+    // Only what was stored since about `notBefore`: less its 10-minute margin for other clocks, and no more.
+    const later = (minutes: number) => new Date(Date.now() + minutes * 60_000);
+    expect(await readTranscriptFinals(js, subjects, callSid, later(9))).toHaveLength(3);
+    expect(await readTranscriptFinals(js, subjects, callSid, later(11))).toEqual([]);
   });
 
   it('answers at once for a call with no transcript, leaving no consumer behind', async () => {

@@ -33,11 +33,6 @@ export interface LiveFinalsAuditorDeps {
 const REPLAY_TAIL_MS = 1_000;
 /** Longest wait between two checks of a call. */
 const MAX_BACKOFF_MS = 5 * 60_000;
-/**
- * TRANSCRIPTS is read from this long before the call's first final was recorded: its transcripts come later, but
- * the database's and the NATS servers' clocks may differ.
- */
-const CLOCK_SKEW_MS = 10 * 60_000;
 
 /**
  * The end-to-end check of the live path: JetStream (NATS 2.9.10 clusters) can lose messages it acknowledged, so
@@ -80,7 +75,8 @@ export class LiveFinalsAuditor {
     const backoffMs = Math.min(settings.afterMs * 2 ** (attempt - 1), MAX_BACKOFF_MS);
     try {
       const finals = await audits.finals(callSid);
-      const since = Math.min(...finals.map((f) => f.publishedAt.getTime())) - CLOCK_SKEW_MS;
+      // Its transcripts come after the call's first final was recorded.
+      const since = Math.min(...finals.map((f) => f.publishedAt.getTime()));
       const stored =
         finals.length === 0
           ? []

@@ -3,9 +3,6 @@ import type { Subjects } from '@calltx/events';
 import { readTranscriptFinals } from '@calltx/nats';
 import type { StoredSegment } from '../db/transcript-store.js';
 
-/** A final is published after its audio ended; TRANSCRIPTS is read from this much earlier, for differing clocks. */
-const CLOCK_SKEW_MS = 10 * 60_000;
-
 /** Whether TRANSCRIPTS holds a final of a segment, under any Nats-Msg-Id (the segment's own or a reissue's). */
 export class PublishedFinals {
   constructor(
@@ -14,8 +11,13 @@ export class PublishedFinals {
   ) {}
 
   async holds(segment: StoredSegment): Promise<boolean> {
-    const since = new Date(Date.parse(segment.audioEndAt) - CLOCK_SKEW_MS);
-    const finals = await readTranscriptFinals(this.js, this.subjects, segment.callSid, since);
+    // A final is published after its audio ended.
+    const finals = await readTranscriptFinals(
+      this.js,
+      this.subjects,
+      segment.callSid,
+      new Date(segment.audioEndAt),
+    );
     return finals.some(
       (f) =>
         f.source === segment.source && f.speaker === segment.speaker && f.segmentId === segment.segmentId,
