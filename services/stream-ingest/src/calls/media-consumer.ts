@@ -86,13 +86,7 @@ export async function openMediaConsumer({
       : { deliver_policy: DeliverPolicy.All }),
   };
   await jsm.consumers.add(stream, config);
-  for (const earlier of earlierConsumers) {
-    try {
-      await jsm.consumers.delete(stream, earlier);
-    } catch (error) {
-      if (!notFound(error)) throw error;
-    }
-  }
+  for (const earlier of earlierConsumers) await deleteIfPresent(jsm, stream, earlier);
   return name;
 }
 
@@ -113,12 +107,15 @@ export async function deleteMediaConsumers(
   callSid: string,
   generation: number,
 ): Promise<void> {
-  for (let g = generation; g >= 0; g -= 1) {
-    try {
-      await jsm.consumers.delete(subjects.streamName('media'), mediaConsumerName(callSid, g));
-    } catch (error) {
-      if (!notFound(error)) throw error;
-    }
+  for (let g = generation; g >= 0; g -= 1)
+    await deleteIfPresent(jsm, subjects.streamName('media'), mediaConsumerName(callSid, g));
+}
+
+async function deleteIfPresent(jsm: JetStreamManager, stream: string, name: string): Promise<void> {
+  try {
+    await jsm.consumers.delete(stream, name);
+  } catch (error) {
+    if (!notFound(error)) throw error;
   }
 }
 
